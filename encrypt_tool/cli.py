@@ -1,0 +1,199 @@
+"""The ``bs-encrypt`` command line: parses options and calls the library."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from encrypt_tool import __version__
+
+__all__ = ["main"]
+
+
+def _friendly(fn):
+    """Turn expected failures into one clear line on stderr and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        def show(message, category, filename, lineno, file=None, line=None):
+            click.echo(f"warning: {message}", err=True)
+
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            warnings.simplefilter("always")
+            try:
+                return fn(*args, **kwargs)
+            except (ValueError, OSError) as e:  # FormatError, SourceError, KeyError_ are ValueErrors
+                raise click.ClickException(str(e)) from None
+            except KeyboardInterrupt:
+                click.echo("interrupted; nothing was written", err=True)
+                sys.exit(130)
+
+    return wrapper
+
+
+def _load_key(path: str | None, create: bool = False) -> bytes:
+    from keys.master import default_key_path, fingerprint, generate_key, load_key, write_key
+
+    if path is None and create and not default_key_path().exists():
+        key = generate_key()
+        where = write_key(key, default_key_path())
+        click.echo(
+            f"created master key {where} (fingerprint {fingerprint(key)}); keep it safe and "
+            f"private: it is needed to decrypt",
+            err=True,
+        )
+        return key
+    from keys.master import resolve_key_path
+
+    return load_key(resolve_key_path(path))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bs-encrypt")
+def main() -> None:
+    """Encrypt image datasets by block scrambling for privacy-preserving deep learning."""
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Key file [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing key file (old data is lost).")
+@_friendly
+def keygen(out: str | None, overwrite: bool) -> None:
+    """Create a 256-bit master key (file mode 0600); prints only its fingerprint."""
+    from keys.master import fingerprint, generate_key, resolve_key_path, write_key
+
+    key = generate_key()
+    path = write_key(key, resolve_key_path(out), overwrite=overwrite)
+    click.echo(f"wrote master key {path}")
+    click.echo(f"fingerprint {fingerprint(key)}")
+
+
+
+@main.command()
+@click.option("--source", default="cifar10", show_default=True,
+              help="cifar10 | synthetic[:N] | npz:PATH[,TEST_PATH] | folder:PATH")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where cifar10 lives.")
+@click.option("--download", is_flag=True, help="Download cifar10 with torchvision if missing.")
+@click.option("--out", type=click.Path(dir_okay=False), default="enc.h5", show_default=True)
+@click.option("--key", type=click.Path(dir_okay=False), default=None,
+              help="Master key file [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key, "
+                   "created on first use].")
+@click.option("--n-keys", type=int, default=4, show_default=True,
+              help="Encrypted copies N per training image, each with its own key.")
+@click.option("--block-size", default="8", show_default=True, help="Block side, or HxW.")
+@click.option("--seed", type=int, default=None,
+              help="With the same key, the same seed gives byte-identical output.")
+@click.option("--jobs", type=int, default=None, help="Worker processes [default: all cores].")
+@click.option("--batch-size", type=int, default=1000, show_default=True)
+@click.option("--shard-size", type=int, default=10000, show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first LIMIT images of each split.")
+@click.option("--no-scramble", is_flag=True, help="Same pipeline without scrambling (baseline).")
+@click.option("--no-augment", is_flag=True, help="No crop, flip or GridMask.")
+@click.option("--no-test-augment", is_flag=True, help="Test images get no crop/flip.")
+@click.option("--pad-mode", type=click.Choice(["zero", "reflect"]), default="zero",
+              show_default=True, help="Padding of the random crop.")
+@click.option("--pad", type=int, default=4, show_default=True, help="Crop padding in pixels.")
+@click.option("--no-gridmask", is_flag=True, help="Crop and flip only.")
+@click.option("--gridmask-d", default="14-32", show_default=True,
+              help="GridMask unit size range d_min-d_max in pixels.")
+@click.option("--gridmask-ratio", type=float, default=0.6, show_default=True,
+              help="GridMask r: kept share of a unit's edge.")
+@click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
+              help="Share of images that get a GridMask.")
+@click.option("--compression", type=click.Choice(["gzip", "lzf"]), default=None)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_friendly
+def dataset(**o) -> None:
+    """Encrypt a dataset: N scrambled, augmented copies per training image, one per test image."""
+    cfg = _dataset_config(o)
+    from encrypt_tool.pipeline import build_dataset
+    from encrypt_tool.sources import open_source
+
+    click.echo(f"config {cfg.describe()}", err=True)
+    key = _load_key(o["key"], create=True) if cfg.scramble else b""
+
+    def progress(total: int):
+        if o["quiet"]:
+            return None
+        bar = click.progressbar(length=total, label="encrypting", file=sys.stderr,
+                                show_pos=True, show_percent=True)
+        return bar.__enter__()
+
+    path = build_dataset(cfg, key, open_source, progress)
+    size = path.stat().st_size / 2**20
+    click.echo(f"wrote {path} ({size:.1f} MiB)")
+
+
+def _dataset_config(o: dict):
+    from encrypt_tool.augment import AugmentConfig
+    from encrypt_tool.pipeline import DatasetConfig
+    from encrypt_tool.scramble import parse_block_size
+
+    try:
+        d0, d1 = (int(v) for v in o["gridmask_d"].split("-"))
+    except ValueError:
+        raise ValueError(f"--gridmask-d {o['gridmask_d']!r} is not valid; use MIN-MAX such as 14-32")
+    augment = None
+    if not o["no_augment"]:
+        augment = AugmentConfig(pad=o["pad"], pad_mode=o["pad_mode"], gridmask=not o["no_gridmask"],
+                                gridmask_d=(d0, d1), gridmask_ratio=o["gridmask_ratio"],
+                                gridmask_prob=o["gridmask_prob"])
+    return DatasetConfig(
+        out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
+        n_keys=o["n_keys"], block_size=parse_block_size(o["block_size"]),
+        scramble=not o["no_scramble"], augment=augment, test_augment=not o["no_test_augment"],
+        seed=o["seed"], jobs=o["jobs"] or os.cpu_count() or 1, batch_size=o["batch_size"],
+        shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
+        overwrite=o["overwrite"],
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--key", type=click.Path(dir_okay=False), default=None)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npz file.")
+@click.option("--split", default=None, help="train or test [default: train if present].")
+@click.option("--copy", type=int, default=0, show_default=True, help="Which copy s to decrypt.")
+@click.option("--overwrite", is_flag=True)
+@_friendly
+def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
+            overwrite: bool) -> None:
+    """Decrypt one copy of a split into an npz with ``images`` and ``labels``."""
+    from encrypt_tool.decrypt import decrypt_file
+
+    path, n = decrypt_file(file, _load_key(key), out, split, copy, overwrite)
+    click.echo(f"wrote {path} ({n} images)")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--key", type=click.Path(dir_okay=False), default=None,
+              help="With the key, the grid also shows the decrypted images.")
+@click.option("--grid", type=click.Path(dir_okay=False), default=None,
+              help="Save a PNG of encrypted samples (and their plain versions with --key).")
+@click.option("--samples", type=int, default=8, show_default=True)
+@click.option("--split", default=None)
+@_friendly
+def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None) -> None:
+    """Print a file's public metadata."""
+    from encrypt_tool.format import open_encrypted, read_info
+    from encrypt_tool.inspect import describe, sample_grid
+
+    with open_encrypted(file) as f:
+        click.echo(describe(read_info(f)))
+        if grid is not None:
+            k = _load_key(key) if key is not None else None
+            path = sample_grid(f, grid, key=k, n=samples, split=split)
+            click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Encrypt one batch: for each copy, augment then scramble with per-image keys.
+
+This is the hot path; it runs inside the worker processes of ``bs-encrypt dataset``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from encrypt_tool.augment import AugmentConfig, apply_augment, sample_augment
+from encrypt_tool.scramble import block_grid, scramble
+from keys.derive import derive_permutations, derive_seed_words
+
+__all__ = ["BatchSpec", "encrypt_batch", "encrypt_unit"]
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """Everything that fixes the bytes of an encrypted batch, besides the images."""
+
+    split: str
+    n_copies: int
+    block: tuple[int, int]
+    augment: AugmentConfig | None
+    scramble: bool
+    dataset_id: bytes
+
+
+def encrypt_batch(x: np.ndarray, ids: np.ndarray, spec: BatchSpec, key: bytes) -> np.ndarray:
+    """Encrypt x (B, H, W, C) uint8 of images ``ids`` (B,) into (B, N, H, W, C) uint8.
+
+    Copy ``s`` is augmented with draws seeded from (key, dataset id, split, first id, s) and
+    scrambled with the permutations of (key, dataset id, split, id, s).
+    """
+    B, H, W, C = x.shape
+    secret = key if spec.scramble else b""
+    grid = block_grid((H, W), spec.block)
+    out = np.empty((B, spec.n_copies, H, W, C), dtype=np.uint8)  # (B, N, H, W, C)
+    for s in range(spec.n_copies):
+        y = x
+        if spec.augment is not None:
+            words = derive_seed_words(secret, spec.dataset_id, spec.split, int(ids[0]), s)
+            rng = np.random.default_rng(np.random.SeedSequence(words))
+            y = apply_augment(x, sample_augment(rng, B, spec.augment), spec.augment)
+        if spec.scramble:
+            perm = derive_permutations(key, spec.dataset_id, spec.split, ids, s, grid)  # (B, n)
+            y = scramble(y, perm, spec.block)
+        out[:, s] = y
+    return out
+
+
+def encrypt_unit(source, start: int, stop: int, spec: BatchSpec, key: bytes, target) -> np.ndarray | None:
+    """Read images [start, stop) of ``source``, encrypt them and deliver the result.
+
+    ``target`` is ``(path, byte_offset)``: the batch is written there with one ``pwrite`` and
+    None is returned. With ``target=None`` the encrypted batch is returned instead.
+    """
+    x = source.read(start, stop)  # (B, H, W, C) uint8
+    out = encrypt_batch(x, np.arange(start, stop, dtype=np.int64), spec, key)
+    if target is None:
+        return out
+    path, offset = target
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        view = memoryview(out).cast("B")
+        while view:
+            n = os.pwrite(fd, view, offset)
+            view, offset = view[n:], offset + n
+    finally:
+        os.close(fd)
+    return None

@@ -1,0 +1,71 @@
+"""``bs-encrypt inspect``: the public metadata and a sample picture."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+from PIL import Image
+
+from encrypt_tool.format import FileInfo, read_info
+
+__all__ = ["describe", "sample_grid", "tile"]
+
+
+def describe(info: FileInfo) -> str:
+    """Human-readable summary of a file's public metadata."""
+    bh, bw = info.block_size
+    h, w, c = info.image_shape
+    lines = [
+        f"file            {info.path}",
+        f"format          bs-encrypt v{info.format_version} (written by {info.tool_version})",
+        f"source          {info.source}",
+        f"images          {h}x{w}x{c} uint8, blocks {bh}x{bw} ({(h // bh) * (w // bw)} per image)",
+        f"scrambled       {'yes' if info.scrambled else 'no (plain baseline)'}",
+        f"key fingerprint {info.key_fingerprint or '-'}",
+        f"dataset id      {info.dataset_id}",
+        f"classes         {info.n_classes}: {', '.join(info.class_names)}",
+    ]
+    for sp in info.splits.values():
+        lines.append(
+            f"split {sp.name:<9} {sp.n_images} images x {sp.n_copies} copies in "
+            f"{len(sp.shards)} shards of {sp.shard_size}; augment {sp.augment or 'none'}"
+        )
+    return "\n".join(lines)
+
+
+def tile(rows: list[np.ndarray], scale: int = 4, gap: int = 2) -> Image.Image:
+    """Lay out rows of images, each (n, H, W, C) uint8, as one picture."""
+    n = max(len(r) for r in rows)
+    h, w = rows[0].shape[1:3]
+    sheet = np.full(((h + gap) * len(rows), (w + gap) * n, 3), 255, dtype=np.uint8)
+    for i, r in enumerate(rows):
+        for k, img in enumerate(r):
+            img = img if img.shape[-1] == 3 else np.repeat(img[..., :1], 3, axis=-1)
+            sheet[i * (h + gap) : i * (h + gap) + h, k * (w + gap) : k * (w + gap) + w] = img
+    pic = Image.fromarray(sheet)
+    return pic.resize((pic.width * scale, pic.height * scale), Image.NEAREST)
+
+
+def sample_grid(
+    f: h5py.File,
+    out: str | os.PathLike,
+    key: bytes | None = None,
+    n: int = 8,
+    split: str | None = None,
+) -> Path:
+    """Save encrypted samples (top row) and, with the key, their decryptions (bottom row)."""
+    from encrypt_tool.decrypt import decrypt_images, read_split
+
+    info = read_info(f)
+    split = split or ("test" if "test" in info.splits else next(iter(info.splits)))
+    index = np.arange(min(n, info.splits[split].n_images))
+    enc, _, _ = read_split(f, split, 0, index)
+    rows = [enc]
+    if key is not None:
+        rows.append(decrypt_images(f, key, split, 0, index)[0])
+    path = Path(out)
+    tile(rows).save(path)
+    return path

@@ -1,0 +1,161 @@
+"""Write a bs-encrypt file: preallocated shards, filled in place, renamed when complete.
+
+The file is laid out under a temporary name (``.NAME.XXXX.partial`` beside the output) with
+``complete=False``. Uncompressed image datasets are contiguous and allocated up front, so worker
+processes write their batches straight to known byte offsets; compressed ones are chunked and
+written by the parent. ``commit`` sets ``complete=True`` and renames the file into place.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from encrypt_tool.format import FORMAT_NAME, FORMAT_VERSION, shard_name
+
+__all__ = ["SplitLayout", "ShardWriter", "check_output"]
+
+
+@dataclass(frozen=True)
+class SplitLayout:
+    """The shape of one split in the file."""
+
+    name: str
+    labels: np.ndarray  # (n,) int64
+    n_copies: int
+    image_shape: tuple[int, int, int]
+    shard_size: int
+    augment_json: str
+
+    @property
+    def n_images(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_shards(self) -> int:
+        return max(1, -(-self.n_images // self.shard_size))
+
+
+def check_output(out: Path, overwrite: bool) -> None:
+    """Fail early, before any work, when ``out`` cannot or must not be written."""
+    if out.exists() and out.is_dir():
+        raise FileExistsError(f"output {out} is a directory; give a file name such as {out}/enc.h5")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"output {out} already exists; pass --overwrite to replace it")
+    parent = out.parent
+    if not parent.exists():
+        raise FileNotFoundError(f"output directory {parent} does not exist; create it first")
+    if not parent.is_dir():
+        raise NotADirectoryError(f"output directory {parent} is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"output directory {parent} is not writable")
+
+
+class ShardWriter:
+    """Lays out a partial file; gives byte targets for batches; commits or removes it."""
+
+    def __init__(
+        self,
+        out: Path,
+        attrs: dict,
+        class_names: list[str],
+        splits: list[SplitLayout],
+        compression: str | None = None,
+    ) -> None:
+        self.out = Path(out)
+        self.tmp = self.out.with_name(f".{self.out.name}.{secrets.token_hex(4)}.partial")
+        self.compression = compression
+        self.splits = {s.name: s for s in splits}
+        self._offsets: dict[tuple[str, int], int] = {}
+        self._h5: h5py.File | None = None
+        try:
+            with h5py.File(self.tmp, "w", libver="latest") as f:
+                for k, v in attrs.items():
+                    f.attrs[k] = v
+                f.attrs["format"] = FORMAT_NAME
+                f.attrs["format_version"] = FORMAT_VERSION
+                f.attrs["complete"] = False
+                f.create_dataset("class_names", data=np.array(class_names, dtype=object),
+                                 dtype=h5py.string_dtype())
+                for s in splits:
+                    self._layout_split(f, s)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _layout_split(self, f: h5py.File, s: SplitLayout) -> None:
+        g = f.create_group(s.name)
+        g.attrs.update(split=s.name, n_images=s.n_images, n_copies=s.n_copies,
+                       shard_size=s.shard_size, n_shards=s.n_shards, augment=s.augment_json)
+        for i in range(s.n_shards):
+            start = i * s.shard_size
+            stop = min(start + s.shard_size, s.n_images)
+            sg = g.create_group(shard_name(i))
+            sg.attrs.update(start=start, n_images=stop - start)
+            sg.create_dataset("labels", data=s.labels[start:stop].astype(np.int64))
+            sg.create_dataset("ids", data=np.arange(start, stop, dtype=np.int64))
+            shape = (stop - start, s.n_copies, *s.image_shape)
+            if self.compression:
+                sg.create_dataset("images", shape=shape, dtype=np.uint8,
+                                  chunks=(min(64, shape[0]) or 1, *shape[1:]),
+                                  compression=self.compression)
+            else:
+                self._offsets[(s.name, i)] = _contiguous(sg, "images", shape)
+
+    def target(self, split: str, start: int) -> tuple[str, int] | None:
+        """Where the batch starting at image ``start`` goes: (path, byte offset), or None when
+        the parent must write it (compressed files)."""
+        if self.compression:
+            return None
+        s = self.splits[split]
+        shard, row = divmod(start, s.shard_size)
+        row_bytes = s.n_copies * int(np.prod(s.image_shape))
+        return str(self.tmp), self._offsets[(split, shard)] + row * row_bytes
+
+    def write(self, split: str, start: int, batch: np.ndarray) -> None:
+        """Write a returned batch (B, N, H, W, C) at image ``start`` (compressed files)."""
+        if self._h5 is None:
+            self._h5 = h5py.File(self.tmp, "r+")
+        s = self.splits[split]
+        shard, row = divmod(start, s.shard_size)
+        self._h5[split][shard_name(shard)]["images"][row : row + len(batch)] = batch
+
+    def commit(self, overwrite: bool) -> Path:
+        """Mark the file complete, flush it to disk and move it to its final name."""
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+        with h5py.File(self.tmp, "r+") as f:
+            f.attrs["complete"] = True
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        if self.out.exists() and not overwrite:
+            raise FileExistsError(f"output {self.out} appeared while writing; not replacing it")
+        os.replace(self.tmp, self.out)
+        return self.out
+
+    def abort(self) -> None:
+        """Remove the partial file."""
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def _contiguous(group: h5py.Group, name: str, shape: tuple[int, ...]) -> int:
+    """Create a contiguous uint8 dataset allocated now (no fill); return its byte offset."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    space = h5py.h5s.create_simple(shape)
+    dsid = h5py.h5d.create(group.id, name.encode(), h5py.h5t.NATIVE_UINT8, space, dcpl=dcpl)
+    offset = dsid.get_offset()
+    dsid.close()
+    if offset is None:
+        raise OSError(f"HDF5 did not allocate {group.name}/{name}")
+    return int(offset)
