@@ -56,6 +56,12 @@ class DatasetConfig:
         if self.compression not in (None, "gzip", "lzf"):
             raise ValueError(f"--compression {self.compression!r} is not valid; use gzip or lzf")
 
+    def identity(self) -> str:
+        """The settings that fix the output bytes (not where or how fast it is written)."""
+        fixed = {k: v for k, v in asdict(self).items()
+                 if k not in ("out", "data_dir", "download", "jobs", "compression", "overwrite")}
+        return json.dumps(fixed, sort_keys=True, default=str)
+
     def describe(self) -> str:
         """The settings as one JSON line (no key material)."""
         return json.dumps(asdict(self), sort_keys=True, default=str)
@@ -112,7 +118,7 @@ def build_dataset(
     if cfg.seed is None:
         dataset_id = secrets.token_bytes(16)
     else:
-        description = json.dumps([src.name, cfg.describe()]).encode()
+        description = json.dumps([src.name, cfg.identity()]).encode()
         dataset_id = derive_dataset_id(secret, description)
     layouts, work = [], []
     for name, (sp, n, spec) in splits.items():
@@ -133,14 +139,15 @@ def build_dataset(
         "source": src.name,
         "augment": cfg.augment.to_json() if cfg.augment is not None else "null",
     }
-    writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        _run(work, writer, key, cfg.jobs, progress)
-        return writer.commit(cfg.overwrite)
-    except BaseException:
-        writer.abort()
-        raise
+        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression)
+        try:
+            _run(work, writer, key, cfg.jobs, progress)
+            return writer.commit(cfg.overwrite)
+        except BaseException:
+            writer.abort()
+            raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 
