@@ -28,7 +28,7 @@ def _friendly(fn):
             warnings.simplefilter("always")
             try:
                 return fn(*args, **kwargs)
-            except (ValueError, OSError) as e:  # FormatError, SourceError, KeyError_ are ValueErrors
+            except (ValueError, OSError) as e:  # FormatError, SourceError, KeyError_ too
                 raise click.ClickException(str(e)) from None
             except KeyboardInterrupt:
                 click.echo("interrupted; nothing was written", err=True)
@@ -140,7 +140,9 @@ def _dataset_config(o: dict):
     try:
         d0, d1 = (int(v) for v in o["gridmask_d"].split("-"))
     except ValueError:
-        raise ValueError(f"--gridmask-d {o['gridmask_d']!r} is not valid; use MIN-MAX such as 14-32")
+        raise ValueError(
+            f"--gridmask-d {o['gridmask_d']!r} is not valid; use MIN-MAX such as 14-32"
+        ) from None
     augment = None
     if not o["no_augment"]:
         augment = AugmentConfig(pad=o["pad"], pad_mode=o["pad_mode"], gridmask=not o["no_gridmask"],
@@ -193,6 +195,33 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             k = _load_key(key) if key is not None else None
             path = sample_grid(f, grid, key=k, n=samples, split=split)
             click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--key", type=click.Path(dir_okay=False), default=None,
+              help="The master key: it scores the attacks (the attacks never see it).")
+@click.option("--samples", type=int, default=200, show_default=True,
+              help="Encrypted images to attack.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Report folder [default: FILE's name + '-audit'].")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier report in --out.")
+@_friendly
+def audit(file: str, key: str | None, samples: int, split: str, out: str | None,
+          overwrite: bool) -> None:
+    """Attack the encrypted images without the key and report what leaks."""
+    from encrypt_tool.audit import run_audit
+
+    out_dir = Path(out) if out is not None else Path(file).with_name(Path(file).stem + "-audit")
+    if (out_dir / "audit.json").exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
+    if samples < 1:
+        raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
+    k = _load_key(key)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = run_audit(file, k, samples, out_dir, split=split)
+    click.echo(summary.get("text", f"wrote {out_dir}/audit.md, audit.json, audit.png"))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,9 @@ def read_split(
         raise FormatError(f"split {split!r} is not in {f.filename}; it has {sorted(info.splits)}")
     sp = info.splits[split]
     if not 0 <= copy < sp.n_copies:
-        raise ValueError(f"copy {copy} is not valid; split {split!r} has copies 0..{sp.n_copies - 1}")
+        raise ValueError(
+            f"copy {copy} is not valid; split {split!r} has copies 0..{sp.n_copies - 1}"
+        )
     images, labels, ids = [], [], []
     for name in sp.shards:
         g = f[split][name]

@@ -52,7 +52,9 @@ def encrypt_batch(x: np.ndarray, ids: np.ndarray, spec: BatchSpec, key: bytes) -
     return out
 
 
-def encrypt_unit(source, start: int, stop: int, spec: BatchSpec, key: bytes, target) -> np.ndarray | None:
+def encrypt_unit(
+    source, start: int, stop: int, spec: BatchSpec, key: bytes, target
+) -> np.ndarray | None:
     """Read images [start, stop) of ``source``, encrypt them and deliver the result.
 
     ``target`` is ``(path, byte_offset)``: the batch is written there with one ``pwrite`` and

@@ -93,7 +93,9 @@ def open_encrypted(path: str | os.PathLike) -> h5py.File:
 
 def _check(f: h5py.File, path: Path) -> None:
     if f.attrs.get("format") != FORMAT_NAME:
-        raise FormatError(f"{path} is an HDF5 file but not a bs-encrypt file (no format='bs-encrypt')")
+        raise FormatError(
+            f"{path} is an HDF5 file but not a bs-encrypt file (no format='bs-encrypt')"
+        )
     version = int(f.attrs.get("format_version", -1))
     if version != FORMAT_VERSION:
         raise FormatError(

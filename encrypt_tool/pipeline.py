@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import sys
@@ -168,7 +167,7 @@ def _run(work, writer: ShardWriter, key: bytes, jobs: int, progress) -> None:
         parallel = Parallel(n_jobs=jobs, return_as="generator", max_nbytes=None)
         results = parallel(delayed(encrypt_unit)(*c) for c in calls)
     try:
-        for (name, _, a, b, _), res in zip(work, results):
+        for (name, _, a, b, _), res in zip(work, results, strict=True):
             if res is not None:
                 writer.write(name, a, res)
             if bar is not None:

@@ -65,7 +65,8 @@ def scramble(x: np.ndarray, perm: np.ndarray, block: tuple[int, int]) -> np.ndar
         raise ValueError(f"permutations of shape {perm.shape} do not fit {B} images of {gy}x{gx}")
     row = bw * C * x.dtype.itemsize  # bytes in one row of one block
     word = next(w for w in (8, 4, 2, 1) if row % w == 0)
-    rows = np.ascontiguousarray(x).view(np.uint8).reshape(-1, row).view(f"u{word}")  # (B*gy*bh*gx, row/word)
+    raw = np.ascontiguousarray(x).view(np.uint8)
+    rows = raw.reshape(-1, row).view(f"u{word}")  # (B*gy*bh*gx, row/word)
     src = perm.reshape(B, gy, 1, gx)  # (B, gy, 1, gx): source block of each output block
     idx = (
         np.arange(B).reshape(B, 1, 1, 1) * (gy * bh * gx)

@@ -78,6 +78,10 @@ def write_key(key: bytes, path: str | os.PathLike, overwrite: bool = False) -> P
     return path
 
 
+def _not_a_key(path: Path) -> str:
+    return f"key file {path} is not a bs-encrypt key (expected 64 hex digits)"
+
+
 def load_key(path: str | os.PathLike) -> bytes:
     """Read a master key file (64 hex digits); warns when others may read it."""
     path = Path(path).expanduser()
@@ -92,11 +96,11 @@ def load_key(path: str | os.PathLike) -> bytes:
     except PermissionError as e:
         raise KeyError_(f"key file {path} is not readable: {e.strerror}") from None
     except (UnicodeDecodeError, OSError):
-        raise KeyError_(f"key file {path} is not a bs-encrypt key (expected 64 hex digits)") from None
+        raise KeyError_(_not_a_key(path)) from None
     try:
         key = bytes.fromhex(text)
     except ValueError:
-        raise KeyError_(f"key file {path} is not a bs-encrypt key (expected 64 hex digits)") from None
+        raise KeyError_(_not_a_key(path)) from None
     if len(key) != KEY_BYTES:
         raise KeyError_(
             f"key file {path} holds {len(key)} bytes; a bs-encrypt key has {KEY_BYTES} "

@@ -32,7 +32,8 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         if self.pad_mode not in PAD_MODES:
-            raise ValueError(f"pad mode {self.pad_mode!r} is not valid; choose {' or '.join(PAD_MODES)}")
+            modes = " or ".join(PAD_MODES)
+            raise ValueError(f"pad mode {self.pad_mode!r} is not valid; choose {modes}")
         if self.pad < 0:
             raise ValueError(f"padding {self.pad} is not valid; it must be >= 0")
         d0, d1 = self.gridmask_d
