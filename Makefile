@@ -8,7 +8,7 @@ CIFAR_DIR ?= $(if $(wildcard $(SHARED_CIFAR)/README.md),$(SHARED_CIFAR),$(HOME)/
 DATA   ?= data
 RUNS   ?= runs
 
-.PHONY: install test lint demo encrypt train bench reproduce audit clean
+.PHONY: install test lint demo encrypt train bench reproduce reproduce-short reproduce-smoke audit clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,15 @@ encrypt:
 
 clean:
 	rm -rf $(DATA)/demo.h5 $(RUNS)/demo
+
+# the paper's four conditions on CIFAR-10 (Fig. 3): paper schedule, a short GPU schedule, a CPU smoke run
+reproduce:
+	$(BIN)/bs-reproduce --data-dir $(CIFAR_DIR) --download --out $(RUNS)/reproduce
+
+reproduce-short:
+	$(BIN)/bs-reproduce --data-dir $(CIFAR_DIR) --download --epochs 20 --recipe onecycle \
+		--out $(RUNS)/reproduce-short --overwrite
+
+reproduce-smoke:
+	$(BIN)/bs-reproduce --smoke --data-dir $(CIFAR_DIR) --download --out $(RUNS)/reproduce-smoke \
+		--overwrite
