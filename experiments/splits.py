@@ -28,8 +28,8 @@ def reproduce_source(
 
     ``train`` is the first ``n_train`` training images (default: all but the held-out part),
     ``holdout`` the last ``n_holdout`` ones, ``test`` the exact test images (the first ``n_test``
-    of them), and ``test_all`` every test image where some are inexact (an even spread of ten times the
-    exact ones when ``n_test`` limits them).
+    of them), and ``test_all`` every test image where some are inexact (an even spread of ten
+    times the exact ones when ``n_test`` limits them).
     """
     src = open_source(spec, data_dir=data_dir, download=download)
     if "test" not in src.splits:

@@ -156,3 +156,24 @@ def test_inspect(enc, key_file, tmp_path, run_cli):
 
     with Image.open(png) as im:
         assert im.height > im.width / 8  # two rows: encrypted and plain
+
+
+def test_presets_and_explicit_options(tmp_path, key_file, run_cli):
+    from encrypt_tool.format import open_encrypted, read_info
+
+    def info(name, *extra):
+        out = tmp_path / name
+        r = run_cli("dataset", *SMALL, "--key", key_file, "--jobs", "1", "--out", out, *extra)
+        assert r.exit_code == 0, r.output
+        with open_encrypted(out) as f:
+            return read_info(f)
+
+    hard = info("h.h5", "--preset", "hardened")
+    assert hard.block_size == (4, 4) and hard.splits["train"].n_copies == 1
+    assert hard.splits["train"].augment["pad_mode"] == "reflect"
+    assert hard.splits["train"].augment["gridmask"] is True
+    mixed = info("m.h5", "--preset", "hardened", "--n-keys", "3")
+    assert mixed.block_size == (4, 4) and mixed.splits["train"].n_copies == 3
+    paper = info("p.h5")
+    assert paper.block_size == (8, 8) and paper.splits["train"].n_copies == 4
+    assert paper.splits["train"].augment["pad_mode"] == "zero"

@@ -70,7 +70,8 @@ def test_synthetic_splits_are_disjoint():
     assert "test_all" not in src.splits  # every synthetic test image is exact
 
 
-@pytest.mark.skipif(not (SHARED_CIFAR / "unpack.py").exists(), reason="offline CIFAR-10 copy not present")
+@pytest.mark.skipif(not (SHARED_CIFAR / "unpack.py").exists(),
+                    reason="offline CIFAR-10 copy not present")
 def test_smoke_cifar10(tmp_path):
     src = reproduce_source("cifar10", data_dir=str(SHARED_CIFAR), n_test=100)
     assert src.splits["test"].exact.all() and src.splits["holdout"].n == 5000

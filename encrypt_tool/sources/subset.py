@@ -10,7 +10,7 @@ __all__ = ["SubsetSplit"]
 
 
 class SubsetSplit(SplitSource):
-    """Images ``index`` (k,) of ``base``, in that order; reads stay contiguous where the index is."""
+    """Images ``index`` (k,) of ``base``, in that order; contiguous runs are read in one go."""
 
     _labels_reloadable = True
 

@@ -1,0 +1,107 @@
+"""Benchmark the security audit on the 1,000 exact CIFAR-10 test images; compare settings.
+
+    python bench/bench_audit.py                 # time bs-encrypt's audit on a real file
+    python bench/bench_audit.py --compare       # the settings table of docs/AUDIT.md
+
+Needs ../shared/data/cifar10 (or --cifar DIR with cifar10_test.npz). Nothing is written into
+the repository: files go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from encrypt_tool.audit import audit_arrays, run_audit
+from encrypt_tool.audit.attack import SideInfo
+from encrypt_tool.audit.metrics import key_space_bits
+from encrypt_tool.audit.simulate import Settings, simulate
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10"
+
+SETTINGS = {
+    "paper (8px, zero, GridMask, N=4)": Settings(),
+    "block 4": Settings(block=4),
+    "block 16": Settings(block=16),
+    "reflect padding": Settings(pad_mode="reflect"),
+    "no GridMask": Settings(gridmask=False),
+    "N = 1": Settings(n_copies=1),
+    "paper test split (8px, zero, no GridMask, N=1)": Settings(gridmask=False, n_copies=1),
+    "hardened (4px, reflect, GridMask, N=1)": Settings(block=4, pad_mode="reflect", n_copies=1),
+}
+
+
+def exact_test_images(cifar: str | None, tmp: Path) -> np.ndarray:
+    """The 1,000 pixel-exact CIFAR-10 test images (M, 32, 32, 3) uint8."""
+    path = Path(cifar) / "cifar10_test.npz" if cifar else tmp / "cifar10_test.npz"
+    if not path.exists():
+        subprocess.run([sys.executable, str(SHARED / "unpack.py"), str(tmp)], check=True)
+    d = np.load(path)
+    return d["images"][d["exact"]][:1000]
+
+
+def bench_file(x: np.ndarray, tmp: Path, samples: int) -> None:
+    """Encrypt with the paper's settings through bs-encrypt, then time run_audit per split."""
+    from click.testing import CliRunner
+
+    from encrypt_tool.cli import main
+    from keys.master import load_key
+
+    np.savez(tmp / "exact.npz", images=x, labels=np.zeros(len(x), np.int64))
+    src = f"npz:{tmp / 'exact.npz'},{tmp / 'exact.npz'}"
+    key = tmp / "bench.key"
+    for args in (["keygen", "--out", str(key)],
+                 ["dataset", "--source", src, "--key", str(key), "--out", str(tmp / "enc.h5"),
+                  "--n-keys", "4", "--seed", "0", "--quiet"]):
+        r = CliRunner().invoke(main, args)
+        if r.exit_code:
+            raise SystemExit(r.output)
+    for split in ("test", "train"):
+        t = time.perf_counter()
+        s = run_audit(tmp / "enc.h5", load_key(key), samples, tmp / f"audit-{split}", split=split)
+        dt = time.perf_counter() - t
+        aug = json.dumps(s["settings"]["augment"])
+        print(f"split {split}: N={s['settings']['n_copies']} augment {aug}")
+        print(f"  {s['samples']} images in {dt:.1f} s = {s['samples'] / dt:.1f} images/s")
+        for name, a in s["attacks"].items():
+            print(f"  {name:36s} direct {a['direct']:.3f} neighbour {a['neighbour']:.3f} "
+                  f"perfect {a['perfect']:.3f} SSIM {a['ssim']:.3f} PSNR {a['psnr']}")
+        e = s["encrypted"]
+        print(f"  {'encrypted image':36s} SSIM {e['ssim']:.3f} PSNR {e['psnr']:.2f}")
+
+
+def compare(x: np.ndarray) -> None:
+    """Markdown table: the best attack against each setting, same images."""
+    print("| setting | key bits/copy | direct | neighbour | perfect | SSIM attack | SSIM enc | s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, s in SETTINGS.items():
+        t = time.perf_counter()
+        plain, enc, _ = simulate(x, s, seed=0)
+        summ, _ = audit_arrays(plain[:, 0], enc, (s.block, s.block), SideInfo(s.pad, s.pad_mode))
+        a = summ["attacks"][summ["best_attack"]]
+        bits = key_space_bits((32 // s.block, 32 // s.block))
+        print(f"| {name} | {bits:.0f} | {100 * a['direct']:.1f}% | {100 * a['neighbour']:.1f}% "
+              f"| {100 * a['perfect']:.1f}% | {a['ssim']:.3f} | {summ['encrypted']['ssim']:.3f} "
+              f"| {time.perf_counter() - t:.0f} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cifar", help="folder with cifar10_test.npz [default: unpack shared copy]")
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--compare", action="store_true", help="print the settings table")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        x = exact_test_images(a.cifar, Path(d))[: a.samples]
+        compare(x) if a.compare else bench_file(x, Path(d), a.samples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Scores of an attack and of visual security, against the true plain images.
+
+Piece identity is decided by content, so two pixel-identical pieces (two all-black corners,
+say) are interchangeable: swapping them changes nothing in the picture and costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from encrypt_tool.audit.pieces import to_pieces
+
+__all__ = [
+    "direct_comparison",
+    "key_space_bits",
+    "neighbour_comparison",
+    "perfect",
+    "psnr",
+    "ssim",
+]
+
+
+def key_space_bits(grid: tuple[int, int]) -> float:
+    """log2((gy*gx)!): bits of one block permutation, the key of one image copy."""
+    return math.lgamma(grid[0] * grid[1] + 1) / math.log(2)
+
+
+def direct_comparison(recon: np.ndarray, plain: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """Share of grid positions holding the right block, per image: (M,) float64."""
+    a, b = to_pieces(recon, block), to_pieces(plain, block)  # (M, n, bh, bw, C)
+    return (a == b).all(axis=(2, 3, 4)).mean(axis=1)
+
+
+def _classes(pieces: np.ndarray) -> np.ndarray:
+    """Content class of each piece (index of its first identical piece): (M, n) int64."""
+    M, n = pieces.shape[:2]
+    flat = pieces.reshape(M, n, -1)
+    same = (flat[:, :, None] == flat[:, None, :]).all(axis=3)  # (M, n, n)
+    return same.argmax(axis=2)
+
+
+def neighbour_comparison(
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int]
+) -> np.ndarray:
+    """Share of the true adjacent pairs (right and below) that the reconstruction also has."""
+    M, H, W, _ = plain.shape
+    gy, gx = H // block[0], W // block[1]
+    both = np.concatenate([to_pieces(plain, block), to_pieces(recon, block)], axis=1)
+    n = gy * gx
+    cls = _classes(both)  # (M, 2n): ids shared between the two images
+    out = np.empty(M)
+    for m in range(M):
+        codes = []
+        for c in (cls[m, :n], cls[m, n:]):
+            g = c.reshape(gy, gx)
+            h = (g[:, :-1] * 2 * n + g[:, 1:]).ravel() * 2
+            v = (g[:-1] * 2 * n + g[1:]).ravel() * 2 + 1
+            codes.append(np.concatenate([h, v]))
+        t_vals, t_cnt = np.unique(codes[0], return_counts=True)
+        r_vals, r_cnt = np.unique(codes[1], return_counts=True)
+        _, ti, ri = np.intersect1d(t_vals, r_vals, return_indices=True)
+        out[m] = np.minimum(t_cnt[ti], r_cnt[ri]).sum() / len(codes[0])
+    return out
+
+
+def perfect(recon: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """Whether each reconstruction equals its plain image exactly: (M,) bool."""
+    return (recon == plain).reshape(len(plain), -1).all(axis=1)
+
+
+def psnr(x: np.ndarray, y: np.ndarray, peak: float = 255.0) -> np.ndarray:
+    """PSNR in dB per image of (M, H, W, C) arrays; inf for identical images."""
+    mse = ((x.astype(np.float64) - y.astype(np.float64)) ** 2).reshape(len(x), -1).mean(axis=1)
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(peak**2 / mse)
+
+
+def _gaussian(size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    t = np.arange(size) - (size - 1) / 2
+    g = np.exp(-(t**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def _filter(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Separable 'valid' filtering over axes 1 and 2 of (M, H, W, C)."""
+    k = len(g)
+    win = np.lib.stride_tricks.sliding_window_view(x, k, axis=1)  # (M, H-k+1, W, C, k)
+    x = win @ g
+    win = np.lib.stride_tricks.sliding_window_view(x, k, axis=2)
+    return win @ g
+
+
+def ssim(x: np.ndarray, y: np.ndarray, peak: float = 255.0) -> np.ndarray:
+    """Mean SSIM per image (Wang et al. 2004): 11x11 Gaussian window, sigma 1.5, per channel.
+
+    x, y: (M, H, W, C); returns (M,) float64.
+    """
+    if x.shape != y.shape:
+        raise ValueError(f"shapes {x.shape} and {y.shape} differ")
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
+    g = _gaussian()
+    mx, my = _filter(x, g), _filter(y, g)
+    sxx = _filter(x * x, g) - mx**2
+    syy = _filter(y * y, g) - my**2
+    sxy = _filter(x * y, g) - mx * my
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+    return s.reshape(len(s), -1).mean(axis=1)

@@ -1,0 +1,145 @@
+"""A fixed-frame jigsaw solver for a batch of puzzles of any grid gy x gx.
+
+Placement is greedy in raster order but keeps the ``beam`` best partial arrangements (``beam=1``
+is plain greedy placement); each candidate piece is scored by its compatibility with the pieces
+already to its left and above plus an optional position prior. The scan is run from each of the
+four corners and the arrangement with the lowest total boundary cost wins, then pairwise swaps
+lower that cost further while they can. Everything is vectorized across the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["arrangement_cost", "solve"]
+
+
+def arrangement_cost(
+    cost: np.ndarray, order: np.ndarray, grid: tuple[int, int], prior: np.ndarray | None = None
+) -> np.ndarray:
+    """Total boundary cost of arrangements ``order`` (M, ..., P): (M, ...) float64.
+
+    cost: (M, n, n, 2) with [.., 0] = j right of i and [.., 1] = j below i; prior: (M, n, P).
+    """
+    gy, gx = grid
+    M = cost.shape[0]
+    shape = order.shape
+    o = order.reshape(M, -1, gy, gx)  # (M, S, gy, gx)
+    m = np.arange(M)[:, None, None, None]
+    total = cost[m, o[:, :, :, :-1], o[:, :, :, 1:], 0].sum((2, 3))
+    total = total + cost[m, o[:, :, :-1, :], o[:, :, 1:, :], 1].sum((2, 3))
+    if prior is not None:
+        pos = np.arange(gy * gx).reshape(1, 1, gy, gx)
+        total = total + prior[m, o, pos].sum((2, 3))
+    return total.reshape(shape[:-1])
+
+
+def _beam(cost: np.ndarray, prior: np.ndarray, grid: tuple[int, int], beam: int) -> np.ndarray:
+    """Raster-order beam search: best arrangement (M, P) found."""
+    gy, gx = grid
+    M, n = cost.shape[:2]
+    K = min(beam, n)
+    m = np.arange(M)[:, None, None]
+    seq = np.zeros((M, K, n), dtype=np.int64)  # (M, K, P) pieces placed so far
+    first = prior[:, :, 0]  # (M, n)
+    top = np.argsort(first, axis=1)[:, :K]  # (M, K)
+    seq[:, :, 0] = top
+    score = np.take_along_axis(first, top, axis=1)  # (M, K)
+    used = np.zeros((M, K, n), dtype=bool)
+    used[m[:, :, 0], np.arange(K)[None], top] = True
+    pieces = np.arange(n)[None, None, :]
+    for p in range(1, n):
+        r, c = divmod(p, gx)
+        add = np.broadcast_to(prior[:, None, :, p], (M, seq.shape[1], n)).copy()  # (M, K, n)
+        if c > 0:
+            add += cost[m, seq[:, :, p - 1, None], pieces, 0]
+        if r > 0:
+            add += cost[m, seq[:, :, p - gx, None], pieces, 1]
+        total = np.where(used, np.inf, score[:, :, None] + add).reshape(M, -1)  # (M, K*n)
+        k_new = min(beam, total.shape[1])
+        if k_new < total.shape[1]:
+            best = np.argpartition(total, k_new - 1, axis=1)[:, :k_new]  # (M, K')
+        else:
+            best = np.broadcast_to(np.arange(total.shape[1]), (M, k_new))
+        parent, piece = np.divmod(best, n)
+        score = np.take_along_axis(total, best, axis=1)
+        seq = np.take_along_axis(seq, parent[:, :, None], axis=1)
+        used = np.take_along_axis(used, parent[:, :, None], axis=1)
+        seq[:, :, p] = piece
+        used[m[:, :, 0], np.arange(k_new)[None], piece] = True
+    best = np.argmin(score, axis=1)  # (M,)
+    return seq[np.arange(M), best]
+
+
+def _flip_problem(cost, prior, grid, fy: bool, fx: bool):
+    """The same puzzle with the frame mirrored: positions mirror, 'right'/'below' swap sides."""
+    gy, gx = grid
+    c = cost.copy()
+    if fx:
+        c[..., 0] = cost[..., 0].transpose(0, 2, 1)
+    if fy:
+        c[..., 1] = cost[..., 1].transpose(0, 2, 1)
+    pos = np.arange(gy * gx).reshape(gy, gx)
+    pos = pos[::-1] if fy else pos
+    pos = pos[:, ::-1] if fx else pos
+    return c, prior[:, :, pos.reshape(-1)], pos.reshape(-1)
+
+
+def _refine(cost, prior, grid, order: np.ndarray, rounds: int) -> np.ndarray:
+    """Apply the best improving swap of two positions, per puzzle, while one exists."""
+    M, P = order.shape
+    a, b = np.triu_indices(P, k=1)
+    rows = np.arange(M)
+    for _ in range(rounds):
+        cand = np.repeat(order[:, None, :], len(a), axis=1)  # (M, S, P)
+        s = np.arange(len(a))
+        cand[:, s, a], cand[:, s, b] = order[:, b], order[:, a]
+        costs = arrangement_cost(cost, cand, grid, prior)  # (M, S)
+        now = arrangement_cost(cost, order, grid, prior)  # (M,)
+        best = costs.argmin(axis=1)
+        better = costs[rows, best] < now - 1e-12
+        if not better.any():
+            break
+        order = np.where(better[:, None], cand[rows, best], order)
+    return order
+
+
+def solve(
+    cost: np.ndarray,
+    grid: tuple[int, int],
+    prior: np.ndarray | None = None,
+    beam: int = 64,
+    refine_rounds: int = 8,
+    chunk: int = 256,
+) -> np.ndarray:
+    """Arrange pieces: ``order[m, p]`` is the piece put at grid position ``p``; (M, P) int64.
+
+    cost: (M, n, n, 2) pairwise costs (see :mod:`encrypt_tool.audit.compat`); prior: (M, n, P)
+    cost of piece i at position p, or None.
+    """
+    gy, gx = grid
+    M, n = cost.shape[:2]
+    if n != gy * gx or cost.shape != (M, n, n, 2):
+        raise ValueError(f"cost of shape {cost.shape} does not fit a {gy}x{gx} grid")
+    if beam < 1:
+        raise ValueError(f"beam width {beam} is not valid; it must be >= 1")
+    if prior is None:
+        prior = np.zeros((M, n, n))
+    cost = np.where(np.isfinite(cost), cost, 1e12)
+    out = np.empty((M, n), dtype=np.int64)
+    chunk = max(4, min(chunk, 2**22 // (n * n * max(n // 2, 1))))  # swap search memory
+    for lo in range(0, M, chunk):
+        c, pr = cost[lo : lo + chunk], prior[lo : lo + chunk]
+        cands = []
+        for fy in (False, True):
+            for fx in (False, True):
+                cf, pf, pos = _flip_problem(c, pr, grid, fy, fx)
+                o = _beam(cf, pf, grid, beam)  # (m, P) in the mirrored frame
+                true = np.empty_like(o)
+                true[:, pos] = o
+                cands.append(true)
+        cands = np.stack(cands, axis=1)  # (m, 4, P)
+        totals = arrangement_cost(c, cands, grid, pr)  # (m, 4)
+        best = cands[np.arange(len(cands)), totals.argmin(axis=1)]
+        out[lo : lo + chunk] = _refine(c, pr, grid, best, refine_rounds)
+    return out
