@@ -34,6 +34,8 @@ SETTINGS = {
     "no GridMask": Settings(gridmask=False),
     "N = 1": Settings(n_copies=1),
     "paper test split (8px, zero, no GridMask, N=1)": Settings(gridmask=False, n_copies=1),
+    "block 4, N = 1 (zero padding)": Settings(block=4, n_copies=1),
+    "block 4, reflect padding (N = 4)": Settings(block=4, pad_mode="reflect"),
     "hardened (4px, reflect, GridMask, N=1)": Settings(block=4, pad_mode="reflect", n_copies=1),
 }
 

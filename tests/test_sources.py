@@ -1,4 +1,4 @@
-"""Image sources: synthetic, npz (memory mapped), folder, CIFAR-10 (shared copy), errors."""
+"""Image sources: synthetic, npz (read in place), folder, CIFAR-10 (shared copy), errors."""
 
 from __future__ import annotations
 
