@@ -21,10 +21,33 @@ test:
 lint:
 	$(BIN)/ruff check .
 
+# the quick demo: encrypt the built-in synthetic set (5,000 + 1,000 images, N = 4) and train a
+# narrow ResNet-18 on it on the CPU; prints the accuracy on the encrypted test images
+demo:
+	mkdir -p $(DATA)
+	test -f $(DATA)/demo.key || $(BIN)/bs-encrypt keygen --out $(DATA)/demo.key
+	$(BIN)/bs-encrypt dataset --source synthetic --key $(DATA)/demo.key --n-keys 4 --seed 0 \
+		--out $(DATA)/demo.h5 --overwrite
+	$(BIN)/bs-train $(DATA)/demo.h5 --out $(RUNS)/demo --model resnet18-narrow --epochs 5 \
+		--device cpu --overwrite
+
 encrypt:
 	mkdir -p $(DATA)
 	$(BIN)/bs-encrypt dataset --source cifar10 --data-dir $(CIFAR_DIR) --download \
 		--n-keys 4 --seed 0 --out $(DATA)/cifar10_enc.h5 --overwrite
+
+# ResNet-18 on what `make encrypt` wrote (add TRAIN_ARGS="--resume" to continue a run)
+train:
+	$(BIN)/bs-train $(DATA)/cifar10_enc.h5 --out $(RUNS)/cifar10 $(TRAIN_ARGS)
+
+# attack 1,000 encrypted test images of `make encrypt`'s file (needs the key it used)
+audit:
+	$(BIN)/bs-encrypt audit $(DATA)/cifar10_enc.h5 --samples 1000 --out $(RUNS)/audit --overwrite
+
+bench:
+	$(BIN)/python bench/bench_encrypt.py
+	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_audit.py
 
 clean:
 	rm -rf $(DATA)/demo.h5 $(RUNS)/demo

@@ -1,0 +1,100 @@
+"""Checkpoints and the metrics file of a run directory, all written atomically.
+
+``last.pt`` holds everything a resumed run needs (model, optimiser, schedule, epoch, metrics so
+far, RNG states); ``best.pt`` the model with the best test accuracy with TTA. The next epoch's
+data randomness derives from (seed, epoch), so resuming replays the uninterrupted run exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from trainer.errors import TrainError
+
+__all__ = ["METRIC_COLUMNS", "RUN_FILES", "check_resume", "load", "prepare_run_dir", "save",
+           "write_json", "write_metrics"]
+
+RUN_FILES = ("config.json", "metrics.csv", "last.pt", "best.pt")
+METRIC_COLUMNS = (
+    "epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "test_loss_tta",
+    "test_acc_tta", "images_per_s", "epoch_s",
+)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
+
+
+def save(state: dict, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary name, then rename."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    torch.save(state, tmp)
+    _replace(tmp, path)
+
+
+def load(path: str | os.PathLike) -> dict:
+    """A checkpoint written by ``save``; TrainError if missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrainError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many kinds for a damaged file
+        raise TrainError(f"checkpoint {path} cannot be read: {e}") from None
+
+
+def write_json(obj: dict, path: str | os.PathLike) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    _replace(tmp, path)
+
+
+def write_metrics(rows: list[dict], path: str | os.PathLike) -> None:
+    """All epochs so far as CSV (rewritten whole, so a resumed run never duplicates rows)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    _replace(tmp, path)
+
+
+def prepare_run_dir(out: str, resume: bool, overwrite: bool, main: bool = True) -> Path:
+    """Create ``out``; refuse one holding results unless resuming or overwriting (only the
+    ``main`` process deletes old results)."""
+    d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise TrainError(f"run directory {d} exists and is not a directory")
+    present = [n for n in RUN_FILES if (d / n).exists()]
+    if resume:
+        if not (d / "last.pt").is_file():
+            raise TrainError(f"--resume: {d} has no last.pt to resume from (no epoch "
+                             "finished there); start again with --overwrite")
+    elif present and not overwrite:
+        raise TrainError(
+            f"run directory {d} already holds results ({', '.join(present)}); "
+            "give --resume to continue it or --overwrite to start again"
+        )
+    elif overwrite and main:
+        for n in present:
+            (d / n).unlink()
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def check_resume(saved: dict, current: dict) -> None:
+    """TrainError naming every result-affecting setting where checkpoint and run differ."""
+    diff = [f"{k}: checkpoint {saved.get(k)!r}, now {v!r}" for k, v in current.items()
+            if saved.get(k) != v]
+    if diff:
+        raise TrainError(
+            "--resume: the checkpoint belongs to another configuration (" + "; ".join(diff) + ")"
+        )

@@ -1,0 +1,74 @@
+"""``bs-train``: train an image classifier on bs-encrypt files (the cloud side; no keys)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+__all__ = ["main"]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("data", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--test", "test", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="A separate file whose 'test' split to evaluate on (default: DATA's).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Run directory (default: runs/<name of DATA>).")
+@click.option("--epochs", type=int, default=250, show_default=True)
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--recipe", type=click.Choice(["onecycle", "paper"]), default="onecycle",
+              show_default=True, help="onecycle: SGD, peak lr 0.1; paper: peak lr 0.0005.")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (overrides the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--model", type=click.Choice(["resnet18", "resnet18-narrow"]), default="resnet18",
+              show_default=True, help="resnet18-narrow: width 16 instead of 64, for CPUs.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--data", "data_mode", type=click.Choice(["auto", "memory", "stream"]),
+              default="auto", show_default=True,
+              help="Hold the data in (GPU) memory or stream the shards; auto: memory if it fits.")
+@click.option("--workers", type=int, default=0, show_default=True,
+              help="Reader processes when streaming (0: a prefetch thread).")
+@click.option("--normalize", type=click.Choice(["data", "fixed"]), default="data",
+              show_default=True, help="Per-channel mean/std of the training data, or 0.5/0.5.")
+@click.option("--limit-train", type=int, default=None, help="Use only the first K train images.")
+@click.option("--limit-test", type=int, default=None, help="Evaluate on the first K test images.")
+@click.option("--checkpoint-every", type=int, default=1, show_default=True,
+              help="Epochs between saves of last.pt (the last epoch is always saved).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
+@click.option("--overwrite", is_flag=True, help="Replace the results in --out.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (summary lines only).")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
+@click.option("--deterministic", is_flag=True, help="Deterministic algorithms (slower).")
+def main(data: str, out: str | None, no_progress: bool, compile_: bool, **options) -> None:
+    """Train ResNet-18 on the encrypted images in DATA (a bs-encrypt .h5 file) and evaluate it
+    every epoch on the encrypted test images, with and without flip TTA.
+
+    Several GPUs or machines: torchrun --nproc_per_node=K -m trainer.cli DATA ...
+    """
+    from encrypt_tool.format import FormatError
+    from trainer.config import TrainConfig, format_config
+    from trainer.errors import TrainError
+    from trainer.train import train
+
+    out = out or str(Path("runs") / Path(data).stem)
+    config = TrainConfig(data=data, out=out, progress=not no_progress, compile=compile_,
+                         **options)
+    try:
+        config.validate()
+        if int(os.environ.get("RANK", "0")) == 0:
+            click.echo(format_config(config))
+        train(config)
+    except (TrainError, FormatError) as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:  # an unwritable run directory, a full disk, ...
+        raise click.ClickException(f"{e.strerror or e}: {e.filename or ''}") from None
+    except KeyboardInterrupt:
+        raise click.ClickException(
+            f"interrupted; continue with: bs-train {data} --out {config.out} --resume"
+        ) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The in-memory data path: every copy of every image resident as uint8 (on the GPU when
+there is one), an epoch's copies picked by indexing; plus a map-style ``Dataset`` view.
+
+Converting to float and normalising happens on the device, batch by batch (``to_input``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from trainer.plan import epoch_plan, rank_batches
+from trainer.source import Split, load_split
+
+__all__ = ["EncryptedDataset", "MemoryLoader", "fits_in_memory", "to_input"]
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # (B, H, W, C) uint8, (B,) int64
+
+
+def fits_in_memory(nbytes: int, device: torch.device, fraction: float = 0.5) -> bool:
+    """Whether ``nbytes`` fits in ``fraction`` of the free memory of ``device``."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+    else:
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            free = 4 << 30
+    return nbytes <= fraction * free
+
+
+def to_input(
+    x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, channels_last: bool = False
+) -> torch.Tensor:
+    """(B, H, W, C) uint8 -> normalised (B, C, H, W) float32, on x's device.
+
+    The arithmetic runs on the contiguous (B, H, W, C) tensor; the final permute makes it a
+    channels_last (B, C, H, W) tensor without a copy, or a copy when ``channels_last`` is False.
+    """
+    scale = 1.0 / (255.0 * std)  # (C,)
+    x = x.float().sub_(255.0 * mean).mul_(scale)  # (B, H, W, C) float32
+    x = x.permute(0, 3, 1, 2)  # (B, C, H, W), channels_last strides
+    return x if channels_last else x.contiguous()
+
+
+class MemoryLoader:
+    """A split held in memory; ``batches(epoch)`` yields the epoch's batches for this rank."""
+
+    def __init__(
+        self, split: Split, device: torch.device, batch_size: int, seed: int = 0,
+        shuffle: bool = True, rank: int = 0, world: int = 1,
+    ) -> None:
+        images, labels = load_split(split)
+        self.images = torch.from_numpy(images).to(device)  # (n, N, H, W, C) uint8
+        self.labels = torch.from_numpy(labels).to(device)  # (n,) int64
+        self.split, self.device, self.batch_size = split, device, batch_size
+        self.seed, self.shuffle, self.rank, self.world = seed, shuffle, rank, world
+
+    def plan(self, epoch: int) -> list[np.ndarray]:
+        """This rank's batches of image indices for ``epoch`` (see ``plan.rank_batches``)."""
+        n = self.split.n_images
+        if not self.shuffle:
+            return rank_batches(np.arange(n), self.batch_size, self.rank, self.world, pad=False)
+        p = epoch_plan(self.seed, epoch, n, self.split.n_copies)
+        return rank_batches(p.order, self.batch_size, self.rank, self.world)
+
+    def __len__(self) -> int:
+        return len(self.plan(0))
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        n, n_copies = self.split.n_images, self.split.n_copies
+        copies = (epoch_plan(self.seed, epoch, n, n_copies).copies if self.shuffle
+                  else np.zeros(n, np.int64))
+        plan = self.plan(epoch)
+        if not plan:
+            return
+        flat = torch.from_numpy(np.concatenate(plan)).to(self.device)  # one copy per epoch
+        chosen = torch.from_numpy(copies).to(self.device)[flat]
+        i0 = 0
+        for idx in plan:
+            i, s = flat[i0:i0 + len(idx)], chosen[i0:i0 + len(idx)]
+            i0 += len(idx)
+            yield self.images[i, s], self.labels[i]  # (B, H, W, C) uint8, (B,)
+
+
+class EncryptedDataset(Dataset):
+    """Map-style view of a training split: item j is copy s_j(epoch) of image j, as
+    ((H, W, C) uint8 tensor, label). Call ``set_epoch`` before each epoch."""
+
+    def __init__(self, split: Split, seed: int = 0) -> None:
+        self.images, self.labels = load_split(split)  # (n, N, H, W, C) uint8, (n,)
+        self.split, self.seed = split, seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.copies = epoch_plan(self.seed, epoch, self.split.n_images, self.split.n_copies).copies
+
+    def __len__(self) -> int:
+        return self.split.n_images
+
+    def __getitem__(self, j: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(self.images[j, self.copies[j]]), int(self.labels[j])

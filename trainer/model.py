@@ -1,0 +1,64 @@
+"""ResNet-18 (He et al. 2016) built from torchvision's BasicBlock, with a width multiplier.
+
+Small images (<= 64 px) get the CIFAR stem: one 3x3 conv, stride 1, no max-pool. Larger images
+(e.g. 224 px with 16x16 blocks) get the standard ImageNet stem: 7x7 conv, stride 2, max-pool.
+At width 64 this is exactly torchvision's resnet18 (with the stem adapted for small inputs);
+``resnet18-narrow`` is the same network at width 16 (about 16x fewer FLOPs) for CPU demos.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+from torchvision.models.resnet import BasicBlock
+
+from trainer.errors import TrainError
+
+__all__ = ["MODELS", "SMALL_IMAGE_MAX", "build_model", "model_width"]
+
+MODELS = {"resnet18": 64, "resnet18-narrow": 16}
+SMALL_IMAGE_MAX = 64
+
+
+def model_width(name: str) -> int:
+    """Base width (channels of the stem) of the named model; TrainError if unknown."""
+    if name not in MODELS:
+        raise TrainError(f"model {name!r} is not known; choose one of {sorted(MODELS)}")
+    return MODELS[name]
+
+
+def _stage(cin: int, cout: int, stride: int) -> nn.Sequential:
+    down = None
+    if stride != 1 or cin != cout:
+        down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+    return nn.Sequential(BasicBlock(cin, cout, stride, down), BasicBlock(cout, cout))
+
+
+def _stem(width: int, channels: int, image_size: int) -> list[nn.Module]:
+    if image_size <= SMALL_IMAGE_MAX:
+        conv = nn.Conv2d(channels, width, 3, 1, 1, bias=False)  # CIFAR stem
+        return [conv, nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+    conv = nn.Conv2d(channels, width, 7, 2, 3, bias=False)  # ImageNet stem
+    return [conv, nn.BatchNorm2d(width), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)]
+
+
+def build_model(
+    name: str, n_classes: int, image_shape: tuple[int, int, int]
+) -> nn.Sequential:
+    """ResNet-18 for (H, W, C) images and ``n_classes`` outputs; input (B, C, H, W) float."""
+    width = model_width(name)
+    h, w, c = image_shape
+    widths = [width, 2 * width, 4 * width, 8 * width]
+    layers = _stem(width, c, min(h, w))
+    cin = width
+    for i, cout in enumerate(widths):
+        layers.append(_stage(cin, cout, 1 if i == 0 else 2))
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, n_classes)]
+    model = nn.Sequential(*layers)
+    for m in model.modules():  # torchvision's initialisation
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model

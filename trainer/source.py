@@ -1,0 +1,161 @@
+"""Open bs-encrypt files on the cloud side: describe a split, check a train/test pair, read ranges.
+
+Reads are large and contiguous: a range of consecutive images with all their copies, split at
+shard boundaries, never one HDF5 read per image. Only ``encrypt_tool.format`` is used; nothing
+here (or anywhere in ``trainer``) imports ``keys``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+from encrypt_tool.format import FormatError, open_encrypted, read_info
+from trainer.errors import TrainError
+
+__all__ = ["Split", "check_pair", "channel_stats", "describe", "load_split", "read_range"]
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of one file, as the trainer sees it (``n_images`` after any limit)."""
+
+    path: str
+    name: str
+    n_images: int
+    n_copies: int
+    image_shape: tuple[int, int, int]  # (H, W, C)
+    block_size: tuple[int, int]
+    class_names: tuple[str, ...]
+    dataset_id: str
+    scrambled: bool
+    shard_starts: tuple[int, ...]
+    shard_sizes: tuple[int, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of all copies of all images, as uint8."""
+        h, w, c = self.image_shape
+        return self.n_images * self.n_copies * h * w * c
+
+
+def describe(path: str, split: str, limit: int | None = None) -> Split:
+    """The split ``split`` of the bs-encrypt file at ``path``; FormatError or TrainError if bad."""
+    with open_encrypted(path) as f:
+        info = read_info(f)
+        if split not in info.splits:
+            raise TrainError(f"{path} has no {split!r} split (it has {sorted(info.splits)})")
+        s = info.splits[split]
+        h, w, c = info.image_shape
+        starts, sizes = [], []
+        for name in s.shards:
+            g = f[split][name]
+            try:
+                shape = g["images"].shape
+                n_labels = g["labels"].shape[0]
+            except KeyError as e:
+                raise FormatError(f"{path}: {split}/{name} is damaged: {e}") from None
+            if shape[1:] != (s.n_copies, h, w, c) or n_labels != shape[0]:
+                raise FormatError(
+                    f"{path}: {split}/{name}/images has shape {shape} with {n_labels} labels;"
+                    f" expected (n, {s.n_copies}, {h}, {w}, {c}) and n labels"
+                )
+            starts.append(int(g.attrs.get("start", sum(sizes))))
+            sizes.append(int(shape[0]))
+    n = sum(sizes)
+    if n != s.n_images:
+        raise FormatError(f"{path}: {split} declares {s.n_images} images but its shards hold {n}")
+    if limit is not None:
+        if limit < 1:
+            raise TrainError(f"limit {limit} is not valid; it must be >= 1")
+        n = min(n, limit)
+    if n == 0:
+        raise TrainError(f"{path}: the {split!r} split is empty (0 images)")
+    if info.n_classes < 2:
+        raise TrainError(f"{path} declares {info.n_classes} classes; a classifier needs >= 2")
+    return Split(
+        path=str(path), name=split, n_images=n, n_copies=s.n_copies,
+        image_shape=(h, w, c), block_size=tuple(info.block_size),
+        class_names=info.class_names, dataset_id=info.dataset_id, scrambled=info.scrambled,
+        shard_starts=tuple(starts), shard_sizes=tuple(sizes),
+    )
+
+
+def check_pair(train: Split, test: Split) -> None:
+    """TrainError unless the test split matches the training split in every way that matters."""
+    for what in ("image_shape", "block_size", "n_classes", "scrambled"):
+        a, b = getattr(train, what), getattr(test, what)
+        if a != b:
+            raise TrainError(
+                f"train and test data differ in {what.replace('_', ' ')}: {a} ({train.path})"
+                f" vs {b} ({test.path})"
+            )
+    if train.class_names != test.class_names:
+        raise TrainError(
+            f"train and test data have different class names ({train.path}, {test.path})"
+        )
+
+
+def read_range(
+    f: h5py.File, split: Split, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images [start, stop) with all their copies, in as few contiguous reads as there are
+    shards in the range. Returns (stop-start, N, H, W, C) uint8 and (stop-start,) int64."""
+    xs, ys = [], []
+    g = f[split.name]
+    for i, (s0, n) in enumerate(zip(split.shard_starts, split.shard_sizes, strict=True)):
+        a, b = max(start, s0), min(stop, s0 + n)
+        if a >= b:
+            continue
+        shard = g[f"shard_{i:05d}"]
+        try:
+            xs.append(shard["images"][a - s0:b - s0])  # (b-a, N, H, W, C) uint8
+            ys.append(shard["labels"][a - s0:b - s0].astype(np.int64))
+        except OSError as e:
+            raise FormatError(
+                f"{split.path}: cannot read {split.name}/shard_{i:05d}: {e}"
+            ) from None
+    x = xs[0] if len(xs) == 1 else np.concatenate(xs)
+    y = ys[0] if len(ys) == 1 else np.concatenate(ys)
+    if y.size and (y.min() < 0 or y.max() >= split.n_classes):
+        raise FormatError(
+            f"{split.path}: {split.name} has labels outside [0, {split.n_classes}): "
+            f"{int(y.min())}..{int(y.max())}"
+        )
+    return x, y
+
+
+def load_split(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """The whole split in memory: (n, N, H, W, C) uint8 and (n,) int64, read shard by shard."""
+    with open_encrypted(split.path) as f:
+        return read_range(f, split, 0, split.n_images)
+
+
+def channel_stats(split: Split, max_images: int = 10_000) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std in [0, 1] from a sample of the split (the head of every shard).
+
+    Block scrambling only permutes pixel positions, so these equal the plain images' statistics.
+    """
+    per_shard = max(1, max_images // len(split.shard_starts))
+    sums = np.zeros(split.image_shape[2])
+    sq = np.zeros(split.image_shape[2])
+    count = 0
+    with open_encrypted(split.path) as f:
+        for s0 in split.shard_starts:
+            if s0 >= split.n_images:
+                break
+            x, _ = read_range(f, split, s0, min(s0 + per_shard, split.n_images))
+            for k in range(0, len(x), 1024):
+                v = x[k:k + 1024].reshape(-1, x.shape[-1]).astype(np.int64)  # (pixels, C)
+                sums += v.sum(0)
+                sq += (v * v).sum(0)
+                count += v.shape[0]
+    mean = sums / count / 255.0
+    std = np.sqrt(np.maximum(sq / count / 255.0**2 - mean * mean, 1e-12))
+    return [float(v) for v in mean], [float(max(v, 1e-3)) for v in std]
