@@ -66,11 +66,9 @@ def per_image_pipeline(images: np.ndarray, out: Path, key: bytes) -> float:
                     d = int(rng.integers(14, 33))
                     hole = d - round(0.6 * d)
                     oy, ox = rng.integers(0, d, 2)
-                    a = a.copy()
-                    for y in range(32):
-                        for x in range(32):
-                            if (y + oy) % d < hole and (x + ox) % d < hole:
-                                a[y, x] = 0
+                    rows = (np.arange(32) + oy) % d < hole
+                    cols = (np.arange(32) + ox) % d < hole
+                    a = a * ~(rows[:, None] & cols[None, :])[..., None]
                 digest = hashlib.blake2b(f"{j}|{s}".encode(), key=key).digest()
                 perm = np.random.default_rng(int.from_bytes(digest[:16], "little")).permutation(16)
                 blocks = a.reshape(4, 8, 4, 8, 3).transpose(0, 2, 1, 3, 4).reshape(16, 8, 8, 3)

@@ -95,7 +95,10 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--block-size", default="8", show_default=True, help="Block side, or HxW.")
 @click.option("--seed", type=int, default=None,
               help="With the same key, the same seed gives byte-identical output.")
-@click.option("--jobs", type=int, default=None, help="Worker processes [default: all cores].")
+@click.option("--jobs", type=int, default=None, help="Parallel workers [default: all cores].")
+@click.option("--backend", type=click.Choice(["auto", "threads", "processes"]), default="auto",
+              show_default=True,
+              help="Workers as joblib threads or processes; auto: threads up to 4 jobs.")
 @click.option("--batch-size", type=int, default=1000, show_default=True)
 @click.option("--shard-size", type=int, default=10000, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first LIMIT images of each split.")
@@ -165,7 +168,8 @@ def _dataset_config(o: dict):
         out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
         n_keys=o["n_keys"], block_size=parse_block_size(o["block_size"]),
         scramble=not o["no_scramble"], augment=augment, test_augment=not o["no_test_augment"],
-        seed=o["seed"], jobs=o["jobs"] or os.cpu_count() or 1, batch_size=o["batch_size"],
+        seed=o["seed"], jobs=o["jobs"] or os.cpu_count() or 1, backend=o["backend"],
+        batch_size=o["batch_size"],
         shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
         overwrite=o["overwrite"],
     )

@@ -19,7 +19,7 @@ from encrypt_tool.writer import ShardWriter, SplitLayout, check_output
 from keys.derive import derive_dataset_id
 from keys.master import fingerprint
 
-__all__ = ["DatasetConfig", "build_dataset", "plan_units"]
+__all__ = ["DatasetConfig", "build_dataset", "plan_units", "resolve_backend"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class DatasetConfig:
     test_augment: bool = True
     seed: int | None = None
     jobs: int = 1
+    backend: str = "auto"
     batch_size: int = 1000
     shard_size: int = 10000
     limit: int | None = None
@@ -52,13 +53,17 @@ class DatasetConfig:
                                  f"it must be at least 1")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"--limit {self.limit} is not valid; it must be at least 1")
+        if self.backend not in ("auto", "threads", "processes"):
+            raise ValueError(f"--backend {self.backend!r} is not valid; use auto, threads or "
+                             f"processes")
         if self.compression not in (None, "gzip", "lzf"):
             raise ValueError(f"--compression {self.compression!r} is not valid; use gzip or lzf")
 
     def identity(self) -> str:
         """The settings that fix the output bytes (not where or how fast it is written)."""
         fixed = {k: v for k, v in asdict(self).items()
-                 if k not in ("out", "data_dir", "download", "jobs", "compression", "overwrite")}
+                 if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
+                              "overwrite")}
         return json.dumps(fixed, sort_keys=True, default=str)
 
     def describe(self) -> str:
@@ -142,7 +147,7 @@ def build_dataset(
     try:
         writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression)
         try:
-            _run(work, writer, key, cfg.jobs, progress)
+            _run(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs), progress)
             return writer.commit(cfg.overwrite)
         except BaseException:
             writer.abort()
@@ -155,7 +160,15 @@ def _raise_interrupt(signum, frame):  # SIGTERM: unwind so the partial file is r
     raise KeyboardInterrupt(f"terminated by signal {signum}")
 
 
-def _run(work, writer: ShardWriter, key: bytes, jobs: int, progress) -> None:
+def resolve_backend(backend: str, jobs: int) -> str:
+    """``auto``: threads up to 4 jobs (no process start-up; NumPy and pwrite release the GIL),
+    processes beyond (the GIL-bound key hashing would cap thread scaling)."""
+    if backend == "auto":
+        return "threads" if jobs <= 4 else "processes"
+    return backend
+
+
+def _run(work, writer: ShardWriter, key: bytes, jobs: int, backend: str, progress) -> None:
     total = sum(b - a for _, _, a, b, _ in work)
     bar = progress(total) if progress is not None else None
     calls = [(sp, a, b, spec, key, writer.target(name, a)) for name, sp, a, b, spec in work]
@@ -164,7 +177,8 @@ def _run(work, writer: ShardWriter, key: bytes, jobs: int, progress) -> None:
     else:
         from joblib import Parallel, delayed
 
-        parallel = Parallel(n_jobs=jobs, return_as="generator", max_nbytes=None)
+        parallel = Parallel(n_jobs=jobs, return_as="generator", max_nbytes=None,
+                            prefer=backend)
         results = parallel(delayed(encrypt_unit)(*c) for c in calls)
     try:
         for (name, _, a, b, _), res in zip(work, results, strict=True):

@@ -105,10 +105,11 @@ def test_same_key_and_seed_same_bytes_any_jobs(tmp_path, key_file, run_cli):
             return np.concatenate([f["train"][s]["images"][()] for s in f["train"]])
 
     a = images("a.h5", "--seed", "5", "--jobs", "1")
-    b = images("b.h5", "--seed", "5", "--jobs", "2")
+    b = images("b.h5", "--seed", "5", "--jobs", "2")  # threads
+    e = images("e.h5", "--seed", "5", "--jobs", "2", "--backend", "processes")
     c = images("c.h5", "--seed", "6", "--jobs", "1")
     d = images("d.h5", "--jobs", "1")
-    assert np.array_equal(a, b)
+    assert np.array_equal(a, b) and np.array_equal(a, e)
     assert not np.array_equal(a, c) and not np.array_equal(a, d)
 
 

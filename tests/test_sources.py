@@ -260,6 +260,15 @@ def test_cifar10_pickled_batches(tmp_path: Path) -> None:
     assert np.array_equal(got, want)
     assert np.array_equal(src.splits["test"].read(0, 3), imgs["test_batch"])
     assert np.array_equal(src.splits["test"].labels, [1, 2, 3])
+    # threads reading different batch files at once get their own images (the cache is shared)
+    from concurrent.futures import ThreadPoolExecutor
+
+    sp = src.splits["train"]
+    all_train = np.concatenate([imgs[f"data_batch_{i}"] for i in range(1, 6)])
+    ranges = [(i % 15, i % 15 + 1) for i in range(300)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda r: sp.read(*r), ranges))
+    assert all(np.array_equal(g, all_train[a:b]) for g, (a, b) in zip(got, ranges, strict=True))
 
 
 def test_cifar10_unpacked_npz(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class SplitSource:
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()  # guards _cache: reads may come from several threads
         self._labels: np.ndarray | None = None
 
     @property
@@ -61,12 +63,14 @@ class SplitSource:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_cache"] = {}
+        del state["_lock"]
         if self._labels_reloadable:
             state["_labels"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.n}, image_shape={self.image_shape})"

@@ -60,11 +60,12 @@ class PickleBatchSplit(SplitSource):
         self.exact = None
 
     def _batch(self, i: int) -> np.ndarray:
-        if self._cache.get("index") != i:
-            data = _unpickle(Path(self.files[i]))[b"data"]  # (N, 3072) uint8, CHW per row
-            self._cache.clear()
-            self._cache.update(index=i, data=np.asarray(data, np.uint8))
-        return self._cache["data"]
+        with self._lock:
+            if self._cache.get("index") != i:
+                data = _unpickle(Path(self.files[i]))[b"data"]  # (N, 3072) uint8, CHW per row
+                self._cache.clear()
+                self._cache.update(index=i, data=np.asarray(data, np.uint8))
+            return self._cache["data"]
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         out = np.empty((stop - start, *self.image_shape), np.uint8)  # (B, 32, 32, 3) uint8
@@ -94,6 +95,10 @@ class SheetSplit(SplitSource):
         self.exact = exact
 
     def _sheet(self, i: int) -> np.ndarray:
+        with self._lock:
+            return self._sheet_locked(i)
+
+    def _sheet_locked(self, i: int) -> np.ndarray:
         tiles = self._cache.get(i)
         if tiles is None:
             try:

@@ -52,11 +52,12 @@ class NpzSplit(SplitSource):
         return self.images_info.stored
 
     def _array(self) -> np.ndarray:
-        arr = self._cache.get("images")
-        if arr is None:
-            arr = open_member(self.path, self.images_info)  # (N, H, W[, C]) uint8
-            self._cache["images"] = arr
-        return arr
+        with self._lock:
+            arr = self._cache.get("images")
+            if arr is None:
+                arr = open_member(self.path, self.images_info)  # (N, H, W[, C]) uint8
+                self._cache["images"] = arr
+            return arr
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         info = self.images_info
