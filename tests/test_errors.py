@@ -223,38 +223,36 @@ def test_keygen_does_not_overwrite(tmp_path, run_cli):
     assert k.read_text() == before
 
 
-def test_killed_during_dataset_leaves_nothing_complete(tmp_path, key_file):
+def _start_dataset(tmp_path, key_file, stderr=subprocess.DEVNULL):
+    """A long `bs-encrypt dataset` process, returned once its partial file exists."""
     out = tmp_path / "big.h5"
     cmd = [sys.executable, "-m", "encrypt_tool.cli", "dataset", "--source", "synthetic:20000",
            "--key", str(key_file), "--out", str(out), "--jobs", "1", "--batch-size", "100",
            "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.time() + 60
     while not list(tmp_path.glob(".big.h5.*.partial")) and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
+    return proc, out
+
+
+def test_killed_during_dataset_leaves_nothing_complete(tmp_path, key_file):
+    from encrypt_tool.format import FormatError, open_encrypted
+
+    proc, out = _start_dataset(tmp_path, key_file)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()
     for partial in tmp_path.glob("*.partial"):  # what is left says it is unfinished
         with h5py.File(partial) as f:
             assert not f.attrs["complete"]
-        from encrypt_tool.format import FormatError, open_encrypted
-
         with pytest.raises(FormatError, match="not complete"):
             open_encrypted(partial)
 
 
 def test_terminated_during_dataset_cleans_up(tmp_path, key_file):
-    out = tmp_path / "big.h5"
-    cmd = [sys.executable, "-m", "encrypt_tool.cli", "dataset", "--source", "synthetic:20000",
-           "--key", str(key_file), "--out", str(out), "--jobs", "1", "--batch-size", "100",
-           "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while not list(tmp_path.glob(".big.h5.*.partial")) and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
+    proc, out = _start_dataset(tmp_path, key_file, stderr=subprocess.PIPE)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0, err
