@@ -166,7 +166,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             last = (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
             _save(run_dir, core, optimizer, schedule, epoch + 1, rows, best, identity, mean,
                   std, train_split, is_best, last)
-    return _finish(d, run_dir, rows, best)
+    return _finish(d, run_dir, rows, best, test_split.scrambled)
 
 
 def _train_epoch(net, optimizer, schedule, loader, prepare, epoch, config, d, steps):
@@ -211,7 +211,9 @@ def _save(run_dir: Path, core, optimizer, schedule, epoch, rows, best, identity,
     ckpt.write_metrics(rows, run_dir / "metrics.csv")
 
 
-def _finish(d: ddp.Dist, run_dir: Path, rows: list[dict], best: dict | None) -> dict:
+def _finish(
+    d: ddp.Dist, run_dir: Path, rows: list[dict], best: dict | None, scrambled: bool
+) -> dict:
     last = rows[-1] if rows else {}
     result = {
         "run_dir": str(run_dir), "epochs": len(rows),
@@ -223,7 +225,8 @@ def _finish(d: ddp.Dist, run_dir: Path, rows: list[dict], best: dict | None) -> 
     }
     if rows:
         _log(d, f"final (epoch {last['epoch']}): test accuracy {100 * last['test_acc']:.2f}%, "
-                f"with flip TTA {100 * last['test_acc_tta']:.2f}% (encrypted test images)")
+                f"with flip TTA {100 * last['test_acc_tta']:.2f}% "
+                f"({'encrypted' if scrambled else 'plain'} test images)")
         _log(d, f"best  (epoch {best['epoch']}): test accuracy {100 * best['test_acc']:.2f}%, "
                 f"with flip TTA {100 * best['test_acc_tta']:.2f}%   -> {run_dir}")
     return result
