@@ -178,3 +178,22 @@ def test_presets_and_explicit_options(tmp_path, key_file, run_cli):
     paper = info("p.h5")
     assert paper.block_size == (8, 8) and paper.splits["train"].n_copies == 4
     assert paper.splits["train"].augment["pad_mode"] == "zero"
+
+
+def test_encrypting_does_not_import_torch(tmp_path, key_file):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['bs-encrypt', 'dataset', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('encrypt_tool.cli', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('torch' in sys.modules, 'trainer' in sys.modules)\n"
+    )
+    args = [*SMALL, "--key", str(key_file), "--out", str(tmp_path / "e.h5"), "--jobs", "1"]
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         check=True)
+    assert res.stdout.split()[-2:] == ["False", "False"]
