@@ -198,14 +198,23 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
               help="With the key, the grid also shows the decrypted images.")
 @click.option("--grid", type=click.Path(dir_okay=False), default=None,
               help="Save a PNG of encrypted samples (and their plain versions with --key).")
-@click.option("--samples", type=int, default=8, show_default=True)
-@click.option("--split", default=None)
+@click.option("--samples", type=int, default=8, show_default=True, help="Images in the grid.")
+@click.option("--split", default=None, help="Split shown in the grid [default: test].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing grid picture.")
 @_friendly
-def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None) -> None:
+def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None,
+            overwrite: bool) -> None:
     """Print a file's public metadata."""
     from encrypt_tool.format import open_encrypted, read_info
     from encrypt_tool.inspect import describe, sample_grid
 
+    if grid is not None:
+        if samples < 1:
+            raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
+        if Path(grid).exists() and not overwrite:
+            raise FileExistsError(f"{grid} already exists; pass --overwrite to replace it")
+        if not Path(grid).parent.is_dir():
+            raise FileNotFoundError(f"directory {Path(grid).parent} does not exist")
     with open_encrypted(file) as f:
         click.echo(describe(read_info(f)))
         if grid is not None:
@@ -235,9 +244,7 @@ def audit(file: str, key: str | None, samples: int, split: str, out: str | None,
         raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     if samples < 1:
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
-    k = _load_key(key)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    run_audit(file, k, samples, out_dir, split=split)
+    run_audit(file, _load_key(key), samples, out_dir, split=split)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
 

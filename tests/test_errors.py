@@ -258,3 +258,25 @@ def test_terminated_during_dataset_cleans_up(tmp_path, key_file):
     assert proc.returncode != 0, err
     assert b"Traceback" not in err
     assert not out.exists() and not list(Path(tmp_path).glob("*.partial"))
+
+
+def test_inspect_grid_bad_input(enc, tmp_path, run_cli):
+    png = tmp_path / "g.png"
+    png.write_bytes(b"keep")
+    fails(run_cli("inspect", enc, "--grid", png), "--overwrite")
+    assert png.read_bytes() == b"keep"
+    fails(run_cli("inspect", enc, "--grid", tmp_path / "g2.png", "--samples", "0"), "--samples 0")
+    fails(run_cli("inspect", enc, "--grid", tmp_path / "no" / "g.png"), "does not exist")
+    assert run_cli("inspect", enc, "--grid", png, "--overwrite").exit_code == 0
+
+
+def test_audit_bad_input(enc, key_file, tmp_path, run_cli):
+    out = tmp_path / "audit"
+    fails(run_cli("audit", enc, "--key", key_file, "--samples", "0", "--out", out), "--samples 0")
+    fails(run_cli("audit", enc, "--key", key_file, "--split", "val", "--out", out), "'val'")
+    other = tmp_path / "other.key"
+    run_cli("keygen", "--out", other)
+    fails(run_cli("audit", enc, "--key", other, "--out", out), "wrong key")
+    assert not out.exists()
+    assert run_cli("audit", enc, "--key", key_file, "--samples", "4", "--out", out).exit_code == 0
+    fails(run_cli("audit", enc, "--key", key_file, "--out", out), "--overwrite")
