@@ -18,15 +18,9 @@ def machine() -> str:
     """One line: CPU model, cores, Python and numpy versions."""
     import numpy as np
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    from experiments.machine import cpu_model
+
+    return (f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"numpy {np.__version__}")
 
 

@@ -38,7 +38,14 @@ def _friendly(fn):
 
 
 def _load_key(path: str | None, create: bool = False) -> bytes:
-    from keys.master import default_key_path, fingerprint, generate_key, load_key, write_key
+    from keys.master import (
+        default_key_path,
+        fingerprint,
+        generate_key,
+        load_key,
+        resolve_key_path,
+        write_key,
+    )
 
     if path is None and create and not default_key_path().exists():
         key = generate_key()
@@ -49,8 +56,6 @@ def _load_key(path: str | None, create: bool = False) -> bytes:
             err=True,
         )
         return key
-    from keys.master import resolve_key_path
-
     return load_key(resolve_key_path(path))
 
 

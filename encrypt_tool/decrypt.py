@@ -66,16 +66,23 @@ def decrypt_images(
     f: h5py.File, key: bytes, split: str, copy: int = 0, index: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Plain images (n, H, W, C) and their permutations (n, gy*gx) for copy ``copy``."""
+    plain, perm, _ = _decrypt(f, key, split, copy, index)
+    return plain, perm
+
+
+def _decrypt(
+    f: h5py.File, key: bytes, split: str, copy: int, index: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plain images, permutations and labels of copy ``copy``, from one read of the split."""
     info = read_info(f)
     check_key(info, key)
-    x, _, ids = read_split(f, split, copy, index)
+    x, labels, ids = read_split(f, split, copy, index)
     grid = block_grid(info.image_shape[:2], info.block_size)
     if not info.scrambled:
-        perm = np.tile(np.arange(grid[0] * grid[1]), (len(x), 1))
-        return x, perm
+        return x, np.tile(np.arange(grid[0] * grid[1]), (len(x), 1)), labels
     dataset_id = bytes.fromhex(info.dataset_id)
     perm = derive_permutations(key, dataset_id, split, ids, copy, grid)  # (n, gy*gx)
-    return unscramble(x, perm, info.block_size), perm
+    return unscramble(x, perm, info.block_size), perm, labels
 
 
 def decrypt_file(
@@ -95,8 +102,7 @@ def decrypt_file(
     with open_encrypted(path) as f:
         info = read_info(f)
         split = split or ("train" if "train" in info.splits else sorted(info.splits)[0])
-        plain, _ = decrypt_images(f, key, split, copy)
-        _, labels, _ = read_split(f, split, copy)
+        plain, _, labels = _decrypt(f, key, split, copy)
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial.npz")
     try:
         np.savez(tmp, images=plain, labels=labels, class_names=np.array(info.class_names))

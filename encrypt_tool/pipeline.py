@@ -7,7 +7,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -81,8 +81,8 @@ def plan_units(n: int, batch_size: int, shard_size: int) -> list[tuple[int, int]
     return units
 
 
-def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, BatchSpec | None]]:
-    """For every split of the source: (split source, image count, spec without dataset id)."""
+def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, int, AugmentConfig | None]]:
+    """For every split of the source: (split source, images, copies, augmentation)."""
     out = {}
     for name, sp in src.splits.items():
         n = sp.n if cfg.limit is None else min(sp.n, cfg.limit)
@@ -92,9 +92,7 @@ def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, BatchSpec |
         aug = cfg.augment
         if aug is not None and not train:
             aug = aug.without_gridmask() if cfg.test_augment else None
-        spec = BatchSpec(split=name, n_copies=cfg.n_keys if train else 1, block=cfg.block_size,
-                         augment=aug, scramble=cfg.scramble, dataset_id=b"")
-        out[name] = (sp, n, spec)
+        out[name] = (sp, n, cfg.n_keys if train else 1, aug)
     return out
 
 
@@ -114,7 +112,7 @@ def build_dataset(
     src = open_source(cfg.source, data_dir=cfg.data_dir, download=cfg.download)
     splits = _splits(cfg, src)
     shape = next(iter(splits.values()))[0].image_shape
-    for name, (sp, _, _) in splits.items():
+    for name, (sp, *_) in splits.items():
         if tuple(sp.image_shape) != tuple(shape):
             raise ValueError(f"split {name!r} has images of {sp.image_shape}, others {shape}")
     block_grid(shape[:2], cfg.block_size)
@@ -125,8 +123,9 @@ def build_dataset(
         description = json.dumps([src.name, cfg.identity()]).encode()
         dataset_id = derive_dataset_id(secret, description)
     layouts, work = [], []
-    for name, (sp, n, spec) in splits.items():
-        spec = replace(spec, dataset_id=dataset_id)
+    for name, (sp, n, n_copies, aug) in splits.items():
+        spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
+                         scramble=cfg.scramble, dataset_id=dataset_id)
         aug_json = spec.augment.to_json() if spec.augment is not None else "null"
         layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
                                    image_shape=tuple(shape), shard_size=cfg.shard_size,

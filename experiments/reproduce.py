@@ -22,6 +22,7 @@ import numpy as np
 from encrypt_tool import __version__
 from encrypt_tool.pipeline import DatasetConfig, build_dataset
 from experiments.conditions import CONDITIONS, Condition
+from experiments.machine import cpu_model
 from experiments.report import bar_chart, sample_figure, write_tables
 from experiments.splits import SPLIT_ROLES, reproduce_source
 from keys.master import generate_key
@@ -68,13 +69,7 @@ def _device_name(device: str) -> str:
 
     if device != "cpu" and torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in
-                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"CPU: {cpu}, {os.cpu_count()} cores"
+    return f"CPU: {cpu_model()}, {os.cpu_count()} cores"
 
 
 def _versions() -> dict[str, str]:

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from encrypt_tool.augment.crop import apply_crop, sample_crop
-from encrypt_tool.augment.flip import apply_flip, sample_flip
-from encrypt_tool.augment.gridmask import apply_gridmask, sample_gridmask
+from encrypt_tool.augment import AugmentConfig, apply_augment, sample_augment
 from encrypt_tool.scramble import block_grid, scramble
 
 __all__ = ["Settings", "simulate"]
@@ -33,6 +31,12 @@ class Settings:
     gm_ratio: float = 0.6
     gm_p: float = 0.8
 
+    def augment(self) -> AugmentConfig:
+        """The same settings as ``bs-encrypt dataset`` takes them."""
+        return AugmentConfig(crop=self.pad > 0, pad=self.pad, pad_mode=self.pad_mode,
+                             flip=self.flip, gridmask=self.gridmask, gridmask_d=self.gm_d_range,
+                             gridmask_ratio=self.gm_ratio, gridmask_prob=self.gm_p)
+
 
 def simulate(
     images: np.ndarray, settings: Settings, seed: int = 0
@@ -48,16 +52,10 @@ def simulate(
     M, H, W, C = images.shape
     block = (settings.block, settings.block)
     gy, gx = block_grid((H, W), block)
+    aug = settings.augment()
     plain, enc, perms = [], [], []
     for _ in range(settings.n_copies):
-        x = images
-        if settings.pad > 0:
-            x = apply_crop(x, sample_crop(rng, M, settings.pad), settings.pad, settings.pad_mode)
-        if settings.flip:
-            x = apply_flip(x, sample_flip(rng, M))
-        if settings.gridmask:
-            params = sample_gridmask(rng, M, settings.gm_d_range, settings.gm_ratio, settings.gm_p)
-            x = apply_gridmask(x, params)
+        x = apply_augment(images, sample_augment(rng, M, aug), aug)  # (M, H, W, C)
         perm = rng.permuted(np.tile(np.arange(gy * gx), (M, 1)), axis=1)  # (M, n)
         plain.append(x)
         enc.append(scramble(x, perm, block))
