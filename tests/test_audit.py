@@ -200,3 +200,18 @@ def test_solver_on_real_cifar10(tmp_path):
     plain, enc, _ = simulate(x, Settings(gridmask=False, n_copies=1), seed=0)
     out = attack(enc, (8, 8), SideInfo(4, "zero"))
     assert perfect(out, plain[:, 0]).mean() >= 0.85
+
+
+def test_report_when_every_image_is_reassembled(tmp_path):
+    from encrypt_tool.audit.report import markdown
+
+    attack = {"direct": 1.0, "neighbour": 1.0, "perfect": 1.0, "ssim": 1.0, "psnr": None}
+    summary = {
+        "file": "x.h5", "samples": 2, "key_fingerprint": "00", "seconds": 0.1,
+        "settings": {"split": "test", "block_size": [8, 8], "grid": [4, 4], "n_copies": 1,
+                     "augment": {}},
+        "key_space": {"bits_per_copy": 44.3, "blocks": 16, "bits_per_image": 44.3},
+        "attacks": {"edges only": attack}, "best_attack": "edges only",
+        "encrypted": {**attack, "perfect": 0.0, "psnr": 9.5}, "verdict": "LEAKS.",
+    }
+    assert "inf (all exact)" in markdown(summary)

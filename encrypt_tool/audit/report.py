@@ -26,6 +26,11 @@ def picture(rows: list[np.ndarray], scale: int = 4, gap: int = 4) -> Image.Image
     return Image.fromarray(canvas)
 
 
+def _db(value: float | None) -> str:
+    """PSNR in dB; None when every image was reconstructed exactly (infinite PSNR)."""
+    return "inf (all exact)" if value is None else f"{value:.2f}"
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.1f}%"
 
@@ -51,12 +56,12 @@ def markdown(summary: dict) -> str:
     for name, a in summary["attacks"].items():
         lines.append(
             f"| {name} | {_pct(a['direct'])} | {_pct(a['neighbour'])} | {_pct(a['perfect'])} "
-            f"| {a['ssim']:.3f} | {a['psnr']:.2f} |"
+            f"| {a['ssim']:.3f} | {_db(a['psnr'])} |"
         )
     e = summary["encrypted"]
     lines += [
         f"| (no attack: encrypted image) | {_pct(e['direct'])} | {_pct(e['neighbour'])} "
-        f"| {_pct(e['perfect'])} | {e['ssim']:.3f} | {e['psnr']:.2f} |",
+        f"| {_pct(e['perfect'])} | {e['ssim']:.3f} | {_db(e['psnr'])} |",
         "",
         "Direct comparison: share of blocks in their true place. Neighbour comparison: share of "
         "true adjacent block pairs recovered. Perfect: images reconstructed exactly. SSIM and "
