@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import click
 
-from encrypt_tool import __version__
+from encrypt_tool.clitools import Group, friendly, version_option
 
 __all__ = ["main"]
 
 
-def _friendly(fn):
-    """Turn expected failures into one clear line on stderr and exit status 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        def show(message, category, filename, lineno, file=None, line=None):
-            click.echo(f"warning: {message}", err=True)
-
-        with warnings.catch_warnings():
-            warnings.showwarning = show
-            warnings.simplefilter("always")
-            try:
-                return fn(*args, **kwargs)
-            except (ValueError, OSError) as e:  # FormatError, SourceError, KeyError_ too
-                raise click.ClickException(str(e)) from None
-            except KeyboardInterrupt:
-                click.echo("interrupted; nothing was written", err=True)
-                sys.exit(130)
-
-    return wrapper
+_friendly = friendly  # the commands below keep their decorator; Group applies it too
 
 
 def _load_key(path: str | None, create: bool = False) -> bytes:
@@ -59,8 +38,8 @@ def _load_key(path: str | None, create: bool = False) -> bytes:
     return load_key(resolve_key_path(path))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="bs-encrypt")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@version_option("bs-encrypt")
 def main() -> None:
     """Encrypt image datasets by block scrambling for privacy-preserving deep learning."""
 

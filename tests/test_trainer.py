@@ -277,7 +277,9 @@ def test_run_dir_and_resume_errors(bad_files, tmp_path):
     code, out = run_cli(*args[:-1], 16, "--resume")
     assert_clean_error(code, out, "another configuration", "batch_size")
     assert_clean_error(*run_cli(*args[:2], tmp_path / "none", *args[3:], "--resume"),
-                       "no last.pt")
+                       "no previous run", "leave out --resume")
+    (tmp_path / "r" / "last.pt").unlink()
+    assert_clean_error(*run_cli(*args, "--resume"), "no last.pt", "--overwrite")
     assert run_cli(*args, "--overwrite")[0] == 0
 
 
@@ -337,7 +339,7 @@ def test_stream_stops_cleanly_when_the_consumer_leaves_early(enc):
     assert len(list(stream)) == 256 // 8
 
 
-def test_trainer_imports_only_the_format_module_of_encrypt_tool():
+def test_trainer_imports_only_the_format_and_cli_modules_of_encrypt_tool():
     import ast
 
     for path in (REPO / "trainer").glob("*.py"):
@@ -347,4 +349,5 @@ def test_trainer_imports_only_the_format_module_of_encrypt_tool():
             for name in names:
                 assert name.split(".")[0] != "keys", (path, name)
                 if name.startswith("encrypt_tool"):
-                    assert name == "encrypt_tool.format", (path, name)
+                    # the file format, and the shared one-line error convention of the CLIs
+                    assert name in ("encrypt_tool.format", "encrypt_tool.clitools"), (path, name)

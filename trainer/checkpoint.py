@@ -76,6 +76,9 @@ def prepare_run_dir(out: str, resume: bool, overwrite: bool, main: bool = True) 
     present = [n for n in RUN_FILES if (d / n).exists()]
     if resume:
         if not (d / "last.pt").is_file():
+            if not present:
+                raise TrainError(f"--resume: there is no previous run in {d} to continue; "
+                                 "leave out --resume to start one")
             raise TrainError(f"--resume: {d} has no last.pt to resume from (no epoch "
                              "finished there); start again with --overwrite")
     elif present and not overwrite:

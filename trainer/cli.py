@@ -7,10 +7,21 @@ from pathlib import Path
 
 import click
 
+from encrypt_tool.clitools import Command, version_option
+from trainer.config import (
+    MAX_DEFAULT_THREADS,
+    MODEL_NAMES,
+    RECIPE_NAMES,
+    TrainConfig,
+    default_threads,
+    format_config,
+)
+
 __all__ = ["main"]
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
+@version_option("bs-train")
 @click.argument("data", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--test", "test", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="A separate file whose 'test' split to evaluate on (default: DATA's).")
@@ -18,11 +29,11 @@ __all__ = ["main"]
               help="Run directory (default: runs/<name of DATA>).")
 @click.option("--epochs", type=int, default=250, show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--recipe", type=click.Choice(["onecycle", "paper"]), default="onecycle",
+@click.option("--recipe", type=click.Choice(RECIPE_NAMES), default="onecycle",
               show_default=True, help="onecycle: SGD, peak lr 0.1; paper: peak lr 0.0005.")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (overrides the recipe's).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--model", type=click.Choice(["resnet18", "resnet18-narrow"]), default="resnet18",
+@click.option("--model", type=click.Choice(MODEL_NAMES), default="resnet18",
               show_default=True, help="resnet18-narrow: width 16 instead of 64, for CPUs.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--data", "data_mode", type=click.Choice(["auto", "memory", "stream"]),
@@ -36,6 +47,9 @@ __all__ = ["main"]
 @click.option("--limit-test", type=int, default=None, help="Evaluate on the first K test images.")
 @click.option("--checkpoint-every", type=int, default=1, show_default=True,
               help="Epochs between saves of last.pt (the last epoch is always saved).")
+@click.option("--threads", type=int, default=None,
+              help=f"CPU threads for torch [default: the cores this process may use, at most "
+                   f"{MAX_DEFAULT_THREADS}].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @click.option("--overwrite", is_flag=True, help="Replace the results in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (summary lines only).")
@@ -47,28 +61,22 @@ def main(data: str, out: str | None, no_progress: bool, compile_: bool, **option
 
     Several GPUs or machines: torchrun --nproc_per_node=K -m trainer.cli DATA ...
     """
-    from encrypt_tool.format import FormatError
-    from trainer.config import TrainConfig, format_config
-    from trainer.errors import TrainError
-    from trainer.train import train
-
     out = out or str(Path("runs") / Path(data).stem)
     config = TrainConfig(data=data, out=out, progress=not no_progress, compile=compile_,
                          **options)
+    config.validate()  # before torch is imported: bad options fail in a fraction of a second
+    if config.threads is None:
+        config.threads = default_threads()
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(format_config(config))
+    from trainer.train import train
+
     try:
-        config.validate()
-        if int(os.environ.get("RANK", "0")) == 0:
-            click.echo(format_config(config))
         train(config)
-    except (TrainError, FormatError) as e:
-        raise click.ClickException(str(e)) from None
-    except OSError as e:  # an unwritable run directory, a full disk, ...
-        raise click.ClickException(f"{e.strerror or e}: {e.filename or ''}") from None
     except KeyboardInterrupt:
         raise click.ClickException(
             f"interrupted; continue with: bs-train {data} --out {config.out} --resume"
         ) from None
-
 
 if __name__ == "__main__":
     main()

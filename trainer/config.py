@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 from trainer.errors import TrainError
-from trainer.model import MODELS
-from trainer.recipe import RECIPES
 
-__all__ = ["RESULT_FIELDS", "TrainConfig", "format_config"]
+__all__ = ["MAX_DEFAULT_THREADS", "MODEL_NAMES", "RECIPE_NAMES", "RESULT_FIELDS", "TrainConfig",
+           "default_threads", "format_config", "gpu_absent"]
+
+# The names of trainer.model.MODELS and trainer.recipe.RECIPES, kept here so that checking
+# options needs no torch (a test keeps them equal).
+MODEL_NAMES = ("resnet18", "resnet18-narrow")
+RECIPE_NAMES = ("onecycle", "paper")
+MAX_DEFAULT_THREADS = 8
 
 # The fields that change the result: a resumed run must agree with its checkpoint on these.
 RESULT_FIELDS = (
@@ -42,31 +50,46 @@ class TrainConfig:
     progress: bool = True
     compile: bool = False  # torch.compile the model (CUDA)
     deterministic: bool = False  # torch.use_deterministic_algorithms, for exact replays
+    threads: int | None = None  # torch CPU threads; None: default_threads()
 
     def validate(self) -> None:
-        """TrainError naming the first bad value and what is allowed."""
+        """TrainError naming the first bad value and what is allowed (no torch needed)."""
         checks = [
-            (self.epochs >= 1, f"epochs {self.epochs} is not valid; it must be >= 1"),
-            (self.batch_size >= 1, f"batch size {self.batch_size} is not valid; it must be >= 1"),
-            (self.recipe in RECIPES, f"recipe {self.recipe!r} is not known; use {sorted(RECIPES)}"),
-            (self.model in MODELS, f"model {self.model!r} is not known; use {sorted(MODELS)}"),
+            (self.epochs >= 1, f"--epochs {self.epochs} is not valid; it must be >= 1"),
+            (self.batch_size >= 1,
+             f"--batch-size {self.batch_size} is not valid; it must be >= 1"),
+            (self.recipe in RECIPE_NAMES,
+             f"--recipe {self.recipe!r} is not known; use {', '.join(RECIPE_NAMES)}"),
+            (self.model in MODEL_NAMES,
+             f"--model {self.model!r} is not known; use {', '.join(MODEL_NAMES)}"),
+            (re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
+             f"--device {self.device!r} is not known; use auto, cpu, cuda or cuda:N"),
             (self.data_mode in ("auto", "memory", "stream"),
-             f"data mode {self.data_mode!r} is not known; use auto, memory or stream"),
+             f"--data {self.data_mode!r} is not known; use auto, memory or stream"),
             (self.normalize in ("data", "fixed"),
-             f"normalize {self.normalize!r} is not known; use data or fixed"),
+             f"--normalize {self.normalize!r} is not known; use data or fixed"),
             (self.checkpoint_every >= 1,
-             f"checkpoint-every {self.checkpoint_every} is not valid; it must be >= 1"),
-            (self.workers >= 0, f"workers {self.workers} is not valid; it must be >= 0"),
-            (self.lr is None or self.lr > 0, f"learning rate {self.lr} must be > 0"),
+             f"--checkpoint-every {self.checkpoint_every} is not valid; it must be >= 1"),
+            (self.workers >= 0, f"--workers {self.workers} is not valid; it must be >= 0"),
+            (self.threads is None or self.threads >= 1,
+             f"--threads {self.threads} is not valid; it must be >= 1"),
+            (self.lr is None or self.lr > 0, f"--lr {self.lr} is not valid; it must be > 0"),
             (self.limit_train is None or self.limit_train >= 1,
-             f"limit-train {self.limit_train} must be >= 1"),
+             f"--limit-train {self.limit_train} is not valid; it must be >= 1"),
             (self.limit_test is None or self.limit_test >= 1,
-             f"limit-test {self.limit_test} must be >= 1"),
+             f"--limit-test {self.limit_test} is not valid; it must be >= 1"),
             (not (self.resume and self.overwrite), "give --resume or --overwrite, not both"),
         ]
         for ok, message in checks:
             if not ok:
                 raise TrainError(message)
+        for path in (self.data, self.test):
+            if path is not None and not Path(path).is_file():
+                what = "is a directory" if Path(path).is_dir() else "does not exist"
+                raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file")
+        if self.device.startswith("cuda") and gpu_absent():
+            raise TrainError(f"--device {self.device} asked for, but no GPU is visible here; "
+                             "use --device cpu (or auto)")
 
     def results(self) -> dict:
         """The fields that must match for ``resume``."""
@@ -82,3 +105,21 @@ def format_config(config: TrainConfig) -> str:
     width = max(map(len, names))
     lines = [f"  {n:<{width}} = {getattr(config, n)!r}" for n in names]
     return "TrainConfig(\n" + "\n".join(lines) + "\n)"
+
+
+def default_threads() -> int:
+    """The cores this process may run on, at most ``MAX_DEFAULT_THREADS``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_THREADS))
+
+
+def gpu_absent() -> bool:
+    """True when no CUDA/ROCm device can be present (no device files, or none made visible);
+    False means torch has to tell."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return True
+    nodes = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+    return not any(os.path.exists(n) for n in nodes)

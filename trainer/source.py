@@ -72,9 +72,10 @@ def describe(path: str, split: str, limit: int | None = None) -> Split:
     if n != s.n_images:
         raise FormatError(f"{path}: {split} declares {s.n_images} images but its shards hold {n}")
     if limit is not None:
-        if limit < 1:
-            raise TrainError(f"limit {limit} is not valid; it must be >= 1")
-        n = min(n, limit)
+        if not 1 <= limit <= n:
+            raise TrainError(f"--limit-{split} {limit} is not valid for {path}: its {split!r} "
+                             f"split holds {n:,} images; give 1..{n} or leave it out")
+        n = limit
     if n == 0:
         raise TrainError(f"{path}: the {split!r} split is empty (0 images)")
     if info.n_classes < 2:

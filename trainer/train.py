@@ -17,6 +17,7 @@ from trainer import ddp
 from trainer.config import TrainConfig
 from trainer.data import MemoryLoader, fits_in_memory, to_input
 from trainer.errors import TrainError
+from trainer.estimate import long_run_warning
 from trainer.evaluate import evaluate, summarise
 from trainer.model import build_model
 from trainer.progress import ProgressBar, epoch_line
@@ -67,6 +68,9 @@ def train(config: TrainConfig) -> dict:
     """Train and evaluate as ``config`` says; returns the final and best test metrics."""
     config.validate()
     d = ddp.setup(config.device)
+    threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
         if config.deterministic:  # exact replays; on CUDA a few ops only warn
@@ -75,6 +79,7 @@ def train(config: TrainConfig) -> dict:
         return _train(config, d)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
+        torch.set_num_threads(threads)
         ddp.teardown(d)
 
 
@@ -140,9 +145,14 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
     _log(d, f"data: train {train_split.n_images} images x {train_split.n_copies} copies "
             f"({mode}), test {test_split.n_images} ({test_mode}), "
             f"{train_split.image_shape[0]}x{train_split.image_shape[1]}, "
-            f"blocks {train_split.block_size[0]}x{train_split.block_size[1]}, "
+            f"{_blocks(train_split)}, "
             f"{train_split.n_classes} classes; device {d.device}, {d.world} process(es); "
             f"peak lr {recipe.peak_lr}")
+    warning = long_run_warning(config.model, d.device.type, train_split.n_images,
+                               config.epochs - start, train_split.image_shape[:2],
+                               torch.get_num_threads())
+    if warning:
+        _log(d, warning)
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
         sums, n_seen = _train_epoch(net, optimizer, schedule, train_loader, prepare, epoch,
@@ -167,6 +177,12 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             _save(run_dir, core, optimizer, schedule, epoch + 1, rows, best, identity, mean,
                   std, train_split, is_best, last)
     return _finish(d, run_dir, rows, best, test_split.scrambled)
+
+
+def _blocks(split: Split) -> str:
+    if not split.scrambled:
+        return "plain (not scrambled)"
+    return f"scrambled in {split.block_size[0]}x{split.block_size[1]} blocks"
 
 
 def _train_epoch(net, optimizer, schedule, loader, prepare, epoch, config, d, steps):
