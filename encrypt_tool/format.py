@@ -19,6 +19,7 @@ __all__ = [
     "FormatError",
     "SplitInfo",
     "FileInfo",
+    "created_stamp",
     "open_encrypted",
     "read_info",
     "shard_name",
@@ -26,6 +27,24 @@ __all__ = [
 
 FORMAT_NAME = "bs-encrypt"
 FORMAT_VERSION = 1
+
+
+def created_stamp(seeded: bool) -> str:
+    """The ``created`` attribute: ``$SOURCE_DATE_EPOCH`` when set (reproducible builds), else
+    empty for a seeded run (so the same key and seed give a byte-identical file), else now."""
+    from datetime import datetime, timezone
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            when = datetime.fromtimestamp(int(epoch), timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r} is not valid; it must be a whole "
+                             f"number of seconds since 1970-01-01 UTC") from None
+        return when.isoformat(timespec="seconds")
+    if seeded:
+        return ""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class FormatError(ValueError):

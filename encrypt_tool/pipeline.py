@@ -8,12 +8,12 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
+from encrypt_tool.format import created_stamp
 from encrypt_tool.scramble import block_grid
 from encrypt_tool.writer import ShardWriter, SplitLayout, check_output
 from keys.derive import derive_dataset_id
@@ -133,7 +133,7 @@ def build_dataset(
         work += [(name, sp, a, b, spec) for a, b in plan_units(n, cfg.batch_size, cfg.shard_size)]
     attrs = {
         "tool_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": created_stamp(cfg.seed is not None),
         "dataset_id": dataset_id.hex(),
         "key_fingerprint": fingerprint(key) if cfg.scramble else "",
         "scrambled": cfg.scramble,

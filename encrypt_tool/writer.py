@@ -152,6 +152,7 @@ def _contiguous(group: h5py.Group, name: str, shape: tuple[int, ...]) -> int:
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
     dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    dcpl.set_obj_track_times(False)  # no timestamps: a seeded run's bytes do not change
     space = h5py.h5s.create_simple(shape)
     dsid = h5py.h5d.create(group.id, name.encode(), h5py.h5t.NATIVE_UINT8, space, dcpl=dcpl)
     offset = dsid.get_offset()

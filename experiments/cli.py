@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from encrypt_tool.cli import _friendly
+from encrypt_tool.clitools import Command, version_option
 from experiments.conditions import CONDITIONS
 
 __all__ = ["main"]
@@ -16,7 +16,8 @@ SMOKE = {"n_train": 300, "n_holdout": 100, "n_test": 100, "epochs": 1,
          "model": "resnet18-narrow", "recipe": "onecycle", "batch_size": 64, "device": "cpu"}
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
+@version_option("bs-reproduce")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/reproduce",
               show_default=True, help="Run folder for the table, charts and run.json.")
 @click.option("--source", default="cifar10", show_default=True,
@@ -28,7 +29,11 @@ SMOKE = {"n_train": 300, "n_holdout": 100, "n_test": 100, "epochs": 1,
               help="[default: paper, SGD with peak lr 0.0005]")
 @click.option("--lr", type=float, default=None, help="Peak learning rate override.")
 @click.option("--batch-size", type=int, default=None, help="[default: 128]")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds training and encryption, and derives the run's master key (not "
+                   "secret): the same command gives the same encrypted data and table.")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Use this master key file instead of the key derived from --seed.")
 @click.option("--model", type=click.Choice(["resnet18", "resnet18-narrow"]), default=None,
               help="[default: resnet18]")
 @click.option("--device", default=None, help="auto, cpu, cuda [default: auto]")
@@ -45,10 +50,12 @@ SMOKE = {"n_train": 300, "n_holdout": 100, "n_test": 100, "epochs": 1,
 @click.option("--keep-data", is_flag=True, help="Keep the encrypted .h5 files of each condition.")
 @click.option("--no-progress", is_flag=True)
 @click.option("--overwrite", is_flag=True, help="Replace earlier results in --out.")
-@_friendly
 def main(**o) -> None:
     """Train ResNet-18 on plain and block-scrambled CIFAR-10, with and without augmentation
-    (crop, flip, GridMask, N = 4 copies), and report accuracy with and without flip TTA."""
+    (crop, flip, GridMask, N = 4 copies), and report accuracy with and without flip TTA.
+
+    The run's master key is derived from --seed unless --key is given, so two runs of the same
+    command encrypt the same way and give the same table on the same machine."""
     from experiments.reproduce import ReproduceConfig, run_reproduce
 
     base = dict(SMOKE) if o["smoke"] else {}
@@ -58,7 +65,8 @@ def main(**o) -> None:
         out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
         seed=o["seed"], conditions=tuple(o["conditions"]) or tuple(c.name for c in CONDITIONS),
         jobs=o["jobs"] or os.cpu_count() or 1, progress=not o["no_progress"],
-        keep_data=o["keep_data"], overwrite=o["overwrite"], **{**base, **chosen},
+        keep_data=o["keep_data"], overwrite=o["overwrite"], key_file=o["key_file"],
+        **{**base, **chosen},
     )
     click.echo(f"config {cfg}", err=True)
     record = run_reproduce(cfg)

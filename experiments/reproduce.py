@@ -1,15 +1,19 @@
 """Reproduce the paper's Fig. 3: train on plain and scrambled CIFAR-10, with and without
 augmentation, and report test accuracy with and without flip TTA.
 
-The master key is generated for the run and kept in memory only; the encrypted files are
-written under the run folder (and removed at the end unless ``keep_data``).
+The run's master key is derived from its seed (``run_key``), so the same command gives the
+same encrypted data and the same table; the harness plays both parties, so this key is no
+secret. ``key_file`` uses a real master key instead. The key is kept in memory only; the
+encrypted files are written under the run folder (and removed at the end unless ``keep_data``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -25,9 +29,11 @@ from experiments.conditions import CONDITIONS, Condition
 from experiments.machine import cpu_model
 from experiments.report import bar_chart, sample_figure, write_tables
 from experiments.splits import SPLIT_ROLES, reproduce_source
-from keys.master import generate_key
+from keys.master import KEY_BYTES, load_key
 
-__all__ = ["ReproduceConfig", "run_reproduce"]
+__all__ = ["ReproduceConfig", "run_key", "run_reproduce"]
+
+_RUN_KEY_PERSON = b"bs-repro-key-v1"
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class ReproduceConfig:
     progress: bool = True
     keep_data: bool = False
     overwrite: bool = False
+    key_file: str | None = None  # None: the key derived from ``seed``
 
     def __post_init__(self) -> None:
         known = {c.name for c in CONDITIONS}
@@ -60,8 +67,25 @@ class ReproduceConfig:
         if bad or not self.conditions:
             raise ValueError(f"conditions {bad or '(none)'} are not valid; choose from "
                              f"{', '.join(sorted(known))}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs {self.epochs} is not valid; it must be >= 1")
+        at_least_1 = {"epochs": self.epochs, "batch-size": self.batch_size, "jobs": self.jobs,
+                      "n-train": self.n_train, "n-holdout": self.n_holdout,
+                      "n-test": self.n_test}
+        for name, value in at_least_1.items():
+            if value is not None and value < 1:
+                raise ValueError(f"--{name} {value} is not valid; it must be >= 1")
+        if self.lr is not None and self.lr <= 0:
+            raise ValueError(f"--lr {self.lr} is not valid; it must be > 0")
+        out = Path(self.out)
+        if out.exists() and not out.is_dir():
+            raise FileExistsError(f"--out {out} is a file; give a folder for the run")
+        if (out / "results.csv").exists() and not self.overwrite:
+            raise FileExistsError(f"{out} already holds results; pass --overwrite to replace them")
+
+
+def run_key(seed: int) -> bytes:
+    """The run's master key, BLAKE2b(seed) under a fixed label: reproducible, not secret."""
+    return hashlib.blake2b(str(seed).encode(), digest_size=KEY_BYTES,
+                           person=_RUN_KEY_PERSON).digest()
 
 
 def _device_name(device: str) -> str:
@@ -120,19 +144,42 @@ def _figure2(source, key: bytes, out: Path) -> Path:
 
 
 def run_reproduce(cfg: ReproduceConfig) -> dict:
-    """Run every condition of ``cfg``; write the table, chart, sample picture and run.json."""
+    """Run every condition of ``cfg``; write the table, chart, sample picture and run.json.
+
+    Every input is checked before anything is written; a run that fails removes the run
+    folder it created (or, in an existing folder, the data it wrote).
+    """
     from experiments.evaluate import evaluate_checkpoint
+    from trainer.config import TrainConfig
     from trainer.ddp import pick_device
 
     out = Path(cfg.out)
-    if (out / "results.csv").exists() and not cfg.overwrite:
-        raise FileExistsError(f"{out} already holds results; pass --overwrite to replace them")
-    out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
+    TrainConfig(data="", out=str(out), epochs=cfg.epochs, batch_size=cfg.batch_size,
+                recipe=cfg.recipe, lr=cfg.lr, model=cfg.model,
+                device=cfg.device).validate(check_files=False)
+    key = load_key(cfg.key_file) if cfg.key_file is not None else run_key(cfg.seed)
     source = reproduce_source(cfg.source, cfg.data_dir, cfg.download, cfg.n_train,
                               cfg.n_holdout, cfg.n_test)
+    n_fit = source.splits["train"].n
+    if cfg.batch_size > n_fit:
+        raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {n_fit:,} training "
+                         f"images; give at most {n_fit}")
     device = pick_device(cfg.device)
-    key = generate_key()  # this run's client key: memory only
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(cfg, source, key, device, out, t_start, evaluate_checkpoint)
+    except BaseException:  # keep finished conditions' runs; no stray folder or data
+        if created and not (out / "runs").exists():
+            shutil.rmtree(out, ignore_errors=True)
+        elif not cfg.keep_data:
+            shutil.rmtree(out / "data", ignore_errors=True)
+        raise
+
+
+def _run(cfg: ReproduceConfig, source, key: bytes, device, out: Path, t_start: float,
+         evaluate_checkpoint) -> dict:
     rows, timings = [], {}
     for cond in (c for c in CONDITIONS if c.name in cfg.conditions):
         print(f"== {cond.label}", flush=True)

@@ -12,7 +12,7 @@ __all__ = ["SPLIT_ROLES", "reproduce_source"]
 SPLIT_ROLES = {
     "test": "exact test images (headline)",
     "holdout": "held-out exact training images (not trained on)",
-    "test_all": "all 10,000 test images, 9,000 of them JPEG approximations (secondary)",
+    "test_all": "test images including the JPEG approximations (secondary)",
 }
 
 
@@ -36,12 +36,19 @@ def reproduce_source(
         raise SourceError(f"source {spec!r} has no test split")
     train, test = src.splits["train"], src.splits["test"]
     if n_holdout < 1 or n_holdout >= train.n:
-        raise SourceError(f"held-out size {n_holdout} is not valid; need 1..{train.n - 1}")
+        raise SourceError(f"held-out size {n_holdout} (--n-holdout) is not valid; "
+                          f"need 1..{train.n - 1}")
     n_fit = train.n - n_holdout if n_train is None else n_train
     if not 1 <= n_fit <= train.n - n_holdout:
-        raise SourceError(f"training size {n_fit} is not valid; need 1..{train.n - n_holdout}")
+        raise SourceError(f"training size {n_fit} (--n-train) is not valid; the source has "
+                          f"{train.n:,} training images, {n_holdout:,} held out: need "
+                          f"1..{train.n - n_holdout}")
     exact = np.ones(test.n, bool) if test.exact is None else np.asarray(test.exact, bool)
-    exact_idx = np.flatnonzero(exact)[:n_test]
+    exact_idx = np.flatnonzero(exact)
+    if n_test is not None and not 1 <= n_test <= len(exact_idx):
+        raise SourceError(f"--n-test {n_test} is not valid; the source has {len(exact_idx):,} "
+                          f"exact test images: give 1..{len(exact_idx)}")
+    exact_idx = exact_idx[:n_test]
     splits = {
         "train": SubsetSplit(train, np.arange(n_fit)),
         "test": SubsetSplit(test, exact_idx),

@@ -52,7 +52,7 @@ class TrainConfig:
     deterministic: bool = False  # torch.use_deterministic_algorithms, for exact replays
     threads: int | None = None  # torch CPU threads; None: default_threads()
 
-    def validate(self) -> None:
+    def validate(self, check_files: bool = True) -> None:
         """TrainError naming the first bad value and what is allowed (no torch needed)."""
         checks = [
             (self.epochs >= 1, f"--epochs {self.epochs} is not valid; it must be >= 1"),
@@ -83,7 +83,7 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise TrainError(message)
-        for path in (self.data, self.test):
+        for path in (self.data, self.test) if check_files else ():
             if path is not None and not Path(path).is_file():
                 what = "is a directory" if Path(path).is_dir() else "does not exist"
                 raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file")
