@@ -228,9 +228,22 @@ def audit(file: str, key: str | None, samples: int, split: str, out: str | None,
         raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     if samples < 1:
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
+    _check_samples(file, split, samples)
     run_audit(file, _load_key(key), samples, out_dir, split=split)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
+
+
+def _check_samples(file: str, split: str, samples: int) -> None:
+    """Refuse more samples than the split holds (no silent clamp)."""
+    from encrypt_tool.format import open_encrypted, read_info
+
+    with open_encrypted(file) as f:
+        splits = read_info(f).splits
+    if split in splits and samples > splits[split].n_images:
+        n = splits[split].n_images
+        raise ValueError(f"--samples {samples} is more than the {n:,} images of split "
+                         f"{split!r} in {file}; give 1..{n}")
 
 
 if __name__ == "__main__":

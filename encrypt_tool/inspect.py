@@ -30,10 +30,16 @@ def describe(info: FileInfo) -> str:
     ]
     for sp in info.splits.values():
         lines.append(
-            f"split {sp.name:<9} {sp.n_images} images x {sp.n_copies} copies in "
-            f"{len(sp.shards)} shards of {sp.shard_size}; augment {sp.augment or 'none'}"
+            f"split {sp.name:<9} {_count(sp.n_images, 'image')} x "
+            f"{_count(sp.n_copies, 'copy', 'copies')} in {_count(len(sp.shards), 'shard')} of "
+            f"up to {sp.shard_size:,} images; augment {sp.augment or 'none'}"
         )
     return "\n".join(lines)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 copy``, ``4 copies``, ``10,000 images``."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def tile(rows: list[np.ndarray], scale: int = 4, gap: int = 2) -> Image.Image:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig
+from encrypt_tool.augment.crop import check_pad
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.format import created_stamp
 from encrypt_tool.scramble import block_grid
@@ -116,6 +117,8 @@ def build_dataset(
         if tuple(sp.image_shape) != tuple(shape):
             raise ValueError(f"split {name!r} has images of {sp.image_shape}, others {shape}")
     block_grid(shape[:2], cfg.block_size)
+    if cfg.augment is not None and cfg.augment.crop:
+        check_pad(cfg.augment.pad, tuple(shape[:2]))
     secret = key if cfg.scramble else b""
     if cfg.seed is None:
         dataset_id = secrets.token_bytes(16)

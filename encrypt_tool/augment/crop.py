@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["PAD_MODES", "apply_crop", "sample_crop"]
+__all__ = ["PAD_MODES", "apply_crop", "check_pad", "sample_crop"]
 
 PAD_MODES = ("zero", "reflect")
+
+
+def check_pad(pad: int, image_hw: tuple[int, int]) -> None:
+    """ValueError unless ``pad`` keeps at least half of every crop inside the image."""
+    limit = min(image_hw) // 2
+    if not 0 <= pad <= limit:
+        h, w = image_hw
+        raise ValueError(f"--pad {pad} is not valid for {h}x{w} images: a crop could hold more "
+                         f"padding than image; give 0..{limit} (at most half the shorter side)")
 
 
 def sample_crop(rng: np.random.Generator, batch: int, pad: int) -> np.ndarray:

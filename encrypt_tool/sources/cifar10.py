@@ -207,8 +207,17 @@ def download_cifar10(root: Path) -> None:
     import torchvision  # noqa: PLC0415  (heavy; only needed here)
 
     root.mkdir(parents=True, exist_ok=True)
-    for train in (True, False):
-        torchvision.datasets.CIFAR10(root=str(root), train=train, download=True)
+    try:
+        for train in (True, False):
+            torchvision.datasets.CIFAR10(root=str(root), train=train, download=True)
+    except (OSError, RuntimeError) as e:  # urllib's URLError is an OSError
+        reason = getattr(e, "reason", None) or e
+        raise SourceError(
+            f"could not download CIFAR-10 into {root} ({reason}). Without internet, point "
+            f"--data-dir at a local copy ({BATCHES_DIR}/, cifar10_train.npz + cifar10_test.npz, "
+            f"or the offline sheets); the make targets take CIFAR_DIR=PATH, e.g. "
+            f"make encrypt CIFAR_DIR=/data/cifar10"
+        ) from None
 
 
 def open_cifar10(data_dir: str | None = None, download: bool = False) -> Source:
@@ -235,5 +244,5 @@ def open_cifar10(data_dir: str | None = None, download: bool = False) -> Source:
         f"CIFAR-10 not found in {looked} (looked for {BATCHES_DIR}/, cifar10_train.npz + "
         "cifar10_test.npz, or the webp sheets + labels.npz). Get it with --download "
         "(downloads with torchvision into the first of those folders), or point --data-dir "
-        "at a folder that holds one of these layouts"
+        "at a folder that holds one of these layouts (make targets: CIFAR_DIR=PATH)"
     )

@@ -88,6 +88,15 @@ def _check_images(path: str, info: MemberInfo) -> None:
             f"{path}: {info.key!r} has shape {info.shape}; images must be (N, H, W, C) "
             "or (N, H, W) for grayscale"
         )
+    if len(info.shape) == 4 and info.shape[3] not in (1, 3, 4):
+        hint = ""
+        if info.shape[1] in (1, 3, 4):  # channels first
+            hint = (f"; it looks like NCHW: store images.transpose(0, 2, 3, 1), shape "
+                    f"{(info.shape[0], *info.shape[2:], info.shape[1])}")
+        raise SourceError(
+            f"{path}: {info.key!r} has shape {info.shape} with {info.shape[3]} channels last; "
+            f"images must be NHWC (N, H, W, C) with C = 1, 3 or 4{hint}"
+        )
 
 
 def resolve_class_names(
