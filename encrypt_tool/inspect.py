@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 from PIL import Image
 
+from encrypt_tool.augment import describe_augment
 from encrypt_tool.format import FileInfo, read_info
 
 __all__ = ["describe", "sample_grid", "tile"]
@@ -31,7 +32,7 @@ def describe(info: FileInfo) -> str:
     for sp in info.splits.values():
         lines.append(
             f"split {sp.name:<9} {sp.n_images} images x {sp.n_copies} copies in "
-            f"{len(sp.shards)} shards of {sp.shard_size}; augment {sp.augment or 'none'}"
+            f"{len(sp.shards)} shards of {sp.shard_size}; augment {describe_augment(sp.augment)}"
         )
     return "\n".join(lines)
 
