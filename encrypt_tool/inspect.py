@@ -68,5 +68,5 @@ def sample_grid(
     if key is not None:
         rows.append(decrypt_images(f, key, split, 0, index)[0])
     path = Path(out)
-    tile(rows).save(path)
+    tile(rows, scale=max(1, min(4, 128 // max(enc.shape[1:3])))).save(path)  # large stay 1:1
     return path
