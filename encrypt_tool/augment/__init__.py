@@ -12,7 +12,7 @@ import numpy as np
 
 from encrypt_tool.augment.crop import PAD_MODES, apply_crop, sample_crop
 from encrypt_tool.augment.flip import apply_flip, sample_flip
-from encrypt_tool.augment.gridmask import GridMaskParams, apply_gridmask, sample_gridmask
+from encrypt_tool.augment.gridmask import GridMaskParams, sample_gridmask, zero_holes
 
 __all__ = [
     "AugmentConfig", "AugmentParams", "apply_augment", "describe_augment", "sample_augment",
@@ -116,7 +116,9 @@ def apply_augment(x: np.ndarray, params: AugmentParams, cfg: AugmentConfig) -> n
     if params.flip is not None:
         x = apply_flip(x, params.flip)
     if params.gridmask is not None:
-        x = apply_gridmask(x, params.gridmask)
+        if params.crop is None and params.flip is None:
+            x = x.copy()  # pure: never change the caller's array
+        zero_holes(x, params.gridmask)  # x is already a fresh array here
     return x
 
 
