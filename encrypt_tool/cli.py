@@ -91,14 +91,31 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--no-test-augment", is_flag=True, help="Test images get no crop/flip.")
 @click.option("--pad-mode", type=click.Choice(["zero", "reflect"]), default="zero",
               show_default=True, help="Padding of the random crop.")
-@click.option("--pad", type=int, default=4, show_default=True, help="Crop padding in pixels.")
+@click.option("--pad", type=int, default=None,
+              help="Crop padding in pixels [default: 4 per 32 px of the shorter side: 4 at 32, "
+                   "28 at 224].")
 @click.option("--no-gridmask", is_flag=True, help="Crop and flip only.")
-@click.option("--gridmask-d", default="14-32", show_default=True,
-              help="GridMask unit size range d_min-d_max in pixels.")
+@click.option("--gridmask-d", default=None,
+              help="GridMask unit size range d_min-d_max in pixels [default: 14-32 at 32 px, "
+                   "scaled with the shorter side: 98-224 at 224].")
 @click.option("--gridmask-ratio", type=float, default=0.6, show_default=True,
               help="GridMask r: kept share of a unit's edge.")
 @click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
               help="Share of images that get a GridMask.")
+@click.option("--image-size", default=None,
+              help="folder: resize the shorter side and centre-crop to S or HxW (as torchvision "
+                   "Resize + CenterCrop, bilinear, antialiased). Without it all images must have "
+                   "one size.")
+@click.option("--channels", type=click.Choice(["rgb", "l"]), default="rgb", show_default=True,
+              help="folder: rgb (grayscale copied to 3 channels) or l (one luma channel); "
+                   "transparency is composited on white.")
+@click.option("--test-fraction", type=float, default=None,
+              help="folder without test/: put this share of every class in a test split "
+                   "(seeded by --seed, default 0; recorded in the file).")
+@click.option("--skip-corrupt", is_flag=True,
+              help="folder: leave out files that are not readable images (named in a warning).")
+@click.option("--clean-partial", is_flag=True,
+              help="Delete partial files left beside --out by an interrupted run, without asking.")
 @click.option("--compression", type=click.Choice(["gzip", "lzf"]), default=None)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -118,6 +135,7 @@ def dataset(**o) -> None:
     from encrypt_tool.sources import open_source
 
     click.echo(f"config {cfg.describe()}", err=True)
+    _stale_partials(Path(cfg.out).expanduser(), o["clean_partial"])
     key = _load_key(o["key"], create=True) if cfg.scramble else b""
 
     def progress(total: int):
@@ -127,26 +145,58 @@ def dataset(**o) -> None:
                                 show_pos=True, show_percent=True)
         return bar.__enter__()
 
-    path = build_dataset(cfg, key, open_source, progress)
+    path = build_dataset(cfg, key, open_source, progress,
+                         report=None if o["quiet"] else lambda line: click.echo(line, err=True))
     size = path.stat().st_size / 2**20
     click.echo(f"wrote {path} ({size:.1f} MiB)")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _stale_partials(out: Path, clean: bool) -> None:
+    """Name partial files a killed run left beside ``out``; delete them when asked to."""
+    from encrypt_tool.sizing import human
+    from encrypt_tool.writer import stale_partials
+
+    stale = stale_partials(out)
+    if not stale:
+        return
+    total = sum(size for _, size in stale)
+    listing = ", ".join(f"{p} ({human(size)})" for p, size in stale)
+    what = f"{len(stale)} partial file(s) left by an interrupted run: {listing}"
+    if not clean and _interactive():
+        clean = click.confirm(f"found {what}; delete them ({human(total)})?", default=True,
+                              err=True)
+    if clean:
+        for p, _ in stale:
+            p.unlink(missing_ok=True)
+        click.echo(f"deleted {what}", err=True)
+    else:
+        click.echo(f"warning: kept {what}; pass --clean-partial to delete them", err=True)
 
 
 def _dataset_config(o: dict):
     from encrypt_tool.augment import AugmentConfig
     from encrypt_tool.pipeline import DatasetConfig
     from encrypt_tool.scramble import parse_block_size
+    from encrypt_tool.sources.imagefile import parse_image_size
 
-    try:
-        d0, d1 = (int(v) for v in o["gridmask_d"].split("-"))
-    except ValueError:
-        raise ValueError(
-            f"--gridmask-d {o['gridmask_d']!r} is not valid; use MIN-MAX such as 14-32"
-        ) from None
+    d0 = d1 = None
+    if o["gridmask_d"] is not None:
+        try:
+            d0, d1 = (int(v) for v in o["gridmask_d"].split("-"))
+        except ValueError:
+            raise ValueError(
+                f"--gridmask-d {o['gridmask_d']!r} is not valid; use MIN-MAX such as 14-32"
+            ) from None
+    image_size = parse_image_size(o["image_size"]) if o["image_size"] is not None else None
     augment = None
     if not o["no_augment"]:
         augment = AugmentConfig(pad=o["pad"], pad_mode=o["pad_mode"], gridmask=not o["no_gridmask"],
-                                gridmask_d=(d0, d1), gridmask_ratio=o["gridmask_ratio"],
+                                gridmask_d=None if d0 is None else (d0, d1),
+                                gridmask_ratio=o["gridmask_ratio"],
                                 gridmask_prob=o["gridmask_prob"])
     return DatasetConfig(
         out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
@@ -155,7 +205,8 @@ def _dataset_config(o: dict):
         seed=o["seed"], jobs=o["jobs"] or os.cpu_count() or 1, backend=o["backend"],
         batch_size=o["batch_size"],
         shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
-        overwrite=o["overwrite"],
+        overwrite=o["overwrite"], image_size=image_size, channels=o["channels"],
+        test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"],
     )
 
 

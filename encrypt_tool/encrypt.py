@@ -65,12 +65,16 @@ def encrypt_unit(
     if target is None:
         return out
     path, offset = target
-    fd = os.open(path, os.O_WRONLY)
     try:
-        view = memoryview(out).cast("B")
-        while view:
-            n = os.pwrite(fd, view, offset)
-            view, offset = view[n:], offset + n
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            view = memoryview(out).cast("B")
+            while view:
+                n = os.pwrite(fd, view, offset)
+                view, offset = view[n:], offset + n
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise OSError(f"cannot write to {path} (the unfinished output): "
+                      f"{e.strerror or e}") from None
     return None

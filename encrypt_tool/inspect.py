@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 from PIL import Image
 
+from encrypt_tool.augment import describe_augment
 from encrypt_tool.format import FileInfo, read_info
 
 __all__ = ["describe", "sample_grid", "tile"]
@@ -32,7 +33,7 @@ def describe(info: FileInfo) -> str:
         lines.append(
             f"split {sp.name:<9} {_count(sp.n_images, 'image')} x "
             f"{_count(sp.n_copies, 'copy', 'copies')} in {_count(len(sp.shards), 'shard')} of "
-            f"up to {sp.shard_size:,} images; augment {sp.augment or 'none'}"
+            f"up to {sp.shard_size:,} images; augment {describe_augment(sp.augment)}"
         )
     return "\n".join(lines)
 
@@ -73,5 +74,5 @@ def sample_grid(
     if key is not None:
         rows.append(decrypt_images(f, key, split, 0, index)[0])
     path = Path(out)
-    tile(rows).save(path)
+    tile(rows, scale=max(1, min(4, 128 // max(enc.shape[1:3])))).save(path)  # large stay 1:1
     return path

@@ -6,6 +6,7 @@ import json
 import secrets
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +17,14 @@ from encrypt_tool.augment.crop import check_pad
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.format import created_stamp
 from encrypt_tool.scramble import block_grid
+from encrypt_tool.sizing import (
+    BASE_MEMORY,
+    batch_bytes,
+    check_resources,
+    effective_batch,
+    human,
+    output_bytes,
+)
 from encrypt_tool.writer import ShardWriter, SplitLayout, check_output
 from keys.derive import derive_dataset_id
 from keys.master import fingerprint
@@ -34,7 +43,8 @@ class DatasetConfig:
     n_keys: int = 4
     block_size: tuple[int, int] = (8, 8)
     scramble: bool = True
-    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
+    augment: AugmentConfig | None = field(
+        default_factory=lambda: AugmentConfig(pad=None, gridmask_d=None))  # scaled to the size
     test_augment: bool = True
     seed: int | None = None
     jobs: int = 1
@@ -44,8 +54,17 @@ class DatasetConfig:
     limit: int | None = None
     compression: str | None = None
     overwrite: bool = False
+    image_size: tuple[int, int] | None = None
+    channels: str = "rgb"
+    test_fraction: float | None = None
+    skip_corrupt: bool = False
 
     def __post_init__(self) -> None:
+        if self.channels not in ("rgb", "l"):
+            raise ValueError(f"--channels {self.channels!r} is not valid; use rgb or l")
+        if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"--test-fraction {self.test_fraction} is not valid; it must be "
+                             "between 0 and 1, such as 0.2")
         if self.n_keys < 1:
             raise ValueError(f"--n-keys {self.n_keys} is not valid; it must be at least 1")
         for name in ("jobs", "batch_size", "shard_size"):
@@ -66,6 +85,15 @@ class DatasetConfig:
                  if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
                               "overwrite")}
         return json.dumps(fixed, sort_keys=True, default=str)
+
+    def source_options(self) -> dict:
+        """Keyword arguments of ``open_source`` for this run."""
+        opts = {"data_dir": self.data_dir, "download": self.download}
+        folder = {"image_size": self.image_size, "channels": self.channels,
+                  "test_fraction": self.test_fraction, "skip_corrupt": self.skip_corrupt}
+        if self.test_fraction is not None:
+            folder["split_seed"] = 0 if self.seed is None else self.seed
+        return opts | {k: v for k, v in folder.items() if v not in (None, False, "rgb")}
 
     def describe(self) -> str:
         """The settings as one JSON line (no key material)."""
@@ -102,23 +130,34 @@ def build_dataset(
     key: bytes,
     open_source: Callable,
     progress: Callable[[int], Iterator] | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> Path:
     """Encrypt the source of ``cfg`` with master ``key`` into ``cfg.out``; return its path.
 
-    ``progress(total)`` may return a context manager with ``update(n)`` (a progress bar).
+    ``progress(total)`` may return a context manager with ``update(n)`` (a progress bar);
+    ``report(line)`` receives the size plan before any writing.
     Nothing appears at ``cfg.out`` unless the whole file was written.
     """
     out = Path(cfg.out).expanduser()
     check_output(out, cfg.overwrite)
-    src = open_source(cfg.source, data_dir=cfg.data_dir, download=cfg.download)
+    src = open_source(cfg.source, **cfg.source_options())
+    for note in src.notes:
+        warnings.warn(note, stacklevel=2)
     splits = _splits(cfg, src)
     shape = next(iter(splits.values()))[0].image_shape
     for name, (sp, *_) in splits.items():
         if tuple(sp.image_shape) != tuple(shape):
             raise ValueError(f"split {name!r} has images of {sp.image_shape}, others {shape}")
     block_grid(shape[:2], cfg.block_size)
-    if cfg.augment is not None and cfg.augment.crop:
-        check_pad(cfg.augment.pad, tuple(shape[:2]))
+    augment = cfg.augment.resolve(shape) if cfg.augment is not None else None
+    if augment is not None and augment.crop:
+        check_pad(augment.pad, tuple(shape[:2]))
+    _check_gridmask(augment, cfg.block_size)
+    splits = {k: (sp, n, c, a.resolve(shape) if a is not None else None)
+              for k, (sp, n, c, a) in splits.items()}
+    batch, plan = _check_sizes(cfg, out, splits, shape)
+    if report is not None:
+        report(plan)
     secret = key if cfg.scramble else b""
     if cfg.seed is None:
         dataset_id = secrets.token_bytes(16)
@@ -133,7 +172,7 @@ def build_dataset(
         layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
                                    image_shape=tuple(shape), shard_size=cfg.shard_size,
                                    augment_json=aug_json))
-        work += [(name, sp, a, b, spec) for a, b in plan_units(n, cfg.batch_size, cfg.shard_size)]
+        work += [(name, sp, a, b, spec) for a, b in plan_units(n, batch, cfg.shard_size)]
     attrs = {
         "tool_version": __version__,
         "created": created_stamp(cfg.seed is not None),
@@ -143,9 +182,11 @@ def build_dataset(
         "block_size": list(cfg.block_size),
         "image_shape": list(shape),
         "source": src.name,
-        "augment": cfg.augment.to_json() if cfg.augment is not None else "null",
+        "augment": augment.to_json() if augment is not None else "null",
+        "preprocess": json.dumps(src.meta, sort_keys=True),
     }
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in handled}
     try:
         writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression)
         try:
@@ -155,10 +196,41 @@ def build_dataset(
             writer.abort()
             raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
-def _raise_interrupt(signum, frame):  # SIGTERM: unwind so the partial file is removed
+def _check_gridmask(augment: AugmentConfig | None, block: tuple[int, int]) -> None:
+    """Warn when GridMask units are smaller than a block: then every block loses a piece."""
+    if augment is None or not augment.gridmask:
+        return
+    d0, d1 = augment.gridmask_d
+    if d0 < max(block):
+        warnings.warn(
+            f"GridMask units of {d0}-{d1} px are smaller than the {block[0]}x{block[1]} blocks: "
+            f"holes fall inside blocks, the detail the scrambled model learns from; a d range "
+            f"from at least {max(block)} px keeps them whole (leave --gridmask-d out to scale "
+            f"it with the image size)", stacklevel=3)
+
+
+def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple) -> tuple[int, str]:
+    """The batch size of the run and a line describing the plan, after checking disk and
+    memory (OSError when short)."""
+    image_bytes = int(shape[0]) * int(shape[1]) * int(shape[2])
+    most = max(c for _, _, c, _ in splits.values())
+    batch = effective_batch(cfg.batch_size, image_bytes, most)
+    per_batch = batch_bytes(batch, image_bytes, most)
+    in_flight = cfg.jobs if cfg.compression is None else 2 * cfg.jobs
+    peak = BASE_MEMORY + in_flight * per_batch
+    size = output_bytes([(n, c, image_bytes, cfg.shard_size) for _, n, c, _ in splits.values()])
+    how = f"{cfg.jobs} worker(s), batches of {batch} image(s) x {most} copies"
+    for w in check_resources(out, size, peak, cfg.compression is not None, how):
+        warnings.warn(w, stacklevel=3)
+    kind = "at most " if cfg.compression else ""
+    return batch, (f"plan: output {kind}{human(size)}, peak memory about {human(peak)} ({how})")
+
+
+def _raise_interrupt(signum, frame):  # SIGTERM, SIGHUP: unwind so the partial file is removed
     raise KeyboardInterrupt(f"terminated by signal {signum}")
 
 

@@ -1,13 +1,16 @@
 """Write a bs-encrypt file: preallocated shards, filled in place, renamed when complete.
 
 The file is laid out under a temporary name (``.NAME.XXXX.partial`` beside the output) with
-``complete=False``. Uncompressed image datasets are contiguous and allocated up front, so worker
+``complete=False``, and holds an exclusive ``flock`` on it while it lives, so ``stale_partials``
+can tell a partial file left by a killed run (no lock) from one a running process is writing.
+Uncompressed image datasets are contiguous and allocated up front, so worker
 processes write their batches straight to known byte offsets; compressed ones are chunked and
 written by the parent. ``commit`` sets ``complete=True`` and renames the file into place.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ import numpy as np
 
 from encrypt_tool.format import FORMAT_NAME, FORMAT_VERSION, shard_name
 
-__all__ = ["SplitLayout", "ShardWriter", "check_output"]
+__all__ = ["SplitLayout", "ShardWriter", "check_output", "stale_partials"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,28 @@ def check_output(out: Path, overwrite: bool) -> None:
         raise PermissionError(f"output directory {parent} is not writable")
 
 
+def stale_partials(out: Path) -> list[tuple[Path, int]]:
+    """Partial files of ``out`` (``.NAME.XXXX.partial`` beside it) that no running process
+    holds: left by a killed run. Returns (path, size in bytes) pairs."""
+    out = Path(out).expanduser()
+    if not out.parent.is_dir():
+        return []
+    found = []
+    for p in sorted(out.parent.glob(f".{out.name}.*.partial")):
+        try:
+            fd = os.open(p, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live writer holds it
+        finally:
+            os.close(fd)  # closing drops the lock taken just now
+        found.append((p, p.stat().st_size))
+    return found
+
+
 class ShardWriter:
     """Lays out a partial file; gives byte targets for batches; commits or removes it."""
 
@@ -73,8 +98,11 @@ class ShardWriter:
         self.splits = {s.name: s for s in splits}
         self._offsets: dict[tuple[str, int], int] = {}
         self._h5: h5py.File | None = None
+        self._lock_fd: int | None = None
         try:
-            with h5py.File(self.tmp, "w", libver="latest") as f:
+            self._lock_fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            with h5py.File(self.tmp, "w", libver="latest", locking=False) as f:
                 for k, v in attrs.items():
                     f.attrs[k] = v
                 f.attrs["format"] = FORMAT_NAME
@@ -84,6 +112,9 @@ class ShardWriter:
                                  dtype=h5py.string_dtype())
                 for s in splits:
                     self._layout_split(f, s)
+        except OSError as e:
+            self.abort()
+            raise OSError(f"cannot lay out the output in {self.tmp}: {e}") from None
         except BaseException:
             self.abort()
             raise
@@ -120,7 +151,7 @@ class ShardWriter:
     def write(self, split: str, start: int, batch: np.ndarray) -> None:
         """Write a returned batch (B, N, H, W, C) at image ``start`` (compressed files)."""
         if self._h5 is None:
-            self._h5 = h5py.File(self.tmp, "r+")
+            self._h5 = h5py.File(self.tmp, "r+", locking=False)
         s = self.splits[split]
         shard, row = divmod(start, s.shard_size)
         self._h5[split][shard_name(shard)]["images"][row : row + len(batch)] = batch
@@ -130,21 +161,29 @@ class ShardWriter:
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
-        with h5py.File(self.tmp, "r+") as f:
+        with h5py.File(self.tmp, "r+", locking=False) as f:
             f.attrs["complete"] = True
         with open(self.tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         if self.out.exists() and not overwrite:
             raise FileExistsError(f"output {self.out} appeared while writing; not replacing it")
         os.replace(self.tmp, self.out)
+        self._unlock()
         return self.out
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def abort(self) -> None:
         """Remove the partial file."""
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
-        self.tmp.unlink(missing_ok=True)
+        if self._lock_fd is not None:  # only a file this writer created and still holds
+            self.tmp.unlink(missing_ok=True)
+        self._unlock()
 
 
 def _contiguous(group: h5py.Group, name: str, shape: tuple[int, ...]) -> int:

@@ -12,21 +12,40 @@ import numpy as np
 
 from encrypt_tool.augment.crop import PAD_MODES, apply_crop, sample_crop
 from encrypt_tool.augment.flip import apply_flip, sample_flip
-from encrypt_tool.augment.gridmask import GridMaskParams, apply_gridmask, sample_gridmask
+from encrypt_tool.augment.gridmask import GridMaskParams, sample_gridmask, zero_holes
 
-__all__ = ["AugmentConfig", "AugmentParams", "apply_augment", "sample_augment"]
+__all__ = [
+    "AugmentConfig", "AugmentParams", "apply_augment", "describe_augment", "sample_augment",
+    "scaled_defaults",
+]
+
+
+REFERENCE_SIDE = 32  # the defaults below are for 32 x 32 images; other sizes scale them
+DEFAULT_PAD = 4
+DEFAULT_GRIDMASK_D = (14, 32)
+
+
+def scaled_defaults(side: int) -> tuple[int, tuple[int, int]]:
+    """Crop padding and GridMask d range for images whose shorter side is ``side`` pixels:
+    the 32-pixel defaults (4; 14-32) times side / 32, rounded (224: 28; 98-224)."""
+    f = side / REFERENCE_SIDE
+    d = (max(2, round(DEFAULT_GRIDMASK_D[0] * f)), max(2, round(DEFAULT_GRIDMASK_D[1] * f)))
+    return round(DEFAULT_PAD * f), d
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """What to apply, in order: crop (with padding), horizontal flip, GridMask."""
+    """What to apply, in order: crop (with padding), horizontal flip, GridMask.
+
+    ``pad`` or ``gridmask_d`` None means "scaled with the image size"; ``resolve`` fills them.
+    """
 
     crop: bool = True
-    pad: int = 4
+    pad: int | None = DEFAULT_PAD
     pad_mode: str = "zero"
     flip: bool = True
     gridmask: bool = True
-    gridmask_d: tuple[int, int] = (14, 32)
+    gridmask_d: tuple[int, int] | None = DEFAULT_GRIDMASK_D
     gridmask_ratio: float = 0.6
     gridmask_prob: float = 0.8
 
@@ -34,15 +53,28 @@ class AugmentConfig:
         if self.pad_mode not in PAD_MODES:
             modes = " or ".join(PAD_MODES)
             raise ValueError(f"pad mode {self.pad_mode!r} is not valid; choose {modes}")
-        if self.pad < 0:
+        if self.pad is not None and self.pad < 0:
             raise ValueError(f"padding {self.pad} is not valid; it must be >= 0")
-        d0, d1 = self.gridmask_d
-        if not 2 <= d0 <= d1:
-            raise ValueError(f"GridMask d range {d0}-{d1} is not valid; need 2 <= d_min <= d_max")
+        if self.gridmask_d is not None:
+            d0, d1 = self.gridmask_d
+            if not 2 <= d0 <= d1:
+                raise ValueError(
+                    f"GridMask d range {d0}-{d1} is not valid; need 2 <= d_min <= d_max")
         if not 0.0 <= self.gridmask_ratio < 1.0:
             raise ValueError(f"GridMask ratio {self.gridmask_ratio} is not valid; need 0 <= r < 1")
         if not 0.0 <= self.gridmask_prob <= 1.0:
             raise ValueError(f"GridMask probability {self.gridmask_prob} is not valid; need 0..1")
+
+    @property
+    def resolved(self) -> bool:
+        """Whether every size is in pixels (no "scaled" left)."""
+        return self.pad is not None and self.gridmask_d is not None
+
+    def resolve(self, image_shape: tuple[int, ...]) -> AugmentConfig:
+        """The same settings with scaled sizes turned into pixels for (H, W, ...) images."""
+        pad, d = scaled_defaults(min(image_shape[:2]))
+        return replace(self, pad=pad if self.pad is None else self.pad,
+                       gridmask_d=d if self.gridmask_d is None else tuple(self.gridmask_d))
 
     def without_gridmask(self) -> AugmentConfig:
         """The test-split augmentation of the paper: crop and flip only."""
@@ -64,6 +96,8 @@ class AugmentParams:
 
 def sample_augment(rng: np.random.Generator, batch: int, cfg: AugmentConfig) -> AugmentParams:
     """Draw every parameter of ``cfg`` for ``batch`` images, in a fixed order."""
+    if not cfg.resolved:
+        raise ValueError("augmentation sizes are not resolved; call AugmentConfig.resolve first")
     return AugmentParams(
         crop=sample_crop(rng, batch, cfg.pad) if cfg.crop else None,
         flip=sample_flip(rng, batch) if cfg.flip else None,
@@ -82,5 +116,29 @@ def apply_augment(x: np.ndarray, params: AugmentParams, cfg: AugmentConfig) -> n
     if params.flip is not None:
         x = apply_flip(x, params.flip)
     if params.gridmask is not None:
-        x = apply_gridmask(x, params.gridmask)
+        if params.crop is None and params.flip is None:
+            x = x.copy()  # pure: never change the caller's array
+        zero_holes(x, params.gridmask)  # x is already a fresh array here
     return x
+
+
+def describe_augment(stored: str | dict | None) -> str:
+    """One line from a stored ``augment`` attribute (JSON text or its dict): the pixel values."""
+    a = stored
+    if isinstance(stored, str):
+        try:
+            a = json.loads(stored) if stored else None
+        except ValueError:
+            return stored
+    if not a:
+        return "none"
+    parts = []
+    if a.get("crop"):
+        parts.append(f"crop pad {a.get('pad')} px ({a.get('pad_mode')})")
+    if a.get("flip"):
+        parts.append("flip")
+    if a.get("gridmask"):
+        d = a.get("gridmask_d") or ["?", "?"]
+        parts.append(f"GridMask d {d[0]}-{d[1]} px, r {a.get('gridmask_ratio')}, "
+                     f"p {a.get('gridmask_prob')}")
+    return ", ".join(parts) or "none"

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GridMaskParams", "apply_gridmask", "gridmask_masks", "sample_gridmask"]
+__all__ = [
+    "GridMaskParams", "apply_gridmask", "gridmask_masks", "sample_gridmask", "zero_holes",
+]
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,22 @@ def _holes(params: GridMaskParams, h: int, w: int) -> tuple[np.ndarray, np.ndarr
 
 def apply_gridmask(x: np.ndarray, params: GridMaskParams) -> np.ndarray:
     """Zero the holes of every image in x (B, H, W, C); returns a new array."""
+    out = x.copy()
+    zero_holes(out, params)
+    return out
+
+
+def zero_holes(x: np.ndarray, params: GridMaskParams) -> None:
+    """Zero the holes of x (B, H, W, C) in place: one slice per hole, no mask arrays."""
     B, H, W, C = x.shape
-    rows, cols = _holes(params, H, W)
-    keep = ~rows[:, :, None] | ~np.repeat(cols, C, axis=1)[:, None, :]  # (B, H, W*C) bool
-    return (x.reshape(B, H, W * C) * keep.view(np.uint8)).reshape(B, H, W, C)
+    d, l, offsets = params.d.tolist(), params.l.tolist(), params.offsets.tolist()
+    for i in np.flatnonzero(params.on).tolist():
+        (oy, ox), di, li = offsets[i], d[i], l[i]
+        # hole rows: (r + oy) % d < l, i.e. r in [k d - oy, k d - oy + l) for k = 0, 1, ...
+        rows = [(max(0, k * di - oy), min(H, k * di - oy + li)) for k in range((H + oy) // di + 1)]
+        cols = [(max(0, k * di - ox), min(W, k * di - ox + li)) for k in range((W + ox) // di + 1)]
+        for r0, r1 in rows:
+            if r0 < r1:
+                for c0, c1 in cols:
+                    if c0 < c1:
+                        x[i, r0:r1, c0:c1] = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -78,11 +78,17 @@ class SplitSource:
 
 @dataclass(frozen=True)
 class Source:
-    """A dataset: a short ``name``, its ``class_names`` and its splits ("train", "test")."""
+    """A dataset: a short ``name``, its ``class_names`` and its splits ("train", "test").
+
+    ``meta`` holds public, JSON-able facts about how the images were prepared (stored in the
+    file); ``notes`` are lines for the user (what was converted or left out).
+    """
 
     name: str
     class_names: tuple[str, ...]
     splits: dict[str, SplitSource]
+    meta: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def num_classes(self) -> int:

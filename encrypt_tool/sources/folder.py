@@ -1,25 +1,34 @@
-"""Images in class folders: ``PATH/CLASS/*.png`` or ``PATH/{train,test}/CLASS/*.png``.
+"""Images in class folders: ``PATH/CLASS/**/IMAGE`` or ``PATH/train/CLASS/...`` (+ ``test/``).
 
-At open time every file is opened lazily with Pillow (header only, plus ``verify``), so a file
-that is not an image or whose size differs is reported before any work starts; ``read`` decodes
-only the requested slice, converted to RGB.
+At open time every file's header is read (plus Pillow's ``verify``), so files that are not
+images, and, without ``image_size``, images whose size differs from the others, are all reported
+at once before any work starts. ``read`` decodes only the requested slice with
+``imagefile.read_image`` (mode rules, resize and centre crop there). A folder without a test
+split can be split with ``test_fraction``: per class, seeded, recorded in ``Source.meta``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from encrypt_tool.sources.base import Source, SourceError, SplitSource
-
-__all__ = ["IMAGE_SUFFIXES", "FolderSplit", "open_folder"]
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
-_BAD_IMAGE = (
-    OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
+from encrypt_tool.sources.imagefile import (
+    ALPHA_BACKGROUND,
+    BAD_IMAGE_ERRORS,
+    CHANNELS,
+    IMAGE_SUFFIXES,
+    find_images,
+    read_image,
 )
+
+__all__ = ["FolderSplit", "open_folder", "stratified_split"]
+
+_SHOW = 5  # files named in a message listing many
 
 
 class FolderSplit(SplitSource):
@@ -27,24 +36,27 @@ class FolderSplit(SplitSource):
 
     _labels_reloadable = False
 
-    def __init__(self, root: str, files: list[str], labels: np.ndarray, size: tuple[int, int]):
+    def __init__(self, root: str, files: list[str], labels: np.ndarray,
+                 shape: tuple[int, int, int], resize: bool, channels: str):
         super().__init__()
         self.root = root
         self.files = files
         self._labels = labels.astype(np.int64)
         self.n = len(files)
-        self.image_shape = (size[1], size[0], 3)  # Pillow sizes are (W, H)
+        self.image_shape = shape  # (H, W, C)
+        self.resize = resize
+        self.channels = channels
         self.exact = None
 
     def _read(self, start: int, stop: int) -> np.ndarray:
-        out = np.empty((stop - start, *self.image_shape), np.uint8)  # (B, H, W, 3) uint8
+        out = np.empty((stop - start, *self.image_shape), np.uint8)  # (B, H, W, C) uint8
+        size = self.image_shape[:2] if self.resize else None
         for j, rel in enumerate(self.files[start:stop]):
             path = Path(self.root) / rel
             try:
-                with Image.open(path) as im:
-                    arr = np.asarray(im.convert("RGB"))  # (H, W, 3) uint8
-            except _BAD_IMAGE as e:
-                raise SourceError(f"cannot decode image {path}: {e}") from e
+                arr = read_image(path, size, self.channels)  # (H, W, C) uint8
+            except ValueError as e:
+                raise SourceError(str(e)) from e
             if arr.shape != self.image_shape:
                 raise SourceError(
                     f"image {path} is {arr.shape[1]}x{arr.shape[0]}, expected "
@@ -57,80 +69,153 @@ class FolderSplit(SplitSource):
         return self._labels
 
 
-def _images_in(d: Path) -> list[Path]:
-    return sorted(
-        p for p in d.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+def _header(path: Path) -> tuple[int, int, str, bool] | str:
+    """(W, H, mode, has alpha) without decoding the pixels, or the error text."""
+    try:
+        with Image.open(path) as im:
+            info = (*im.size, im.mode, im.mode in ("RGBA", "LA", "PA") or
+                    (im.mode == "P" and "transparency" in im.info))
+            im.verify()
+    except BAD_IMAGE_ERRORS as e:
+        return str(e) or type(e).__name__
+    return info
+
+
+def _listing(items: list[str]) -> str:
+    more = f", ... ({len(items) - _SHOW} more)" if len(items) > _SHOW else ""
+    return ", ".join(items[:_SHOW]) + more
+
+
+def _layout(root: Path, path: str, test_fraction: float | None) -> dict[str, Path]:
+    """Split name -> folder holding the class folders."""
+    train, test = root / "train", root / "test"
+    if not train.is_dir():
+        if test.is_dir():
+            raise SourceError(f"image folder {path} has test/ but no train/; add train/CLASS/... "
+                              "or put the class folders directly in the folder")
+        return {"train": root}
+    others = [p.name for p in _class_dirs(root) if p.name not in ("train", "test")]
+    if others:
+        raise SourceError(f"image folder {path} has train/ and also other folders "
+                          f"({_listing(others)}); keep the class folders inside train/ and test/")
+    if test.is_dir() and test_fraction is not None:
+        raise SourceError(f"--test-fraction {test_fraction} is not valid for {path}: it already "
+                          "has a test/ split; leave the option out")
+    return {"train": train, "test": test} if test.is_dir() else {"train": train}
 
 
 def _class_dirs(d: Path) -> list[Path]:
     return sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    """(W, H) of an image file without decoding its pixels; SourceError if it is not one."""
-    try:
-        with Image.open(path) as im:
-            size = im.size
-            im.verify()
-    except _BAD_IMAGE as e:
-        raise SourceError(f"corrupt or unreadable image file {path}: {e}") from e
-    return size
+def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Which images go to test: (n,) bool, ``round(fraction * n_c)`` of every class c (at most
+    n_c - 1), drawn with ``numpy.random.default_rng(seed)``, class by class."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), bool)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = min(len(idx) - 1, int(round(fraction * len(idx))))
+        test[rng.permutation(idx)[:k]] = True
+    return test
 
 
-def _scan(root: Path, split_dir: Path, class_names: tuple[str, ...]) -> tuple[list, list]:
-    files, labels = [], []
-    for ci, name in enumerate(class_names):
-        d = split_dir / name
-        if not d.is_dir():
-            continue
-        imgs = _images_in(d)
-        if not imgs:
-            raise SourceError(
-                f"class folder {d} has no images (allowed suffixes: {', '.join(IMAGE_SUFFIXES)})"
-            )
-        files += [str(p.relative_to(root)) for p in imgs]
-        labels += [ci] * len(imgs)
-    return files, labels
+def open_folder(
+    path: str,
+    image_size: tuple[int, int] | None = None,
+    channels: str = "rgb",
+    test_fraction: float | None = None,
+    split_seed: int = 0,
+    skip_corrupt: bool = False,
+) -> Source:
+    """Open an image folder: one subfolder per class, optionally under ``train/`` and ``test/``.
 
-
-def open_folder(path: str) -> Source:
-    """Open an image folder: one subfolder per class, optionally under ``train/`` and ``test/``."""
+    ``image_size`` (H, W) resizes and centre-crops every image; without it all images must
+    have one size. ``channels`` is ``"rgb"`` or ``"l"``. ``test_fraction`` splits a folder
+    without ``test/``. ``skip_corrupt`` leaves out files that are not readable images.
+    """
+    if channels not in CHANNELS:
+        raise SourceError(f"--channels {channels!r} is not valid; use rgb or l")
+    if test_fraction is not None and not 0.0 < test_fraction < 1.0:
+        raise SourceError(f"--test-fraction {test_fraction} is not valid; it must be between 0 "
+                          "and 1, such as 0.2")
     root = Path(path).expanduser()
     if not root.exists():
         raise SourceError(f"image folder not found: {path}")
     if not root.is_dir():
         raise SourceError(f"folder source needs a directory, got a file: {path}")
     root = root.resolve()
-    split_dirs = {"train": root}
-    if (root / "train").is_dir() and (root / "test").is_dir():
-        split_dirs = {"train": root / "train", "test": root / "test"}
-    names = sorted({p.name for d in split_dirs.values() for p in _class_dirs(d)})
+    split_dirs = _layout(root, path, test_fraction)
+    names = tuple(sorted({p.name for d in split_dirs.values() for p in _class_dirs(d)}))
     if not names:
         raise SourceError(
             f"image folder {path} has no class subfolders; expected PATH/CLASS/IMAGE "
             "or PATH/train/CLASS/IMAGE and PATH/test/CLASS/IMAGE"
         )
-    class_names = tuple(names)
-
-    scanned = {s: _scan(root, d, class_names) for s, d in split_dirs.items()}
-    size, first = None, None
-    for files, _ in scanned.values():
-        for rel in files:
-            s = _image_size(root / rel)
-            if size is None:
-                size, first = s, rel
-            elif s != size:
-                raise SourceError(
-                    f"image {root / rel} is {s[0]}x{s[1]} but {root / first} is "
-                    f"{size[0]}x{size[1]}; all images of a folder source must have one size"
-                )
-    if size is None:
-        raise SourceError(f"image folder {path} has no images in its class folders {names}")
+    scanned: dict[str, list[tuple[Path, int]]] = {}
+    for split, d in split_dirs.items():
+        scanned[split] = []
+        for ci, name in enumerate(names):
+            if not (d / name).is_dir():
+                continue
+            imgs = find_images(d / name)
+            if not imgs:
+                raise SourceError(f"class folder {d / name} has no images (allowed suffixes: "
+                                  f"{', '.join(IMAGE_SUFFIXES)})")
+            scanned[split] += [(p, ci) for p in imgs]
+    every = [p for files in scanned.values() for p, _ in files]
+    with ThreadPoolExecutor(8) as pool:
+        headers = dict(zip(every, pool.map(_header, every), strict=True))
+    bad = [f"{p.relative_to(root)} ({h})" for p, h in headers.items() if isinstance(h, str)]
+    notes = []
+    if bad and not skip_corrupt:
+        raise SourceError(f"{len(bad)} corrupt or unreadable image file(s) in {root}: "
+                          f"{_listing(bad)}; remove them or pass --skip-corrupt to leave them out")
+    if bad:
+        notes.append(f"left out {len(bad)} corrupt or unreadable image file(s): {_listing(bad)}")
+    good = {p: h for p, h in headers.items() if not isinstance(h, str)}
+    if not good:
+        raise SourceError(f"image folder {path} has no readable images in its class folders")
+    sizes = Counter((w, h) for w, h, _, _ in good.values())
+    (w0, h0), _ = sizes.most_common(1)[0]
+    if image_size is None and len(sizes) > 1:
+        odd = [f"{p.relative_to(root)} ({w}x{h})" for p, (w, h, _, _) in good.items()
+               if (w, h) != (w0, h0)]
+        raise SourceError(
+            f"{len(odd)} of {len(good)} images differ from the most common size {w0}x{h0} "
+            f"(WxH): {_listing(odd)}; pass --image-size S (or HxW) to resize and centre-crop "
+            "them all to one size"
+        )
+    gray = sum(m in ("1", "L", "LA", "I", "I;16", "F") for _, _, m, _ in good.values())
+    alpha = sum(a for *_, a in good.values())
+    if channels == "rgb" and gray:
+        notes.append(f"{gray} grayscale image(s) copied into 3 equal channels (--channels l "
+                     "keeps one channel)")
+    if alpha:
+        notes.append(f"{alpha} image(s) with transparency composited on white")
+    if image_size is not None:
+        small = sum(min(w / image_size[1], h / image_size[0]) < 1 for w, h, _, _ in good.values())
+        if small:
+            notes.append(f"{small} image(s) smaller than {image_size[0]}x{image_size[1]} "
+                         "enlarged")
+    shape = (*(image_size or (h0, w0)), 3 if channels == "rgb" else 1)
+    meta = {"channels": channels, "alpha": "composited on white " + str(ALPHA_BACKGROUND),
+            "image_size": list(image_size) if image_size else None,
+            "resize": "cover + centre crop, bilinear, antialiased (PIL)" if image_size else None}
+    kept = {s: [(p, c) for p, c in files if p in good] for s, files in scanned.items()}
+    if test_fraction is not None:
+        train = kept["train"]
+        is_test = stratified_split(np.array([c for _, c in train]), test_fraction, split_seed)
+        if not is_test.any():
+            raise SourceError(f"--test-fraction {test_fraction} gives no test image for "
+                              f"{len(train)} images; use a larger fraction")
+        kept = {"train": [t for t, x in zip(train, is_test, strict=True) if not x],
+                "test": [t for t, x in zip(train, is_test, strict=True) if x]}
+        meta["split"] = {"test_fraction": test_fraction, "seed": split_seed, "stratified": True}
     splits: dict[str, SplitSource] = {
-        s: FolderSplit(str(root), files, np.array(labels, np.int64), size)
-        for s, (files, labels) in scanned.items()
-        if files
+        s: FolderSplit(str(root), [str(p.relative_to(root)) for p, _ in files],
+                       np.array([c for _, c in files], np.int64), shape,
+                       image_size is not None, channels)
+        for s, files in kept.items() if files
     }
-    return Source(f"folder:{root.name}", class_names, splits)
+    return Source(f"folder:{root.name}", names, splits, meta=meta, notes=tuple(notes))

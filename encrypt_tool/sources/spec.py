@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from encrypt_tool.sources.base import Source, SourceError
 from encrypt_tool.sources.cifar10 import open_cifar10
 from encrypt_tool.sources.folder import open_folder
@@ -38,10 +40,17 @@ def _synthetic(spec: str, arg: str | None) -> Source:
     return open_synthetic(*counts)
 
 
-def open_source(spec: str, data_dir: str | None = None, download: bool = False) -> Source:
-    """Open the image source named by ``spec``; ``data_dir`` and ``download`` apply to cifar10."""
+def open_source(
+    spec: str, data_dir: str | None = None, download: bool = False, **folder: Any
+) -> Source:
+    """Open the image source named by ``spec``; ``data_dir`` and ``download`` apply to cifar10,
+    the keyword arguments of ``open_folder`` (image_size, channels, ...) to folders only."""
     kind, sep, arg = spec.strip().partition(":")
     kind = kind.lower()
+    given = {k: v for k, v in folder.items() if v not in (None, False, "rgb", 0)}
+    if given and kind != "folder":
+        opts = ", ".join("--" + k.replace("_", "-") for k in sorted(given))
+        raise SourceError(f"{opts} applies to folder:PATH sources only, not {spec!r}")
     if kind == "cifar10" and not sep:
         return open_cifar10(data_dir, download)
     if kind == "synthetic":
@@ -51,7 +60,7 @@ def open_source(spec: str, data_dir: str | None = None, download: bool = False) 
             raise SourceError(f"source spec {spec!r} needs a path after '{kind}:'")
         if kind == "npz":
             return open_npz([p.strip() for p in arg.split(",")])
-        return open_folder(arg.strip())
+        return open_folder(arg.strip(), **folder)
     hint = ""
     if spec.endswith(".npz"):
         hint = f" (did you mean npz:{spec}?)"

@@ -1,0 +1,175 @@
+"""Folders of real photos: one size, modes, a test split, scaled augmentation, size checks."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from encrypt_tool.augment import AugmentConfig, scaled_defaults
+from encrypt_tool.sizing import effective_batch
+from encrypt_tool.sources import SourceError, open_source
+from encrypt_tool.sources.folder import stratified_split
+
+
+def fails(result, *needles):
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    for n in needles:
+        assert n in result.output, result.output
+
+
+def _photo(path, w, h, mode="RGB", seed=0):
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+    im = Image.fromarray(arr).resize((w, h), Image.BILINEAR).convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path)
+
+
+def _photos(root, per_class=4):
+    """Mixed photos: 500x375 JPEG, grayscale, RGBA, odd sizes, one corrupt file."""
+    kinds = [(500, 375, "RGB", "jpg"), (300, 300, "L", "jpg"), (256, 320, "RGBA", "png"),
+             (375, 500, "RGB", "png"), (241, 199, "RGB", "webp")]
+    for c in ("cat", "dog"):
+        for i in range(per_class):
+            w, h, mode, ext = kinds[(i + (c == "dog")) % len(kinds)]
+            _photo(root / c / f"{i}.{ext}", w, h, mode, seed=i)
+    (root / "cat" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return root
+
+
+def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cli):
+    root = _photos(tmp_path / "photos")
+    out = tmp_path / "p.h5"
+    args = ["dataset", "--source", f"folder:{root}", "--key", key_file, "--out", out,
+            "--block-size", "16", "--jobs", "1", "--quiet", "--seed", "3"]
+    fails(run_cli(*args), "broken.jpg", "--skip-corrupt")
+    fails(run_cli(*args, "--skip-corrupt"), "6 of 8 images differ", "--image-size")
+    assert not out.exists() and not list(tmp_path.glob(".*partial"))
+    r = run_cli(*args, "--skip-corrupt", "--image-size", "224", "--test-fraction", "0.25")
+    assert r.exit_code == 0, r.output
+    for note in ("left out 1 corrupt", "grayscale", "composited on white"):
+        assert note in r.output
+    with h5py.File(out) as f:
+        assert f["train/shard_00000/images"].shape == (6, 4, 224, 224, 3)
+        assert f["test/shard_00000/images"].shape == (2, 1, 224, 224, 3)
+        aug = json.loads(f["train"].attrs["augment"])
+        assert aug["pad"] == 28 and aug["gridmask_d"] == [98, 224]
+        pre = json.loads(f.attrs["preprocess"])
+        assert pre["image_size"] == [224, 224] and pre["channels"] == "rgb"
+        assert pre["split"] == {"test_fraction": 0.25, "seed": 3, "stratified": True}
+        assert "broken" not in f.attrs["preprocess"]
+    grid = tmp_path / "grid.png"
+    r = run_cli("inspect", out, "--key", key_file, "--grid", grid, "--split", "train")
+    assert r.exit_code == 0, r.output
+    assert "crop pad 28 px (zero), flip, GridMask d 98-224 px, r 0.6, p 0.8" in r.output
+    assert "blocks 16x16 (196 per image)" in r.output
+    assert Image.open(grid).height == 2 * (224 + 2)  # encrypted above decrypted, 1:1
+    r = run_cli("decrypt", out, "--key", key_file, "--out", tmp_path / "d.npz", "--split", "test")
+    assert r.exit_code == 0 and np.load(tmp_path / "d.npz")["images"].shape == (2, 224, 224, 3)
+
+
+def test_channels_l_gives_one_channel(tmp_path):
+    root = _photos(tmp_path / "photos", per_class=2)
+    src = open_source(f"folder:{root}", image_size=(64, 48), channels="l", skip_corrupt=True)
+    x = src.splits["train"].read(0, 4)
+    assert x.shape == (4, 64, 48, 1) and src.meta["channels"] == "l"
+    assert not any("grayscale" in n for n in src.notes)
+
+
+def test_train_without_test_is_not_a_class(tmp_path):
+    for c in ("a", "b"):
+        for i in range(3):
+            _photo(tmp_path / "train" / c / f"{i}.png", 16, 16, seed=i)
+    src = open_source(f"folder:{tmp_path}")
+    assert src.class_names == ("a", "b") and list(src.splits) == ["train"]
+    src = open_source(f"folder:{tmp_path}", test_fraction=0.34)
+    assert src.splits["train"].n == 4 and src.splits["test"].n == 2
+    assert np.array_equal(np.bincount(src.splits["test"].labels), [1, 1])  # stratified
+    _photo(tmp_path / "c" / "0.png", 16, 16)
+    with pytest.raises(SourceError, match=r"train/ and also other folders \(c\)"):
+        open_source(f"folder:{tmp_path}")
+    (tmp_path / "c" / "0.png").unlink()
+    (tmp_path / "c").rmdir()
+    _photo(tmp_path / "test" / "a" / "0.png", 16, 16)
+    with pytest.raises(SourceError, match="already has a test/ split"):
+        open_source(f"folder:{tmp_path}", test_fraction=0.2)
+    (tmp_path / "train").rename(tmp_path / "training")
+    with pytest.raises(SourceError, match="test/ but no train/"):
+        open_source(f"folder:{tmp_path}")
+
+
+def test_stratified_split_is_seeded_and_per_class():
+    labels = np.repeat(np.arange(3), [10, 20, 5])
+    a = stratified_split(labels, 0.2, seed=0)
+    assert np.array_equal(np.bincount(labels[a]), [2, 4, 1])
+    assert np.array_equal(a, stratified_split(labels, 0.2, seed=0))
+    assert not np.array_equal(a, stratified_split(labels, 0.2, seed=1))
+    assert not stratified_split(np.zeros(1, int), 0.9, 0).any()  # a lone image stays in train
+
+
+def test_augmentation_scales_with_image_size():
+    assert scaled_defaults(32) == (4, (14, 32))
+    assert scaled_defaults(224) == (28, (98, 224))
+    cfg = AugmentConfig(pad=None, gridmask_d=None)
+    assert cfg.resolve((224, 300, 3)).pad == 28
+    assert cfg.resolve((32, 32, 3)) == AugmentConfig()  # CIFAR-sized output is unchanged
+    fixed = AugmentConfig(pad=2, gridmask_d=(20, 40)).resolve((224, 224, 3))
+    assert fixed.pad == 2 and fixed.gridmask_d == (20, 40)
+    # scaled GridMask holes (side 0.4 d) span at least two 16-pixel blocks
+    d0 = cfg.resolve((224, 224, 3)).gridmask_d[0]
+    assert d0 - round(0.6 * d0) >= 2 * 16
+
+
+def test_small_gridmask_units_on_large_blocks_warn(tmp_path, key_file, run_cli):
+    for i in range(2):
+        _photo(tmp_path / "f" / "a" / f"{i}.png", 64, 64, seed=i)
+    r = run_cli("dataset", "--source", f"folder:{tmp_path / 'f'}", "--key", key_file, "--out",
+                tmp_path / "o.h5", "--block-size", "16", "--gridmask-d", "6-12", "--quiet")
+    assert r.exit_code == 0 and "GridMask units of 6-12 px are smaller than the 16x16" in r.output
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--image-size", "0"], "--image-size '0' is not valid"),
+    (["--image-size", "big"], "--image-size 'big'"),
+    (["--test-fraction", "1.5"], "--test-fraction 1.5 is not valid"),
+    (["--test-fraction", "0"], "--test-fraction 0.0 is not valid"),
+    (["--channels", "cmyk"], "cmyk"),
+])
+def test_bad_folder_options(tmp_path, key_file, run_cli, args, needle):
+    _photo(tmp_path / "f" / "a" / "0.png", 32, 32)
+    out = tmp_path / "o.h5"
+    r = run_cli("dataset", "--source", f"folder:{tmp_path / 'f'}", "--key", key_file,
+                "--out", out, *args)
+    assert r.exit_code != 0 and needle in r.output and "Traceback" not in r.output, r.output
+    assert not out.exists() and not list(tmp_path.glob(".*partial"))
+
+
+def test_folder_options_refused_for_other_sources(tmp_path, key_file, run_cli):
+    fails(run_cli("dataset", "--source", "synthetic:20", "--key", key_file, "--out",
+                  tmp_path / "o.h5", "--image-size", "64"), "--image-size applies to folder")
+
+
+def test_batch_shrinks_as_copies_grow():
+    cifar, photo = 32 * 32 * 3, 224 * 224 * 3
+    assert effective_batch(1000, cifar, 4) == 1000  # CIFAR-10 batches are unchanged
+    assert effective_batch(1000, photo, 4) < effective_batch(1000, photo, 1) < 1000
+    assert effective_batch(1000, photo, 100) * photo * 100 <= 256 * 2**20
+    assert effective_batch(1000, photo, 100_000) == 1
+
+
+def test_too_large_for_the_disk_is_refused_up_front(tmp_path, key_file, run_cli):
+    out = tmp_path / "o.h5"
+    fails(run_cli("dataset", "--source", "synthetic", "--key", key_file, "--out", out,
+                  "--n-keys", "100000", "--quiet"), "needs about", str(tmp_path), "free")
+    assert not out.exists() and not list(tmp_path.glob(".*partial"))
+
+
+def test_too_large_for_memory_is_refused_up_front(tmp_path, key_file, run_cli, monkeypatch):
+    monkeypatch.setattr("encrypt_tool.sizing.available_memory", lambda: 100 * 2**20)
+    out = tmp_path / "o.h5"
+    fails(run_cli("dataset", "--source", "synthetic:50", "--key", key_file, "--out", out,
+                  "--quiet"), "of memory", "available", "--n-keys")
+    assert not out.exists() and not list(tmp_path.glob(".*partial"))
