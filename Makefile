@@ -31,6 +31,20 @@ demo:
 	$(BIN)/bs-train $(DATA)/demo.h5 --out $(RUNS)/demo --model resnet18-narrow --epochs 5 \
 		--device cpu --overwrite
 
+# classify new images with the demo model (after `make demo`): 40 new synthetic PNGs (named by
+# their true class), encrypted by the client, classified by the cloud, joined back by the client
+PREDICT_DIR := $(DATA)/predict-demo
+.PHONY: predict
+predict:
+	rm -rf $(PREDICT_DIR)
+	$(BIN)/python -m encrypt_tool.demo_images $(PREDICT_DIR)/images --n 40
+	$(BIN)/bs-encrypt query $(PREDICT_DIR)/images --like $(DATA)/demo.h5 --key $(DATA)/demo.key \
+		--out $(PREDICT_DIR)/query.h5
+	$(BIN)/bs-predict $(RUNS)/demo $(PREDICT_DIR)/query.h5 --out $(PREDICT_DIR)/predictions.csv
+	$(BIN)/bs-encrypt results $(PREDICT_DIR)/predictions.csv \
+		--manifest $(PREDICT_DIR)/query.private-manifest.json --out $(PREDICT_DIR)/results.csv
+	$(BIN)/python -m encrypt_tool.demo_images --score $(PREDICT_DIR)/results.csv
+
 encrypt:
 	mkdir -p $(DATA)
 	$(BIN)/bs-encrypt dataset --source cifar10 --data-dir $(CIFAR_DIR) --download \
@@ -48,9 +62,10 @@ bench:
 	$(BIN)/python bench/bench_encrypt.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_audit.py
+	$(BIN)/python bench/bench_predict.py
 
 clean:
-	rm -rf $(DATA)/demo.h5 $(RUNS)/demo
+	rm -rf $(DATA)/demo.h5 $(RUNS)/demo $(DATA)/predict-demo
 
 # the paper's four conditions on CIFAR-10 (Fig. 3): paper schedule, a short GPU schedule, a CPU smoke run
 reproduce:

@@ -297,5 +297,61 @@ def _check_samples(file: str, split: str, samples: int) -> None:
                          f"{split!r} in {file}; give 1..{n}")
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--like", required=True, type=click.Path(dir_okay=False),
+              help="The training file: its size, channels, blocks, padding and test treatment.")
+@click.option("--key", type=click.Path(dir_okay=False), default=None,
+              help="Master key [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key].")
+@click.option("--out", type=click.Path(dir_okay=False), default="query.h5", show_default=True,
+              help="The query file to send to the cloud (opaque ids only).")
+@click.option("--manifest", type=click.Path(dir_okay=False), default=None,
+              help="The private id -> file table [default: OUT's name + "
+                   "'.private-manifest.json']; it stays with you.")
+@click.option("--no-test-augment", is_flag=True,
+              help="No crop or flip, whatever the training file's test split had.")
+@click.option("--skip-bad", is_flag=True,
+              help="Leave out unreadable images or images of another size (counted).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing query file and manifest.")
+@_friendly
+def query(inputs: tuple[str, ...], like: str, key: str | None, out: str, manifest: str | None,
+          no_test_augment: bool, skip_bad: bool, overwrite: bool) -> None:
+    """Encrypt new images (files, folders, or an .npz) for the cloud to classify."""
+    from encrypt_tool.query import QueryConfig, build_query
+
+    cfg = QueryConfig(inputs=inputs, like=like, out=out, manifest=manifest,
+                      test_augment=not no_test_augment, skip_bad=skip_bad, overwrite=overwrite)
+    r = build_query(cfg, lambda: _load_key(key))
+    treatment = "crop and flip" if r.augment is not None else "no crop or flip"
+    skipped = f", {len(r.skipped)} skipped as bad" if r.skipped else ""
+    click.echo(f"wrote {r.out} ({r.n_images} images, {treatment}, a fresh key per image"
+               f"{skipped}); send it to the cloud")
+    for _path, reason in r.skipped:
+        click.echo(f"skipped: {reason}", err=True)
+    click.echo(f"private manifest {r.manifest} (which file is which id): keep it on this "
+               f"machine, never send it")
+
+
+@main.command()
+@click.argument("predictions", type=click.Path(dir_okay=False))
+@click.option("--manifest", required=True, type=click.Path(dir_okay=False),
+              help="The private manifest that `query` wrote.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table as CSV (mode 0600).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+@_friendly
+def results(predictions: str, manifest: str, out: str | None, overwrite: bool) -> None:
+    """Show the cloud's predictions by file: path, class, probability."""
+    from encrypt_tool.results import format_table, load, write_table
+    from encrypt_tool.writer import check_output
+
+    if out is not None:
+        check_output(Path(out), overwrite)
+    table = load(predictions, manifest)
+    click.echo(format_table(table))
+    if out is not None:
+        click.echo(f"wrote {write_table(table, out, overwrite)}")
+
+
 if __name__ == "__main__":
     main()

@@ -31,7 +31,8 @@ def _replace(tmp: Path, path: Path) -> None:
 
 
 def save(state: dict, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary name, then rename."""
+    """``torch.save`` to a temporary name, then rename (``state``: tensors and plain types only,
+    so that ``load`` can read it with ``weights_only=True``)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".partial")
     torch.save(state, tmp)
@@ -39,14 +40,24 @@ def save(state: dict, path: str | os.PathLike) -> None:
 
 
 def load(path: str | os.PathLike) -> dict:
-    """A checkpoint written by ``save``; TrainError if missing or unreadable."""
+    """A checkpoint written by ``save``; TrainError if missing, unreadable or not plain data.
+
+    It is loaded with ``weights_only=True``: only tensors and plain types (dict, list, str,
+    numbers) are unpickled, so a checkpoint from elsewhere cannot run code.
+    """
     path = Path(path)
     if not path.is_file():
         raise TrainError(f"no checkpoint at {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # torch raises many kinds for a damaged file
-        raise TrainError(f"checkpoint {path} cannot be read: {e}") from None
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds for a damaged or unsafe file
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TrainError(f"checkpoint {path} cannot be read (truncated, or not a bs-train "
+                         f"checkpoint of tensors and plain types): {first}") from None
+    if not isinstance(state, dict):
+        raise TrainError(f"checkpoint {path} is not a bs-train checkpoint (it holds a "
+                         f"{type(state).__name__}, not a dict)")
+    return state
 
 
 def write_json(obj: dict, path: str | os.PathLike) -> None:

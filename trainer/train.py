@@ -216,7 +216,7 @@ def _save(run_dir: Path, core, optimizer, schedule, epoch, rows, best, identity,
     model = {k: v.detach().cpu() for k, v in core.state_dict().items()}
     common = {"identity": identity, "mean": mean, "std": std, "model_name": identity["model"],
               "class_names": list(split.class_names), "image_shape": list(split.image_shape),
-              "block_size": list(split.block_size)}
+              "block_size": list(split.block_size), "scrambled": split.scrambled}
     if last:
         ckpt.save({**common, "model": model, "optimizer": optimizer.state_dict(),
                    "schedule": schedule.state_dict(), "epoch": epoch, "metrics": rows,

@@ -1,0 +1,144 @@
+"""The images of a query: image files, folders searched recursively, or an ``.npz``.
+
+Nothing here needs class folders or labels. Every image must already have the size and channels
+of the training file (``--like``); a file that is not an image, or has another size, is named in
+the error, or skipped and counted with ``skip_bad``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from encrypt_tool.sources.folder import IMAGE_SUFFIXES
+
+__all__ = ["QueryImages", "QueryInputError", "find_inputs", "load_query_images"]
+
+_BAD_IMAGE = (
+    OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
+)
+
+
+class QueryInputError(ValueError):
+    """An input path, image or array that cannot be part of the query."""
+
+
+@dataclass
+class QueryImages:
+    """The images that go into a query, in order, with where each came from (private)."""
+
+    images: np.ndarray  # (n, H, W, C) uint8
+    origins: list[str]  # (n,) file path, or "NPZ[i]" for an array member
+    labels: np.ndarray | None = None  # (n,) int64 when every input carried labels
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+
+
+def _visible(p: Path, root: Path) -> bool:
+    return not any(part.startswith(".") for part in p.relative_to(root).parts)
+
+
+def find_inputs(inputs: list[str]) -> list[Path]:
+    """Image files and .npz files named by ``inputs``; folders are searched recursively.
+
+    Raises QueryInputError for a path that does not exist or when nothing is found.
+    """
+    found: list[Path] = []
+    for name in inputs:
+        p = Path(name).expanduser()
+        if p.is_dir():
+            found += sorted(q for q in p.rglob("*") if q.is_file() and _visible(q, p)
+                            and q.suffix.lower() in IMAGE_SUFFIXES)
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise QueryInputError(f"input {name} does not exist")
+    seen: set[Path] = set()
+    unique = [p for p in found if not (p.resolve() in seen or seen.add(p.resolve()))]
+    if not unique:
+        raise QueryInputError(
+            f"no images found under {' '.join(inputs)} (searched for "
+            f"{', '.join(IMAGE_SUFFIXES)} files and .npz arrays)"
+        )
+    return unique
+
+
+def _size_error(origin: str, shape: tuple, want: tuple[int, int, int]) -> str:
+    h, w, c = want
+    got = f"{shape[1]}x{shape[0]}" + (f" with {shape[2]} channels" if len(shape) > 2 else "")
+    return (f"image {origin} is {got}; the training file (--like) holds {w}x{h} images with "
+            f"{c} channel{'s' if c > 1 else ''}; resize it to {w}x{h} first")
+
+
+def _read_file(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
+    """(H, W, C) uint8 of one image file, converted to RGB (C=3) or greyscale (C=1)."""
+    h, w, c = shape
+    if c not in (1, 3):
+        raise QueryInputError(f"image files give 1 or 3 channels; the training file has {c}; "
+                              f"pass the images as an .npz instead")
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB" if c == 3 else "L"))
+    except _BAD_IMAGE as e:
+        raise QueryInputError(f"cannot read image {path}: {e}") from None
+    arr = arr.reshape(*arr.shape[:2], c)  # (H, W, C) uint8
+    if arr.shape != (h, w, c):
+        raise QueryInputError(_size_error(str(path), arr.shape, shape))
+    return arr
+
+
+def _read_npz(path: Path, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "images" not in z:
+                raise QueryInputError(f"{path} has no 'images' array (it has {sorted(z.files)})")
+            x, y = z["images"], z["labels"] if "labels" in z else None
+    except (OSError, ValueError) as e:
+        if isinstance(e, QueryInputError):
+            raise
+        raise QueryInputError(f"cannot read {path} as an .npz file: {e}") from None
+    if x.dtype != np.uint8:
+        raise QueryInputError(f"{path}: 'images' is {x.dtype}; it must be uint8 (N, H, W, C)")
+    if x.ndim == 3 and shape[2] == 1:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[1:] != tuple(shape):
+        raise QueryInputError(
+            f"{path}: 'images' has shape {x.shape}; the training file (--like) holds images "
+            f"of (N, {shape[0]}, {shape[1]}, {shape[2]})"
+        )
+    if y is not None:
+        y = np.asarray(y).astype(np.int64).reshape(-1)
+        if len(y) != len(x):
+            raise QueryInputError(f"{path}: {len(y)} labels for {len(x)} images")
+    return x, y
+
+
+def load_query_images(
+    paths: list[Path], shape: tuple[int, int, int], skip_bad: bool = False
+) -> QueryImages:
+    """Read every input as (H, W, C) = ``shape`` uint8. A bad image raises QueryInputError
+    naming it, or with ``skip_bad`` is left out and listed in ``skipped``."""
+    images, origins, labels, skipped = [], [], [], []
+    for p in paths:
+        if p.suffix.lower() == ".npz":
+            x, y = _read_npz(p, shape)
+            images.append(x)
+            origins += [f"{p.resolve()}[{i}]" for i in range(len(x))]
+            labels.append(y)
+            continue
+        try:
+            images.append(_read_file(p, shape)[None])  # (1, H, W, C)
+        except QueryInputError as e:
+            if not skip_bad:
+                raise
+            skipped.append((str(p.resolve()), str(e)))
+            continue
+        origins.append(str(p.resolve()))
+        labels.append(None)
+    if not images:
+        raise QueryInputError(f"none of the {len(paths)} inputs could be read "
+                              f"({len(skipped)} skipped as bad)")
+    y = np.concatenate(labels) if all(v is not None for v in labels) else None
+    return QueryImages(np.concatenate(images), origins, y, skipped)

@@ -1,0 +1,102 @@
+"""``bs-encrypt results``: join the cloud's predictions (by opaque id) to the private manifest."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+from pathlib import Path
+
+from encrypt_tool.manifest import read_manifest
+
+__all__ = ["ResultsError", "format_table", "join_results", "load", "read_predictions",
+           "write_table"]
+
+TABLE_COLUMNS = ("path", "class", "probability")
+
+
+class ResultsError(ValueError):
+    """Predictions that cannot be read or do not belong to the manifest's query."""
+
+
+def read_predictions(path: str | os.PathLike) -> tuple[list[dict], dict]:
+    """Rows of a ``bs-predict`` CSV and the JSON written beside it ({} when absent)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"predictions file {path} does not exist")
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ResultsError(f"cannot read predictions {path}: {e}") from None
+    if not rows or not {"id", "class", "probability"} <= set(rows[0]):
+        raise ResultsError(f"{path} is not a bs-predict CSV (need columns id, class, probability)")
+    meta_path = path.with_suffix(".json")
+    meta = {}
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ResultsError(f"cannot read {meta_path}: {e}") from None
+    return rows, meta
+
+
+def join_results(rows: list[dict], meta: dict, manifest: dict) -> list[dict]:
+    """One row per image of the manifest: path, class, probability (and the other columns)."""
+    query_id = meta.get("query", {}).get("dataset_id")
+    if query_id is not None and query_id != manifest["dataset_id"]:
+        raise ResultsError(f"the predictions are for query {query_id}, the manifest for "
+                           f"{manifest['dataset_id']}; use the manifest of that query")
+    paths = {int(e["id"]): e["path"] for e in manifest["images"]}
+    try:
+        by_id = {int(r["id"]): r for r in rows}
+    except ValueError:
+        raise ResultsError("the predictions hold an id that is not an integer") from None
+    if set(by_id) != set(paths):
+        missing, extra = len(set(paths) - set(by_id)), len(set(by_id) - set(paths))
+        raise ResultsError(f"the predictions do not match the manifest ({missing} of its "
+                           f"{len(paths)} images lack a prediction, {extra} unknown ids)")
+    out = []
+    for i in sorted(paths):
+        r = by_id[i]
+        extra = {k: v for k, v in r.items() if k not in ("id", "class", "probability")}
+        out.append({"path": paths[i], "class": r["class"], "probability": r["probability"],
+                    **extra})
+    return out
+
+
+def format_table(table: list[dict], max_rows: int | None = None) -> str:
+    """Aligned text: path, class, probability."""
+    shown = table if max_rows is None else table[:max_rows]
+    cells = [TABLE_COLUMNS] + [(r["path"], r["class"], r["probability"]) for r in shown]
+    widths = [max(len(str(c[k])) for c in cells) for k in range(2)]
+    lines = [f"{c[0]:<{widths[0]}}  {c[1]:<{widths[1]}}  {c[2]}" for c in cells]
+    if len(shown) < len(table):
+        lines.append(f"... {len(table) - len(shown)} more rows")
+    return "\n".join(lines)
+
+
+def write_table(table: list[dict], out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """The joined table as CSV, mode 0600 (it names the client's files)."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(table[0]))
+            w.writeheader()
+            w.writerows(table)
+        if out.exists() and not overwrite:
+            raise FileExistsError(f"output {out} appeared while writing; not replacing it")
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def load(predictions: str | os.PathLike, manifest: str | os.PathLike) -> list[dict]:
+    """Read both files and join them."""
+    rows, meta = read_predictions(predictions)
+    return join_results(rows, meta, read_manifest(manifest))
