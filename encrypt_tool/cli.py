@@ -116,7 +116,9 @@ def dataset(**o) -> None:
     cfg = _dataset_config(o)
     from encrypt_tool.pipeline import build_dataset
     from encrypt_tool.sources import open_source
+    from encrypt_tool.writer import check_output
 
+    check_output(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
     click.echo(f"config {cfg.describe()}", err=True)
     key = _load_key(o["key"], create=True) if cfg.scramble else b""
 
@@ -152,7 +154,8 @@ def _dataset_config(o: dict):
         out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
         n_keys=o["n_keys"], block_size=parse_block_size(o["block_size"]),
         scramble=not o["no_scramble"], augment=augment, test_augment=not o["no_test_augment"],
-        seed=o["seed"], jobs=o["jobs"] or os.cpu_count() or 1, backend=o["backend"],
+        seed=o["seed"], backend=o["backend"],
+        jobs=o["jobs"] if o["jobs"] is not None else os.cpu_count() or 1,
         batch_size=o["batch_size"],
         shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
         overwrite=o["overwrite"],
