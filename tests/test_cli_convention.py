@@ -137,12 +137,16 @@ def test_model_and_recipe_names_match_the_torch_modules():
     assert set(MODEL_NAMES) == set(MODELS) and set(RECIPE_NAMES) == set(RECIPES)
 
 
-def test_default_threads_is_the_available_cores_capped():
+def test_default_threads_follows_the_idle_cores(monkeypatch):
     import os
 
     from trainer.config import MAX_DEFAULT_THREADS, default_threads
 
-    assert default_threads() == min(len(os.sched_getaffinity(0)), MAX_DEFAULT_THREADS)
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert default_threads() == min(cores, MAX_DEFAULT_THREADS)
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 10.0, 0.0, 0.0))
+    assert default_threads() == 1
 
 
 # --- silent clamps are refused, naming the limit -------------------------------------------
