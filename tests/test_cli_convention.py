@@ -102,6 +102,18 @@ def test_bs_reproduce_click_errors(tmp_path, args, needles):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("command, args", [
+    ("bs-train", ["{file}", "--out", "{file}"]),
+    ("bs-reproduce", ["--out", "{file}"]),
+    ("bs-encrypt", ["audit", "{file}", "--out", "{file}"]),
+])
+def test_out_naming_an_existing_file(tmp_path, command, args):
+    file = tmp_path / "taken"
+    file.write_bytes(b"keep")
+    one_line_error(invoke(command, *[a.format(file=file) for a in args]), "--out", "is a file")
+    assert file.read_bytes() == b"keep"
+
+
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_version(command):
     r = invoke(command, "--version")
