@@ -223,3 +223,8 @@ def test_cifar10_download_failure_says_how_to_use_a_local_copy(tmp_path, key_fil
     assert "could not download CIFAR-10" in r.output and "name resolution" in r.output
     assert "--data-dir" in r.output and "CIFAR_DIR=" in r.output, r.output
     assert not out.exists()
+
+
+def test_bare_bs_encrypt_prints_its_help():
+    r = invoke("bs-encrypt")
+    assert r.exit_code == 0 and r.output.startswith("Usage: ") and "Error" not in r.output
