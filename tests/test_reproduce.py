@@ -86,7 +86,8 @@ def test_smoke_cifar10(tmp_path):
 
 # --- same command, same results; bad input leaves nothing behind ---------------------------
 
-ONE = ["--source", "synthetic", "--condition", "encrypted", "--keep-data"]
+ONE = ["--source", "synthetic", "--condition", "encrypted", "--keep-data", "--n-train", "64",
+       "--n-holdout", "32", "--n-test", "32", "--batch-size", "32"]
 
 
 def test_same_seed_same_encrypted_data_and_rows(tmp_path):
