@@ -231,23 +231,30 @@ def audit(file: str, key: str | None, samples: int, split: str, out: str | None,
         raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     if samples < 1:
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
-    _check_samples(file, split, samples)
+    samples = _check_samples(file, split, samples)
     run_audit(file, _load_key(key), samples, out_dir, split=split)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
 
 
-def _check_samples(file: str, split: str, samples: int) -> None:
-    """Refuse more samples than the split holds (no silent clamp)."""
+def _check_samples(file: str, split: str, samples: int) -> int:
+    """Refuse a given --samples above the split's size; the default shrinks to it, saying so."""
+    from click.core import ParameterSource
+
     from encrypt_tool.format import open_encrypted, read_info
 
     with open_encrypted(file) as f:
         splits = read_info(f).splits
-    if split in splits and samples > splits[split].n_images:
-        n = splits[split].n_images
+    if split not in splits or samples <= splits[split].n_images:
+        return samples
+    n = splits[split].n_images
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("samples") is ParameterSource.COMMANDLINE:
         raise ValueError(f"--samples {samples} is more than the {n:,} images of split "
                          f"{split!r} in {file}; give 1..{n}")
-
+    click.echo(f"auditing all {n:,} images of split {split!r} (the default --samples is "
+               f"{samples})", err=True)
+    return n
 
 if __name__ == "__main__":
     main()
