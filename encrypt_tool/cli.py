@@ -133,7 +133,9 @@ def dataset(**o) -> None:
     cfg = _dataset_config(o)
     from encrypt_tool.pipeline import build_dataset
     from encrypt_tool.sources import open_source
+    from encrypt_tool.writer import check_output
 
+    check_output(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
     click.echo(f"config {cfg.describe()}", err=True)
     _stale_partials(Path(cfg.out).expanduser(), o["clean_partial"])
     key = _load_key(o["key"], create=True) if cfg.scramble else b""
@@ -202,7 +204,8 @@ def _dataset_config(o: dict):
         out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
         n_keys=o["n_keys"], block_size=parse_block_size(o["block_size"]),
         scramble=not o["no_scramble"], augment=augment, test_augment=not o["no_test_augment"],
-        seed=o["seed"], jobs=o["jobs"] or os.cpu_count() or 1, backend=o["backend"],
+        seed=o["seed"], backend=o["backend"],
+        jobs=o["jobs"] if o["jobs"] is not None else os.cpu_count() or 1,
         batch_size=o["batch_size"],
         shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
         overwrite=o["overwrite"], image_size=image_size, channels=o["channels"],
@@ -279,23 +282,30 @@ def audit(file: str, key: str | None, samples: int, split: str, out: str | None,
         raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     if samples < 1:
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
-    _check_samples(file, split, samples)
+    samples = _check_samples(file, split, samples)
     run_audit(file, _load_key(key), samples, out_dir, split=split)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
 
 
-def _check_samples(file: str, split: str, samples: int) -> None:
-    """Refuse more samples than the split holds (no silent clamp)."""
+def _check_samples(file: str, split: str, samples: int) -> int:
+    """Refuse a given --samples above the split's size; the default shrinks to it, saying so."""
+    from click.core import ParameterSource
+
     from encrypt_tool.format import open_encrypted, read_info
 
     with open_encrypted(file) as f:
         splits = read_info(f).splits
-    if split in splits and samples > splits[split].n_images:
-        n = splits[split].n_images
+    if split not in splits or samples <= splits[split].n_images:
+        return samples
+    n = splits[split].n_images
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("samples") is ParameterSource.COMMANDLINE:
         raise ValueError(f"--samples {samples} is more than the {n:,} images of split "
                          f"{split!r} in {file}; give 1..{n}")
-
+    click.echo(f"auditing all {n:,} images of split {split!r} (the default --samples is "
+               f"{samples})", err=True)
+    return n
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())

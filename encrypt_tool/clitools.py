@@ -62,6 +62,10 @@ def _message(e: click.ClickException) -> str:
     return text
 
 
+# click >= 8.2 raises this for a group called without a command (older versions exit 0 itself)
+_NO_ARGS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _OneLine:
     """Mixin: standalone ``main`` with one-line errors and exit status 1."""
 
@@ -71,6 +75,9 @@ class _OneLine:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
+        except _NO_ARGS_HELP as e:  # the bare command name: its help, as --help prints it
+            click.echo(e.format_message())
+            sys.exit(0)
         except click.exceptions.Abort:
             click.echo("Error: aborted", err=True)
             sys.exit(1)

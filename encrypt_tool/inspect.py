@@ -23,7 +23,9 @@ def describe(info: FileInfo) -> str:
         f"file            {info.path}",
         f"format          bs-encrypt v{info.format_version} (written by {info.tool_version})",
         f"source          {info.source}",
-        f"images          {h}x{w}x{c} uint8, blocks {bh}x{bw} ({(h // bh) * (w // bw)} per image)",
+        f"images          {h}x{w}x{c} uint8, " + (
+            f"blocks {bh}x{bw} ({(h // bh) * (w // bw)} per image)" if info.scrambled
+            else "not cut into blocks"),
         f"scrambled       {'yes' if info.scrambled else 'no (plain baseline)'}",
         f"key fingerprint {info.key_fingerprint or '-'}",
         f"dataset id      {info.dataset_id}",

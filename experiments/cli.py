@@ -64,7 +64,8 @@ def main(**o) -> None:
     cfg = ReproduceConfig(
         out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
         seed=o["seed"], conditions=tuple(o["conditions"]) or tuple(c.name for c in CONDITIONS),
-        jobs=o["jobs"] or os.cpu_count() or 1, progress=not o["no_progress"],
+        jobs=o["jobs"] if o["jobs"] is not None else os.cpu_count() or 1,
+        progress=not o["no_progress"],
         keep_data=o["keep_data"], overwrite=o["overwrite"], key_file=o["key_file"],
         **{**base, **chosen},
     )

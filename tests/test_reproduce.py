@@ -4,12 +4,14 @@ import csv
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from experiments.cli import main
 from experiments.splits import reproduce_source
+from keys.master import fingerprint
 
 SHARED_CIFAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10"
 
@@ -80,3 +82,71 @@ def test_smoke_cifar10(tmp_path):
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert [r["split"] for r in rows] == ["test", "holdout", "test_all"]
     assert rows[0]["images"] == "100" and rows[2]["images"] == "1000"
+
+
+# --- same command, same results; bad input leaves nothing behind ---------------------------
+
+ONE = ["--source", "synthetic", "--condition", "encrypted", "--keep-data", "--n-train", "64",
+       "--n-holdout", "32", "--n-test", "32", "--batch-size", "32"]
+
+
+def test_same_seed_same_encrypted_data_and_rows(tmp_path):
+    a, _ = run(tmp_path / "a", *ONE)
+    b, _ = run(tmp_path / "b", *ONE)
+    assert (a / "data" / "encrypted.h5").read_bytes() == (b / "data" / "encrypted.h5").read_bytes()
+    assert (a / "results.csv").read_text() == (b / "results.csv").read_text()
+    c, _ = run(tmp_path / "c", *ONE, "--seed", "1")
+    assert (a / "data" / "encrypted.h5").read_bytes() != (c / "data" / "encrypted.h5").read_bytes()
+
+
+def test_key_file_replaces_the_seed_key(tmp_path, key_file):
+    from experiments.reproduce import run_key
+
+    a, _ = run(tmp_path / "a", *ONE, "--key", str(key_file))
+    with h5py.File(a / "data" / "encrypted.h5") as f:
+        assert f.attrs["key_fingerprint"] == fingerprint(key_file_bytes(key_file))
+        assert f.attrs["key_fingerprint"] != fingerprint(run_key(0))
+
+
+def key_file_bytes(path):
+    from keys.master import load_key
+
+    return load_key(path)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--n-train", "100000"], "--n-train"),
+    (["--source", "cifar10", "--data-dir", "{tmp}/nowhere"], "nowhere"),
+    (["--n-test", "0"], "--n-test 0"),
+    (["--n-test", "99999"], "--n-test 99999"),
+    (["--batch-size", "-1"], "--batch-size -1"),
+    (["--batch-size", "301"], "--batch-size 301"),
+    (["--epochs", "0"], "--epochs 0"),
+    (["--jobs", "0"], "--jobs 0"),
+    (["--device", "tpu"], "'tpu'"),
+])
+def test_bad_options_leave_nothing_behind(tmp_path, args, needle):
+    args = [a.format(tmp=tmp_path) for a in args]
+    r = CliRunner().invoke(main, ["--smoke", "--source", "synthetic", "--out",
+                                  str(tmp_path / "r"), *args])
+    assert r.exit_code == 1 and needle in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_failed_run_removes_its_folder(tmp_path, monkeypatch):
+    from trainer.errors import TrainError
+
+    def broken(*args, **kwargs):
+        raise TrainError("out of memory, say")
+
+    monkeypatch.setattr("experiments.reproduce._train", broken)
+    r = CliRunner().invoke(main, ["--smoke", "--source", "synthetic", "--out",
+                                  str(tmp_path / "r")])
+    assert r.exit_code == 1 and "out of memory" in r.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_split_labels_carry_no_counts():
+    from experiments.splits import SPLIT_ROLES
+
+    assert not any(ch.isdigit() for label in SPLIT_ROLES.values() for ch in label)

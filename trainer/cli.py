@@ -48,8 +48,9 @@ __all__ = ["main"]
 @click.option("--checkpoint-every", type=int, default=1, show_default=True,
               help="Epochs between saves of last.pt (the last epoch is always saved).")
 @click.option("--threads", type=int, default=None,
-              help=f"CPU threads for torch [default: the cores this process may use, at most "
-                   f"{MAX_DEFAULT_THREADS}].")
+              help=f"CPU threads for torch [default: the idle cores at start-up (cores minus "
+                   f"the load average), 1 to {MAX_DEFAULT_THREADS}]. Fix it for runs that must "
+                   f"replay exactly.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @click.option("--overwrite", is_flag=True, help="Replace the results in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (summary lines only).")

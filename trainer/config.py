@@ -108,12 +108,19 @@ def format_config(config: TrainConfig) -> str:
 
 
 def default_threads() -> int:
-    """The cores this process may run on, at most ``MAX_DEFAULT_THREADS``."""
+    """The idle cores at start-up: the cores this process may use minus the 1-minute load
+    average, at least 1, at most ``MAX_DEFAULT_THREADS``. On a busy shared machine extra
+    threads only wait for each other (bench/bench_threads.py: 2 threads ran at 0.41x the
+    speed of 1 on a 2-core machine at load 12)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_DEFAULT_THREADS))
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        busy = 0.0
+    return max(1, min(cores, MAX_DEFAULT_THREADS, round(cores - busy)))
 
 
 def gpu_absent() -> bool:

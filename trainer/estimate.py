@@ -48,10 +48,10 @@ def long_run_warning(model: str, device_type: str, n_images: int, epochs: int,
     s = estimate_seconds(model, device_type, n_images, epochs, image_hw, threads)
     if s < LONG_RUN_S:
         return None
-    where = "GPU" if device_type == "cuda" else f"CPU with {threads} thread(s)"
+    where = "GPU" if device_type == "cuda" else f"CPU with {threads} thread{'s' * (threads != 1)}"
     hint = ""
     if device_type != "cuda":
         hint = "; for a CPU-sized run try --model resnet18-narrow --epochs 10" + (
             " --limit-train 10000" if n_images > 10000 else "")
-    return (f"warning: {epochs} epochs of {model} on {n_images:,} images may take about "
-            f"{_duration(s)} on this {where} (a rough estimate){hint}")
+    return (f"warning: {epochs} epoch{'' if epochs == 1 else 's'} of {model} on {n_images:,} "
+            f"images may take about {_duration(s)} on this {where} (a rough estimate){hint}")
