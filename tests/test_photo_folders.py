@@ -71,12 +71,20 @@ def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cl
     assert r.exit_code == 0 and np.load(tmp_path / "d.npz")["images"].shape == (2, 224, 224, 3)
 
 
-def test_channels_l_gives_one_channel(tmp_path):
+def test_channels_l_gives_one_channel(tmp_path, key_file, run_cli):
     root = _photos(tmp_path / "photos", per_class=2)
     src = open_source(f"folder:{root}", image_size=(64, 48), channels="l", skip_corrupt=True)
     x = src.splits["train"].read(0, 4)
     assert x.shape == (4, 64, 48, 1) and src.meta["channels"] == "l"
     assert not any("grayscale" in n for n in src.notes)
+    out = tmp_path / "l.h5"
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out", out,
+                "--skip-corrupt", "--image-size", "64x48", "--channels", "l", "--quiet")
+    assert r.exit_code == 0, r.output
+    r = run_cli("decrypt", out, "--key", key_file, "--out", tmp_path / "l.npz")
+    assert r.exit_code == 0 and np.load(tmp_path / "l.npz")["images"].shape == (4, 64, 48, 1)
+    r = run_cli("inspect", out, "--key", key_file, "--grid", tmp_path / "l.png")
+    assert r.exit_code == 0 and "64x48x1" in r.output, r.output
 
 
 def test_train_without_test_is_not_a_class(tmp_path):
