@@ -6,8 +6,8 @@ it to 224x224 with 16x16 blocks and N = 4 copies (crop, flip, GridMask scaled to
 whole `bs-encrypt dataset --image-size 224` process. Baseline, in the same run: torchvision
 `ImageFolder` + `Resize(224)` + `CenterCrop(224)`, then per image and copy `RandomCrop(224,
 padding=28)` + `RandomHorizontalFlip` + a NumPy GridMask + a per-image block scramble + one
-HDF5 write, one image at a time in one process (one torch thread). Prints images/s for both, their ratio and the
-peak memory of each.
+HDF5 write, one image at a time in one process (one torch thread). Prints images/s for both,
+their ratio, the CPU time per image and the peak memory of each.
 
     .venv/bin/python bench/bench_folder.py [--images 2000] [--baseline-images 2000]
 """

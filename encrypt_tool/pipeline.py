@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from encrypt_tool import __version__
-from encrypt_tool.augment import AugmentConfig
+from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.scramble import block_grid
 from encrypt_tool.sizing import (
@@ -154,7 +154,7 @@ def build_dataset(
               for k, (sp, n, c, a) in splits.items()}
     batch, plan = _check_sizes(cfg, out, splits, shape)
     if report is not None:
-        report(plan)
+        report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
     secret = key if cfg.scramble else b""
     if cfg.seed is None:
         dataset_id = secrets.token_bytes(16)

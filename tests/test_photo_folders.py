@@ -48,8 +48,10 @@ def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cl
     fails(run_cli(*args), "broken.jpg", "--skip-corrupt")
     fails(run_cli(*args, "--skip-corrupt"), "6 of 8 images differ", "--image-size")
     assert not out.exists() and not list(tmp_path.glob(".*partial"))
-    r = run_cli(*args, "--skip-corrupt", "--image-size", "224", "--test-fraction", "0.25")
+    r = run_cli(*[a for a in args if a != "--quiet"], "--skip-corrupt", "--image-size", "224",
+                "--test-fraction", "0.25")
     assert r.exit_code == 0, r.output
+    assert "augment crop pad 28 px (zero), flip, GridMask d 98-224 px" in r.output
     for note in ("left out 1 corrupt", "grayscale", "composited on white"):
         assert note in r.output
     with h5py.File(out) as f:
@@ -181,3 +183,13 @@ def test_too_large_for_memory_is_refused_up_front(tmp_path, key_file, run_cli, m
     fails(run_cli("dataset", "--source", "synthetic:50", "--key", key_file, "--out", out,
                   "--quiet"), "of memory", "available", "--n-keys")
     assert not out.exists() and not list(tmp_path.glob(".*partial"))
+
+
+def test_a_failed_write_names_the_file(tmp_path):
+    from encrypt_tool.encrypt import BatchSpec, encrypt_unit
+
+    spec = BatchSpec("train", 1, (8, 8), None, False, b"0" * 16)
+    sp = open_source("synthetic:4").splits["train"]
+    target = (str(tmp_path / "gone" / ".o.h5.1234.partial"), 0)
+    with pytest.raises(OSError, match=r"cannot write to .*gone.*\.o\.h5\.1234\.partial"):
+        encrypt_unit(sp, 0, 4, spec, b"", target)
