@@ -64,6 +64,7 @@ audit:
 
 bench:
 	$(BIN)/python bench/bench_encrypt.py
+	$(BIN)/python bench/bench_folder.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_audit.py
 	$(BIN)/python bench/bench_predict.py

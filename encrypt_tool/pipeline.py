@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from encrypt_tool import __version__
-from encrypt_tool.augment import AugmentConfig
+from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.format import created_stamp
@@ -157,7 +157,7 @@ def build_dataset(
               for k, (sp, n, c, a) in splits.items()}
     batch, plan = _check_sizes(cfg, out, splits, shape)
     if report is not None:
-        report(plan)
+        report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
     secret = key if cfg.scramble else b""
     if cfg.seed is None:
         dataset_id = secrets.token_bytes(16)

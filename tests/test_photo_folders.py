@@ -48,8 +48,10 @@ def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cl
     fails(run_cli(*args), "broken.jpg", "--skip-corrupt")
     fails(run_cli(*args, "--skip-corrupt"), "6 of 8 images differ", "--image-size")
     assert not out.exists() and not list(tmp_path.glob(".*partial"))
-    r = run_cli(*args, "--skip-corrupt", "--image-size", "224", "--test-fraction", "0.25")
+    r = run_cli(*[a for a in args if a != "--quiet"], "--skip-corrupt", "--image-size", "224",
+                "--test-fraction", "0.25")
     assert r.exit_code == 0, r.output
+    assert "augment crop pad 28 px (zero), flip, GridMask d 98-224 px" in r.output
     for note in ("left out 1 corrupt", "grayscale", "composited on white"):
         assert note in r.output
     with h5py.File(out) as f:
@@ -71,12 +73,20 @@ def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cl
     assert r.exit_code == 0 and np.load(tmp_path / "d.npz")["images"].shape == (2, 224, 224, 3)
 
 
-def test_channels_l_gives_one_channel(tmp_path):
+def test_channels_l_gives_one_channel(tmp_path, key_file, run_cli):
     root = _photos(tmp_path / "photos", per_class=2)
     src = open_source(f"folder:{root}", image_size=(64, 48), channels="l", skip_corrupt=True)
     x = src.splits["train"].read(0, 4)
     assert x.shape == (4, 64, 48, 1) and src.meta["channels"] == "l"
     assert not any("grayscale" in n for n in src.notes)
+    out = tmp_path / "l.h5"
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out", out,
+                "--skip-corrupt", "--image-size", "64x48", "--channels", "l", "--quiet")
+    assert r.exit_code == 0, r.output
+    r = run_cli("decrypt", out, "--key", key_file, "--out", tmp_path / "l.npz")
+    assert r.exit_code == 0 and np.load(tmp_path / "l.npz")["images"].shape == (4, 64, 48, 1)
+    r = run_cli("inspect", out, "--key", key_file, "--grid", tmp_path / "l.png")
+    assert r.exit_code == 0 and "64x48x1" in r.output, r.output
 
 
 def test_train_without_test_is_not_a_class(tmp_path):
@@ -173,3 +183,13 @@ def test_too_large_for_memory_is_refused_up_front(tmp_path, key_file, run_cli, m
     fails(run_cli("dataset", "--source", "synthetic:50", "--key", key_file, "--out", out,
                   "--quiet"), "of memory", "available", "--n-keys")
     assert not out.exists() and not list(tmp_path.glob(".*partial"))
+
+
+def test_a_failed_write_names_the_file(tmp_path):
+    from encrypt_tool.encrypt import BatchSpec, encrypt_unit
+
+    spec = BatchSpec("train", 1, (8, 8), None, False, b"0" * 16)
+    sp = open_source("synthetic:4").splits["train"]
+    target = (str(tmp_path / "gone" / ".o.h5.1234.partial"), 0)
+    with pytest.raises(OSError, match=r"cannot write to .*gone.*\.o\.h5\.1234\.partial"):
+        encrypt_unit(sp, 0, 4, spec, b"", target)
