@@ -319,15 +319,18 @@ def test_to_input_normalises_per_channel():
 # --- end to end with the real writer -----------------------------------------------------
 
 
-def test_end_to_end_with_bs_encrypt_dataset(tmp_path, key_file):
+def test_end_to_end_with_bs_encrypt_dataset(tmp_path):
     encrypt_cli = pytest.importorskip("encrypt_tool.cli")
+    key_file = tmp_path / "fixed.key"  # a fixed key: the same data, so the same figure, every run
+    key_file.write_text("5e" * 32 + "\n")
+    key_file.chmod(0o600)
     out = tmp_path / "syn.h5"
     r = CliRunner().invoke(encrypt_cli.main, [
         "dataset", "--source", "synthetic", "--n-keys", "2", "--limit", "512", "--out", str(out),
         "--key", str(key_file), "--seed", "0", "--quiet", "--jobs", "1"])
     if r.exit_code != 0 or not out.exists():
         pytest.skip(f"bs-encrypt dataset --source synthetic is not available: {r.output[-300:]}")
-    result = train(tiny(out, tmp_path / "run", epochs=4, batch_size=64))
+    result = train(tiny(out, tmp_path / "run", epochs=6, batch_size=64))
     assert result["best_test_acc_tta"] > 0.2, result  # 10 classes: chance is 0.1
 
 
