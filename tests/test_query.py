@@ -90,6 +90,19 @@ def test_every_query_gets_fresh_keys(client, tmp_path):
     assert not any(same)  # every image scrambled differently (16! permutations)
 
 
+def test_plain_training_file_needs_no_key(client, tmp_path):
+    r = cli("dataset", "--source", "synthetic:16", "--no-scramble", "--limit", "16",
+            "--out", tmp_path / "plain.h5", "--quiet")
+    assert r.exit_code == 0, r.output
+    r = cli("query", client / "imgs", "--like", tmp_path / "plain.h5", "--out", tmp_path / "q.h5",
+            "--no-test-augment")
+    assert r.exit_code == 0, r.output
+    assert not (tmp_path / "default-home").exists()  # no key was created or read
+    with h5py.File(tmp_path / "q.h5") as f:
+        assert not f.attrs["scrambled"]
+        assert np.array_equal(f["query/shard_00000/images"][:, 0], render(7, np.arange(6)))
+
+
 def test_npz_input_keeps_labels(client, tmp_path):
     x = render(7, np.arange(5))
     np.savez(tmp_path / "new.npz", images=x, labels=np.arange(5))
@@ -154,14 +167,14 @@ def test_wrong_size_lists_the_expected_size(client, tmp_path):
     assert listing(out) == set()
 
 
-@pytest.mark.parametrize("case", ["missing", "text", "incomplete", "no_augment_info"])
+@pytest.mark.parametrize("case", ["missing", "text", "incomplete", "damaged"])
 def test_bad_like_file(client, tmp_path, case):
     like = tmp_path / "like.h5"
     if case == "text":
         like.write_text("not hdf5")
     elif case == "incomplete":
         write_file(like, n_train=8, n_test=4, complete=False)
-    elif case == "no_augment_info":  # a file whose metadata lacks its attributes
+    elif case == "damaged":  # a bs-encrypt file whose metadata lacks an attribute
         write_file(like, n_train=8, n_test=4)
         with h5py.File(like, "r+") as f:
             del f.attrs["image_shape"]
