@@ -214,3 +214,18 @@ def test_results_refuses_predictions_of_another_query(client, tmp_path):
     (tmp_path / "p.json").unlink()
     refused(cli("results", tmp_path / "p.csv", "--manifest", tmp_path / "q.private-manifest.json"),
             "do not match")
+
+
+def test_results_table_is_not_overwritten_without_overwrite(client, tmp_path):
+    r = query(client, tmp_path, client / "imgs")
+    assert r.exit_code == 0, r.output
+    rows = "".join(f"{i},redcyan-vert5,0.9\n" for i in range(6))
+    (tmp_path / "p.csv").write_text("id,class,probability\n" + rows)
+    (tmp_path / "table.csv").write_text("old")
+    args = ["results", tmp_path / "p.csv", "--manifest", tmp_path / "q.private-manifest.json",
+            "--out", tmp_path / "table.csv"]
+    refused(cli(*args), "table.csv", "--overwrite")
+    assert (tmp_path / "table.csv").read_text() == "old"
+    r = cli(*args, "--overwrite")
+    assert r.exit_code == 0 and "000_" in r.output, r.output
+    assert stat.S_IMODE((tmp_path / "table.csv").stat().st_mode) == 0o600
