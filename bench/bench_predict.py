@@ -6,8 +6,9 @@ checkpoint of the model in bs-train's format, then alternates, ``--repeats`` tim
   ``evaluate`` at bs-train's batch 128 (image and mirror, as every epoch of bs-train does);
 - bs-predict: the command's whole work after start-up (load the checkpoint, read the file,
   predict with flip TTA at its default batch, write the CSV and JSON);
-and prints the median images/s of each and their ratio. Both run on the same device (CUDA when
-present: bf16 autocast, as bs-train evaluates there).
+and prints the median images/s of each and their ratio, also per CPU second (process time,
+all threads), a figure that a busy machine distorts less than wall time. Both run on the same
+device (CUDA when present: bf16 autocast, as bs-train evaluates there).
 
     .venv/bin/python bench/bench_predict.py [--images 2000] [--repeats 5] [--model resnet18]
 """
@@ -72,8 +73,8 @@ def write_checkpoint(path: Path, model_name: str) -> Path:
     return path
 
 
-def eval_path(data: Path, run: Path, device: torch.device) -> float:
-    """Seconds for bs-train's evaluation of the test split (data from the file)."""
+def eval_path(data: Path, run: Path, device: torch.device) -> tuple[float, float]:
+    """Wall and CPU seconds of bs-train's evaluation of the test split (data from the file)."""
     state = ckpt.load(run / "best.pt")
     model = build_model(state["model_name"], CLASSES, (32, 32, 3)).to(device)
     model.load_state_dict(state["model"])
@@ -82,22 +83,22 @@ def eval_path(data: Path, run: Path, device: torch.device) -> float:
         model = model.to(memory_format=torch.channels_last)
     mean = torch.tensor(state["mean"], device=device)
     std = torch.tensor(state["std"], device=device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     loader = MemoryLoader(describe(str(data), "test"), device, batch_size=128, shuffle=False)
     sums = evaluate(model, loader.batches(0), lambda x: to_input(x, mean, std, cuda),
                     autocast=cuda)
     if cuda:
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert int(sums[0]) == loader.split.n_images
-    return seconds
+    return seconds, cpu
 
 
-def predict_path(data: Path, run: Path, out: Path, device: str) -> float:
-    """Seconds for bs-predict's work after start-up (checkpoint, file, TTA, CSV)."""
-    t0 = time.perf_counter()
+def predict_path(data: Path, run: Path, out: Path, device: str) -> tuple[float, float]:
+    """Wall and CPU seconds of bs-predict's work after start-up (checkpoint, file, TTA, CSV)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     _predict(str(run), str(data), out, "best", True, None, 256, device, True)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main() -> None:
@@ -117,21 +118,25 @@ def main() -> None:
         (tmp / "run").mkdir()
         write_checkpoint(tmp / "run" / "best.pt", a.model)
         eval_path(data, tmp / "run", device)  # warm-up: allocator, kernels, page cache
-        times: dict[str, list[float]] = {"eval": [], "predict": []}
+        times: dict[str, list[tuple[float, float]]] = {"eval": [], "predict": []}
         for _ in range(a.repeats):
             times["eval"].append(eval_path(data, tmp / "run", device))
             with contextlib.redirect_stdout(io.StringIO()):
                 times["predict"].append(predict_path(data, tmp / "run", tmp / "p.csv",
                                                      str(device)))
-    ev, pr = (statistics.median(times[k]) for k in ("eval", "predict"))
-    print("| path | seconds | images/s |")
-    print("| --- | ---: | ---: |")
+    ev, pr = (statistics.median(t[0] for t in times[k]) for k in ("eval", "predict"))
+    cev, cpr = (statistics.median(t[1] for t in times[k]) for k in ("eval", "predict"))
+    n = a.images
+    print("| path | seconds | images/s | CPU seconds | images per CPU second |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| bs-train evaluation (MemoryLoader + evaluate, batch 128) | {ev:.3f} | "
-          f"{a.images / ev:,.0f} |")
+          f"{n / ev:,.0f} | {cev:.3f} | {n / cev:,.0f} |")
     print(f"| bs-predict (checkpoint + file + TTA + CSV, batch 256) | {pr:.3f} | "
-          f"{a.images / pr:,.0f} |")
-    print(f"| ratio bs-predict / evaluation (throughput) | | **{ev / pr:.2f}x** |")
-
+          f"{n / pr:,.0f} | {cpr:.3f} | {n / cpr:,.0f} |")
+    print(f"| ratio bs-predict / evaluation (throughput) | | **{ev / pr:.2f}x** | | "
+          f"**{cev / cpr:.2f}x** |")
+    print("(CPU seconds count every thread: on an idle machine, images/s is about the images "
+          "per CPU second times the threads)")
 
 if __name__ == "__main__":
     main()
