@@ -90,6 +90,19 @@ def test_every_query_gets_fresh_keys(client, tmp_path):
     assert not any(same)  # every image scrambled differently (16! permutations)
 
 
+def test_plain_training_file_needs_no_key(client, tmp_path):
+    r = cli("dataset", "--source", "synthetic:16", "--no-scramble", "--limit", "16",
+            "--out", tmp_path / "plain.h5", "--quiet")
+    assert r.exit_code == 0, r.output
+    r = cli("query", client / "imgs", "--like", tmp_path / "plain.h5", "--out", tmp_path / "q.h5",
+            "--no-test-augment")
+    assert r.exit_code == 0, r.output
+    assert not (tmp_path / "default-home").exists()  # no key was created or read
+    with h5py.File(tmp_path / "q.h5") as f:
+        assert not f.attrs["scrambled"]
+        assert np.array_equal(f["query/shard_00000/images"][:, 0], render(7, np.arange(6)))
+
+
 def test_npz_input_keeps_labels(client, tmp_path):
     x = render(7, np.arange(5))
     np.savez(tmp_path / "new.npz", images=x, labels=np.arange(5))
@@ -154,14 +167,14 @@ def test_wrong_size_lists_the_expected_size(client, tmp_path):
     assert listing(out) == set()
 
 
-@pytest.mark.parametrize("case", ["missing", "text", "incomplete", "no_augment_info"])
+@pytest.mark.parametrize("case", ["missing", "text", "incomplete", "damaged"])
 def test_bad_like_file(client, tmp_path, case):
     like = tmp_path / "like.h5"
     if case == "text":
         like.write_text("not hdf5")
     elif case == "incomplete":
         write_file(like, n_train=8, n_test=4, complete=False)
-    elif case == "no_augment_info":  # a file whose metadata lacks its attributes
+    elif case == "damaged":  # a bs-encrypt file whose metadata lacks an attribute
         write_file(like, n_train=8, n_test=4)
         with h5py.File(like, "r+") as f:
             del f.attrs["image_shape"]
@@ -201,3 +214,18 @@ def test_results_refuses_predictions_of_another_query(client, tmp_path):
     (tmp_path / "p.json").unlink()
     refused(cli("results", tmp_path / "p.csv", "--manifest", tmp_path / "q.private-manifest.json"),
             "do not match")
+
+
+def test_results_table_is_not_overwritten_without_overwrite(client, tmp_path):
+    r = query(client, tmp_path, client / "imgs")
+    assert r.exit_code == 0, r.output
+    rows = "".join(f"{i},redcyan-vert5,0.9\n" for i in range(6))
+    (tmp_path / "p.csv").write_text("id,class,probability\n" + rows)
+    (tmp_path / "table.csv").write_text("old")
+    args = ["results", tmp_path / "p.csv", "--manifest", tmp_path / "q.private-manifest.json",
+            "--out", tmp_path / "table.csv"]
+    refused(cli(*args), "table.csv", "--overwrite")
+    assert (tmp_path / "table.csv").read_text() == "old"
+    r = cli(*args, "--overwrite")
+    assert r.exit_code == 0 and "000_" in r.output, r.output
+    assert stat.S_IMODE((tmp_path / "table.csv").stat().st_mode) == 0o600
