@@ -35,27 +35,40 @@ def arrangement_cost(
 
 
 def _beam(cost: np.ndarray, prior: np.ndarray, grid: tuple[int, int], beam: int) -> np.ndarray:
-    """Raster-order beam search: best arrangement (M, P) found."""
+    """Raster-order beam search: best arrangement (M, P) found.
+
+    Each partial arrangement keeps only its last ``gx`` pieces (for the left and upper
+    neighbours) and a set of used pieces (a 64-bit mask when n <= 64); the full arrangements
+    are recovered at the end from the parent pointers.
+    """
     gy, gx = grid
     M, n = cost.shape[:2]
     K = min(beam, n)
-    m = np.arange(M)[:, None, None]
-    seq = np.zeros((M, K, n), dtype=np.int16)  # (M, K, P) pieces placed so far
+    right = np.ascontiguousarray(cost[..., 0])  # (M, n, n)
+    below = np.ascontiguousarray(cost[..., 1])
+    bits = n <= 64
     first = prior[:, :, 0]  # (M, n)
     top = np.argsort(first, axis=1)[:, :K]  # (M, K)
-    seq[:, :, 0] = top
     score = np.take_along_axis(first, top, axis=1)  # (M, K)
-    used = np.zeros((M, K, n), dtype=bool)
-    used[m[:, :, 0], np.arange(K)[None], top] = True
-    pieces = np.arange(n)[None, None, :]
+    hist = np.zeros((M, K, gx), dtype=np.int64)  # pieces at positions p-gx .. p-1
+    hist[:, :, -1] = top
+    one = np.uint64(1)
+    if bits:
+        used = one << top.astype(np.uint64)  # (M, K) uint64
+        shifts = np.arange(n, dtype=np.uint64)
+    else:
+        used = np.zeros((M, K, n), dtype=bool)
+        used[np.arange(M)[:, None], np.arange(K)[None], top] = True
+    parents, placed = [np.zeros((M, K), np.int64)], [top]
     for p in range(1, n):
         r, c = divmod(p, gx)
-        add = np.broadcast_to(prior[:, None, :, p], (M, seq.shape[1], n)).copy()  # (M, K, n)
+        add = np.repeat(prior[:, None, :, p], hist.shape[1], axis=1)  # (M, K, n)
         if c > 0:
-            add += cost[m, seq[:, :, p - 1, None], pieces, 0]
+            add += np.take_along_axis(right, hist[:, :, -1:], axis=1)  # rows of left pieces
         if r > 0:
-            add += cost[m, seq[:, :, p - gx, None], pieces, 1]
-        total = np.where(used, np.inf, score[:, :, None] + add).reshape(M, -1)  # (M, K*n)
+            add += np.take_along_axis(below, hist[:, :, :1], axis=1)  # rows of upper pieces
+        taken = ((used[:, :, None] >> shifts) & one).astype(bool) if bits else used
+        total = np.where(taken, np.inf, score[:, :, None] + add).reshape(M, -1)  # (M, K*n)
         k_new = min(beam, total.shape[1])
         if k_new < total.shape[1]:
             best = np.argpartition(total, k_new - 1, axis=1)[:, :k_new]  # (M, K')
@@ -63,12 +76,24 @@ def _beam(cost: np.ndarray, prior: np.ndarray, grid: tuple[int, int], beam: int)
             best = np.broadcast_to(np.arange(total.shape[1]), (M, k_new))
         parent, piece = np.divmod(best, n)
         score = np.take_along_axis(total, best, axis=1)
-        seq = np.take_along_axis(seq, parent[:, :, None], axis=1)
-        used = np.take_along_axis(used, parent[:, :, None], axis=1)
-        seq[:, :, p] = piece
-        used[m[:, :, 0], np.arange(k_new)[None], piece] = True
-    best = np.argmin(score, axis=1)  # (M,)
-    return seq[np.arange(M), best].astype(np.int64)
+        hist = np.concatenate(
+            [np.take_along_axis(hist[:, :, 1:], parent[:, :, None], axis=1), piece[:, :, None]],
+            axis=2,
+        )
+        if bits:
+            used = np.take_along_axis(used, parent, axis=1) | (one << piece.astype(np.uint64))
+        else:
+            used = np.take_along_axis(used, parent[:, :, None], axis=1)
+            used[np.arange(M)[:, None], np.arange(k_new)[None], piece] = True
+        parents.append(parent)
+        placed.append(piece)
+    k = np.argmin(score, axis=1)  # (M,) best final arrangement
+    out = np.empty((M, n), dtype=np.int64)
+    rows = np.arange(M)
+    for p in range(n - 1, -1, -1):
+        out[:, p] = placed[p][rows, k]
+        k = parents[p][rows, k]
+    return out
 
 
 def _flip_problem(cost, prior, grid, fy: bool, fx: bool):
