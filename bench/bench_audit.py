@@ -2,6 +2,7 @@
 
     python bench/bench_audit.py                 # time bs-encrypt's audit on a real file
     python bench/bench_audit.py --compare       # the settings table of docs/AUDIT.md
+    python bench/bench_audit.py --compare --start 500 --samples 500 --only "hardened*;block 16"
 
 Needs ../shared/data/cifar10 (or --cifar DIR with cifar10_test.npz). Nothing is written into
 the repository: files go to a temporary folder.
@@ -36,7 +37,11 @@ SETTINGS = {
     "paper test split (8px, zero, no GridMask, N=1)": Settings(gridmask=False, n_copies=1),
     "block 4, N = 1 (zero padding)": Settings(block=4, n_copies=1),
     "block 4, reflect padding (N = 4)": Settings(block=4, pad_mode="reflect"),
-    "hardened (4px, reflect, GridMask, N=1)": Settings(block=4, pad_mode="reflect", n_copies=1),
+    "hardened before (4px, reflect, GridMask, N=1)": Settings(
+        block=4, pad_mode="reflect", n_copies=1),
+    "hardened (4px, reflect, no GridMask, N=1)": Settings(
+        block=4, pad_mode="reflect", gridmask=False, n_copies=1),
+    "block 4, zero padding, no GridMask, N = 1": Settings(block=4, gridmask=False, n_copies=1),
 }
 
 
@@ -47,6 +52,10 @@ def exact_test_images(cifar: str | None, tmp: Path) -> np.ndarray:
         subprocess.run([sys.executable, str(SHARED / "unpack.py"), str(tmp)], check=True)
     d = np.load(path)
     return d["images"][d["exact"]][:1000]
+
+
+def _pct(a: dict) -> str:
+    return f"{100 * a['direct']:.1f}% / {100 * a['neighbour']:.1f}% / {100 * a['perfect']:.1f}%"
 
 
 def bench_file(x: np.ndarray, tmp: Path, samples: int) -> None:
@@ -72,25 +81,33 @@ def bench_file(x: np.ndarray, tmp: Path, samples: int) -> None:
         aug = json.dumps(s["settings"]["augment"])
         print(f"split {split}: N={s['settings']['n_copies']} augment {aug}")
         print(f"  {s['samples']} images in {dt:.1f} s = {s['samples'] / dt:.1f} images/s")
-        for name, a in s["attacks"].items():
-            print(f"  {name:36s} direct {a['direct']:.3f} neighbour {a['neighbour']:.3f} "
+        rows = {**s["attacks"], "UNION of all attacks": s["union"],
+                "self-chosen answer": s["self_chosen"]}
+        for name, a in rows.items():
+            print(f"  {name:54s} direct {a['direct']:.3f} neighbour {a['neighbour']:.3f} "
                   f"perfect {a['perfect']:.3f} SSIM {a['ssim']:.3f} PSNR {a['psnr']}")
         e = s["encrypted"]
         print(f"  {'encrypted image':36s} SSIM {e['ssim']:.3f} PSNR {e['psnr']:.2f}")
 
 
-def compare(x: np.ndarray) -> None:
-    """Markdown table: the best attack against each setting, same images."""
-    print("| setting | key bits/copy | direct | neighbour | perfect | SSIM attack | SSIM enc | s |")
+def compare(x: np.ndarray, only: str | None = None) -> None:
+    """Markdown table: union of all attacks, self-chosen answer and best single attack."""
+    from fnmatch import fnmatch
+
+    print("| setting | key bits/copy | union: direct / neighbour / perfect | self-chosen "
+          "| best attack | SSIM union | SSIM enc | s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, s in SETTINGS.items():
+        if only and not any(fnmatch(name, pat) for pat in only.split(";")):
+            continue
         t = time.perf_counter()
         plain, enc, _ = simulate(x, s, seed=0)
         summ, _ = audit_arrays(plain[:, 0], enc, (s.block, s.block), SideInfo(s.pad, s.pad_mode))
-        a = summ["attacks"][summ["best_attack"]]
+        u, c = summ["union"], summ["self_chosen"]
+        b = summ["attacks"][summ["best_attack"]]
         bits = key_space_bits((32 // s.block, 32 // s.block))
-        print(f"| {name} | {bits:.0f} | {100 * a['direct']:.1f}% | {100 * a['neighbour']:.1f}% "
-              f"| {100 * a['perfect']:.1f}% | {a['ssim']:.3f} | {summ['encrypted']['ssim']:.3f} "
+        print(f"| {name} | {bits:.0f} | {_pct(u)} | {_pct(c)} | {_pct(b)} "
+              f"({summ['best_attack']}) | {u['ssim']:.3f} | {summ['encrypted']['ssim']:.3f} "
               f"| {time.perf_counter() - t:.0f} |", flush=True)
 
 
@@ -98,11 +115,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cifar", help="folder with cifar10_test.npz [default: unpack shared copy]")
     ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--start", type=int, default=0, help="first exact test image used")
     ap.add_argument("--compare", action="store_true", help="print the settings table")
+    ap.add_argument("--only", help="with --compare: settings matching one of these ;-separated "
+                    "patterns")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        x = exact_test_images(a.cifar, Path(d))[: a.samples]
-        compare(x) if a.compare else bench_file(x, Path(d), a.samples)
+        x = exact_test_images(a.cifar, Path(d))[a.start : a.start + a.samples]
+        compare(x, a.only) if a.compare else bench_file(x, Path(d), len(x))
 
 
 if __name__ == "__main__":
