@@ -181,6 +181,7 @@ def audit_file(
     start: int = 0,
     indices: np.ndarray | list[int] | None = None,
     beam: int = 64,
+    costs: tuple[str, ...] = COSTS,
 ) -> tuple[dict, list[np.ndarray]]:
     """Attack copy 0 of the selected images of ``split`` and score every attack with the key.
 
@@ -202,7 +203,7 @@ def audit_file(
         plain, _ = decrypt_images(f, key, split, 0, index)  # (m, H, W, C)
         enc = _read(f, split, list(sp.shards), index)  # (m, N, H, W, C)
     block = tuple(info.block_size)
-    summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index)
+    summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index, costs)
     summary = {
         "file": os.path.basename(str(path)),
         "dataset_id": info.dataset_id,
