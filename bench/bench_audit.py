@@ -41,7 +41,8 @@ SETTINGS = {
         block=4, pad_mode="reflect", n_copies=1),
     "hardened (4px, reflect, no GridMask, N=1)": Settings(
         block=4, pad_mode="reflect", gridmask=False, n_copies=1),
-    "block 4, zero padding, no GridMask, N = 1": Settings(block=4, gridmask=False, n_copies=1),
+    "hardened, GridMask on every image (p = 1)": Settings(
+        block=4, pad_mode="reflect", n_copies=1, gm_p=1.0),
 }
 
 
