@@ -266,24 +266,35 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="The master key: it scores the attacks (the attacks never see it).")
 @click.option("--samples", type=int, default=200, show_default=True,
-              help="Encrypted images to attack.")
+              help="Encrypted images to attack, from --start.")
+@click.option("--start", type=int, default=0, show_default=True,
+              help="Position in the split of the first image to attack.")
+@click.option("--indices", default=None,
+              help="Attack these images instead, e.g. 0-99,250,300-309 (replaces --samples).")
 @click.option("--split", default="test", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder [default: FILE's name + '-audit'].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier report in --out.")
 @_friendly
-def audit(file: str, key: str | None, samples: int, split: str, out: str | None,
-          overwrite: bool) -> None:
+def audit(file: str, key: str | None, samples: int, start: int, indices: str | None, split: str,
+          out: str | None, overwrite: bool) -> None:
     """Attack the encrypted images without the key and report what leaks."""
     from encrypt_tool.audit import run_audit
+    from encrypt_tool.audit.select import parse_indices
 
     out_dir = Path(out) if out is not None else Path(file).with_name(Path(file).stem + "-audit")
     if (out_dir / "audit.json").exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     if samples < 1:
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
-    samples = _check_samples(file, split, samples)
-    run_audit(file, _load_key(key), samples, out_dir, split=split)
+    if start < 0:
+        raise ValueError(f"--start {start} is not valid; it must be at least 0")
+    if indices is not None and start != 0:
+        raise ValueError("--start and --indices exclude each other; give one of them")
+    if indices is None:
+        samples = _check_samples(file, split, samples)
+    chosen = parse_indices(indices) if indices is not None else None
+    run_audit(file, _load_key(key), samples, out_dir, split=split, start=start, indices=chosen)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
 
@@ -306,6 +317,7 @@ def _check_samples(file: str, split: str, samples: int) -> int:
     click.echo(f"auditing all {n:,} images of split {split!r} (the default --samples is "
                f"{samples})", err=True)
     return n
+
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())

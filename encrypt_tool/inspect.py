@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from encrypt_tool.augment import describe_augment
+from encrypt_tool.captions import caption_band
 from encrypt_tool.format import FileInfo, read_info
 
 __all__ = ["describe", "sample_grid", "tile"]
@@ -45,8 +46,11 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
-def tile(rows: list[np.ndarray], scale: int = 4, gap: int = 2) -> Image.Image:
-    """Lay out rows of images, each (n, H, W, C) uint8, as one picture."""
+def tile(
+    rows: list[np.ndarray], scale: int = 4, gap: int = 2, labels: list[str] | None = None
+) -> Image.Image:
+    """Lay out rows of images, each (n, H, W, C) uint8, as one picture; labels[i] captions
+    row i (a band above it)."""
     n = max(len(r) for r in rows)
     h, w = rows[0].shape[1:3]
     sheet = np.full(((h + gap) * len(rows), (w + gap) * n, 3), 255, dtype=np.uint8)
@@ -54,8 +58,14 @@ def tile(rows: list[np.ndarray], scale: int = 4, gap: int = 2) -> Image.Image:
         for k, img in enumerate(r):
             img = img if img.shape[-1] == 3 else np.repeat(img[..., :1], 3, axis=-1)
             sheet[i * (h + gap) : i * (h + gap) + h, k * (w + gap) : k * (w + gap) + w] = img
-    pic = Image.fromarray(sheet)
-    return pic.resize((pic.width * scale, pic.height * scale), Image.NEAREST)
+    big = sheet.repeat(scale, axis=0).repeat(scale, axis=1)  # nearest-neighbour upscale
+    if labels:
+        parts = []
+        for i, label in enumerate(labels):
+            band = caption_band([label], [2], big.shape[1] - 4, big.shape[1])
+            parts += [band, big[i * (h + gap) * scale : (i + 1) * (h + gap) * scale]]
+        big = np.concatenate(parts)
+    return Image.fromarray(big)
 
 
 def sample_grid(
@@ -73,8 +83,11 @@ def sample_grid(
     index = np.arange(min(n, info.splits[split].n_images))
     enc, _, _ = read_split(f, split, 0, index)
     rows = [enc]
+    labels = [f"encrypted ({split} split, copy 0, images 0-{len(index) - 1})"]
     if key is not None:
         rows.append(decrypt_images(f, key, split, 0, index)[0])
+        labels.append("decrypted with the key")
     path = Path(out)
-    tile(rows, scale=max(1, min(4, 128 // max(enc.shape[1:3])))).save(path)  # large stay 1:1
+    scale = max(1, min(4, 128 // max(enc.shape[1:3])))  # large images stay 1:1
+    tile(rows, scale=scale, labels=labels).save(path)
     return path

@@ -163,10 +163,13 @@ def test_audit_arrays_scores_the_side_information():
     x = smooth_images(6, seed=9)
     plain, enc, _ = simulate(x, Settings(gridmask=False, n_copies=2), seed=1)
     summary, images = audit_arrays(plain[:, 0], enc, (8, 8), SideInfo(4, "zero"))
-    assert set(summary["attacks"]) == {"edges only", "edges + padding + 1 other copies"}
+    names = set(summary["attacks"])
+    assert len(names) == 8 and "edges only, masked prediction" in names
+    assert "edges + padding + 1 other copies, MGC" in names
     assert summary["attacks"][summary["best_attack"]]["perfect"] == 1.0
+    assert summary["union"]["perfect"] == 1.0 and summary["self_chosen"]["perfect"] == 1.0
     assert summary["encrypted"]["perfect"] == 0.0
-    assert len(images) == 3 and images[0].shape == (6, 32, 32, 3)
+    assert len(images) == 4 and images[0].shape == (6, 32, 32, 3)
 
 
 def test_run_audit_writes_reports_without_key_material(tmp_path, key_file, run_cli):

@@ -8,6 +8,13 @@
   the edge, compared with the other side's line in an (L_p)^q norm, p = 0.3, q = 1/16.
 - MGC (Gallagher 2012): Mahalanobis distance of the gradient across the edge from the
   distribution of gradients next to it, both ways.
+- Masked prediction: the prediction cost per pixel row, summed over rows where neither touching
+  pixel is exactly 0 (GridMask holes and zero padding blank pixels to (0, 0, 0); a blanked pixel
+  says nothing about its neighbour across the edge). A blanked row costs what a typical true
+  row costs (twice the image's median best-match row cost), so a black-against-black edge is
+  neither free nor forbidden, and an image-against-hole edge is no longer enormous.
+  Sums are raw (no outer power), which weights the edges of an arrangement linearly.
+- SSD is returned as its square root (the RGB edge dissimilarity of public GA solvers).
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import numpy as np
 
 __all__ = ["best_buddies", "dissimilarity", "normalize"]
 
-METHODS = ("ssd", "prediction", "mgc")
+METHODS = ("ssd", "prediction", "mgc", "masked")
+CHUNK = 2**22  # float64 elements of the largest (m, n, n, L, C) temporary
 
 
 def _edges(pieces: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -28,7 +36,7 @@ def _edges(pieces: np.ndarray) -> tuple[np.ndarray, ...]:
 def _ssd(pieces: np.ndarray) -> np.ndarray:
     a1, _, b1, _ = _edges(pieces)
     d = a1[:, :, None] - b1[:, None, :]  # (M, n, n, L, C)
-    return np.einsum("mijlc,mijlc->mij", d, d)
+    return np.sqrt(np.einsum("mijlc,mijlc->mij", d, d))
 
 
 def _prediction(pieces: np.ndarray, p: float = 0.3, q: float = 1 / 16) -> np.ndarray:
@@ -37,6 +45,28 @@ def _prediction(pieces: np.ndarray, p: float = 0.3, q: float = 1 / 16) -> np.nda
     bwd = (2 * b1 - b2)[:, None, :] - a1[:, :, None]  # j predicts i
     s = (np.abs(fwd) ** p).sum((3, 4)) + (np.abs(bwd) ** p).sum((3, 4))
     return s ** (q / p)
+
+
+def _masked_prediction(pieces: np.ndarray, p: float = 0.3, fill: float = 2.0) -> np.ndarray:
+    a1, a2, b1, b2 = _edges(pieces)
+    blank = (pieces == 0).all(-1)  # (M, n, bh, bw): pixel blanked to (0, 0, 0)
+    za1, za2 = blank[:, :, :, -1], blank[:, :, :, -2]
+    zb1, zb2 = blank[:, :, :, 0], blank[:, :, :, 1]
+    pa = np.where(za2[..., None], a1, 2 * a1 - a2)  # blanked second line: predict a flat edge
+    pb = np.where(zb2[..., None], b1, 2 * b1 - b2)
+    fwd = pa[:, :, None] - b1[:, None, :]  # (M, n, n, L, C)
+    bwd = pb[:, None, :] - a1[:, :, None]
+    rows = (np.abs(fwd) ** p).sum(-1) + (np.abs(bwd) ** p).sum(-1)  # (M, n, n, L)
+    valid = ~za1[:, :, None] & ~zb1[:, None, :]  # (M, n, n, L)
+    nv = valid.sum(-1)
+    total = np.where(valid, rows, 0).sum(-1)  # (M, n, n)
+    mean = np.where(nv > 0, total / np.maximum(nv, 1), np.inf)
+    n = mean.shape[1]
+    mean[:, np.arange(n), np.arange(n)] = np.inf
+    best = mean.min(axis=2)  # (M, n): each piece's best-match row cost
+    typical = np.nanmedian(np.where(np.isfinite(best), best, np.nan), axis=1)  # (M,)
+    typical = np.nan_to_num(typical, nan=1.0)[:, None, None]
+    return total + (rows.shape[-1] - nv) * fill * typical
 
 
 def _mgc_one_way(a1, a2, b1, eps: float = 1.0) -> np.ndarray:
@@ -62,11 +92,17 @@ def dissimilarity(pieces: np.ndarray, method: str = "mgc") -> np.ndarray:
     """Edge dissimilarities of pieces (M, n, bh, bw, C): (M, n, n, 2) float64."""
     if method not in METHODS:
         raise ValueError(f"compatibility {method!r} is not valid; choose one of {METHODS}")
-    fn = {"ssd": _ssd, "prediction": _prediction, "mgc": _mgc}[method]
-    right = fn(pieces)  # (M, n, n)
-    down = fn(pieces.transpose(0, 1, 3, 2, 4))  # transposed pieces: "right" means "below"
-    D = np.stack([right, down], axis=-1)  # (M, n, n, 2)
-    n = pieces.shape[1]
+    fn = {"ssd": _ssd, "prediction": _prediction, "mgc": _mgc, "masked": _masked_prediction}
+    fn = fn[method]
+    M, n, bh, bw, C = pieces.shape
+    step = max(1, CHUNK // (n * n * max(bh, bw) * C))
+    parts = []
+    for lo in range(0, M, step):
+        x = pieces[lo : lo + step]
+        right = fn(x)  # (m, n, n)
+        down = fn(x.transpose(0, 1, 3, 2, 4))  # transposed pieces: "right" means "below"
+        parts.append(np.stack([right, down], axis=-1))  # (m, n, n, 2)
+    D = np.concatenate(parts) if parts else np.zeros((0, n, n, 2))
     D[:, np.arange(n), np.arange(n)] = np.inf
     return D
 

@@ -8,11 +8,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from encrypt_tool.captions import caption_band
+
 __all__ = ["markdown", "picture", "write_report"]
 
 
-def picture(rows: list[np.ndarray], scale: int = 4, gap: int = 4) -> Image.Image:
-    """Columns of images: rows[k] is (M, H, W, C) uint8 and becomes column k, M images down."""
+def picture(
+    rows: list[np.ndarray], captions: list[str] | None = None, scale: int = 4, gap: int = 4
+) -> Image.Image:
+    """Columns of images: rows[k] is (M, H, W, C) uint8 and becomes column k, M images down,
+    under the caption captions[k]."""
     M, H, W, C = rows[0].shape
     h, w = H * scale + gap, W * scale + gap
     canvas = np.full((M * h + gap, len(rows) * w + gap, 3), 255, dtype=np.uint8)
@@ -23,6 +28,10 @@ def picture(rows: list[np.ndarray], scale: int = 4, gap: int = 4) -> Image.Image
         x0 = gap + k * w
         for m in range(M):
             canvas[gap + m * h : gap + m * h + H * scale, x0 : x0 + W * scale] = big[m]
+    if captions:
+        starts = [gap + k * w for k in range(len(rows))]
+        band = caption_band(captions, starts, W * scale, canvas.shape[1])
+        canvas = np.concatenate([band, canvas])
     return Image.fromarray(canvas)
 
 
@@ -58,6 +67,14 @@ def markdown(summary: dict) -> str:
             f"| {name} | {_pct(a['direct'])} | {_pct(a['neighbour'])} | {_pct(a['perfect'])} "
             f"| {a['ssim']:.3f} | {_db(a['psnr'])} |"
         )
+    for key, label in (("union", "**union: leaked to any attack** (per image)"),
+                       ("self_chosen", "self-chosen answer (attacker's own pick)")):
+        if key in summary:
+            a = summary[key]
+            lines.append(
+                f"| {label} | {_pct(a['direct'])} | {_pct(a['neighbour'])} "
+                f"| {_pct(a['perfect'])} | {a['ssim']:.3f} | {_db(a['psnr'])} |"
+            )
     e = summary["encrypted"]
     lines += [
         f"| (no attack: encrypted image) | {_pct(e['direct'])} | {_pct(e['neighbour'])} "
@@ -66,23 +83,32 @@ def markdown(summary: dict) -> str:
         "Direct comparison: share of blocks in their true place. Neighbour comparison: share of "
         "true adjacent block pairs recovered. Perfect: images reconstructed exactly. SSIM and "
         "PSNR against the plain (augmented) image; PSNR is the mean over images not reconstructed "
-        "exactly. The attacks never use the key: the key only scores them.",
+        "exactly. The attacks never use the key: the key only scores them. Union: an image "
+        "counts as reassembled if any attack reassembles it, and its direct and neighbour "
+        "scores are the best of any attack (choosing that attack takes the key, so this is "
+        "the worst case for the data owner). Self-chosen answer: per image, the candidate "
+        "with the lowest cost under the masked-prediction compatibility with side "
+        "information, a choice an attacker makes without the key. Per-image rows are in "
+        "audit.json (`per_image`).",
         "",
         f"Verdict: {summary['verdict']}",
         "",
-        f"Picture `audit.png`: columns plain, encrypted, best attack output. "
+        f"Picture `audit.png`: columns plain, encrypted, output of the best attack "
+        f"({summary['best_attack']}), self-chosen answer. "
         f"Time: {summary['seconds']:.1f} s.",
         "",
     ]
     return "\n".join(lines)
 
 
-def write_report(summary: dict, images: list[np.ndarray], out_dir: str | Path) -> dict:
+def write_report(
+    summary: dict, images: list[np.ndarray], out_dir: str | Path, captions: list[str] | None = None
+) -> dict:
     """Write audit.md, audit.json and audit.png into out_dir; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {k: out / f"audit.{k}" for k in ("md", "json", "png")}
     paths["json"].write_text(json.dumps(summary, indent=2) + "\n")
     paths["md"].write_text(markdown(summary))
-    picture(images).save(paths["png"])
+    picture(images, captions).save(paths["png"])
     return {k: str(v) for k, v in paths.items()}

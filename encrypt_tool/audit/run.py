@@ -7,7 +7,14 @@ import time
 
 import numpy as np
 
-from encrypt_tool.audit.attack import SideInfo, attack
+from encrypt_tool.audit.attack import (
+    COSTS,
+    SideInfo,
+    base_costs,
+    prepare,
+    run_attacks,
+    self_chosen,
+)
 from encrypt_tool.audit.metrics import (
     direct_comparison,
     key_space_bits,
@@ -16,12 +23,16 @@ from encrypt_tool.audit.metrics import (
     psnr,
     ssim,
 )
+from encrypt_tool.audit.pieces import assemble
 from encrypt_tool.audit.report import write_report
+from encrypt_tool.audit.select import select_indices
 from encrypt_tool.scramble import block_grid
 
-__all__ = ["audit_arrays", "run_audit", "side_info"]
+__all__ = ["audit_arrays", "audit_file", "leak_figures", "run_audit", "side_info"]
 
 PICTURED = 8
+UNION = "union of all attacks"
+SELF = "self-chosen answer"
 
 
 def side_info(augment: dict | None) -> SideInfo:
@@ -31,29 +42,41 @@ def side_info(augment: dict | None) -> SideInfo:
     return SideInfo(pad=int(augment.get("pad", 4)), pad_mode=str(augment.get("pad_mode", "zero")))
 
 
-def _scores(out: np.ndarray, plain: np.ndarray, block: tuple[int, int]) -> dict:
-    exact = perfect(out, plain)
+def _per_image(out: np.ndarray, plain: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """Direct, neighbour and perfect score of each image: (M, 3) float64."""
+    return np.stack(
+        [
+            direct_comparison(out, plain, block),
+            neighbour_comparison(out, plain, block),
+            perfect(out, plain).astype(np.float64),
+        ],
+        axis=1,
+    )
+
+
+def _scores(out: np.ndarray, plain: np.ndarray, rows: np.ndarray) -> dict:
     p = psnr(out, plain)
     finite = p[np.isfinite(p)]
     return {
-        "direct": float(direct_comparison(out, plain, block).mean()),
-        "neighbour": float(neighbour_comparison(out, plain, block).mean()),
-        "perfect": float(exact.mean()),
+        "direct": float(rows[:, 0].mean()),
+        "neighbour": float(rows[:, 1].mean()),
+        "perfect": float(rows[:, 2].mean()),
         "ssim": float(ssim(out, plain).mean()),
         "psnr": float(finite.mean()) if len(finite) else None,
     }
 
 
-def _verdict(best: dict) -> str:
-    if best["perfect"] >= 0.5:
+def _verdict(worst: dict) -> str:
+    if worst["perfect"] >= 0.5:
         return (
-            f"LEAKS. Without the key, {100 * best['perfect']:.0f}% of the images were "
-            "reassembled exactly. These settings do not hide the images' content."
+            f"LEAKS. Without the key, {100 * worst['perfect']:.0f}% of the images were "
+            "reassembled exactly by at least one attack. These settings do not hide the images' "
+            "content."
         )
-    if best["neighbour"] >= 0.5:
+    if worst["neighbour"] >= 0.5:
         return (
-            f"LEAKS PARTLY. {100 * best['neighbour']:.0f}% of true neighbouring blocks were "
-            "recovered: large parts of the images can be seen."
+            f"LEAKS PARTLY. {100 * worst['neighbour']:.0f}% of true neighbouring blocks were "
+            "recovered (best attack per image): large parts of the images can be seen."
         )
     return (
         "Resisted these attacks on this sample. That is no proof of security: stronger "
@@ -62,20 +85,44 @@ def _verdict(best: dict) -> str:
 
 
 def audit_arrays(
-    plain: np.ndarray, enc: np.ndarray, block: tuple[int, int], side: SideInfo, beam: int = 64
+    plain: np.ndarray,
+    enc: np.ndarray,
+    block: tuple[int, int],
+    side: SideInfo,
+    beam: int = 64,
+    index: np.ndarray | None = None,
+    costs: tuple[str, ...] = COSTS,
 ) -> tuple[dict, list[np.ndarray]]:
-    """Attack copy 0 of enc (M, N, H, W, C) and score it against plain (M, H, W, C).
+    """Attack copy 0 of enc (M, N, H, W, C) with every attack and score it against plain.
 
-    Returns the scores and the images to picture (plain, encrypted, best attack output).
+    plain: (M, H, W, C). ``index`` names the images in the per-image rows (default 0..M-1).
+    Returns the scores and the images to picture (plain, encrypted, best attack output,
+    self-chosen answer), the first few of each.
     """
     M, N, H, W, C = enc.shape
     if plain.shape != (M, H, W, C):
         raise ValueError(f"plain images {plain.shape} do not match encrypted {enc.shape}")
+    index = np.arange(M) if index is None else np.asarray(index)
     grid = block_grid((H, W), block)
-    attacks = {"edges only": attack(enc[:, :1], block, None, beam=beam)}
-    label = "edges + padding" + (f" + {N - 1} other copies" if N > 1 else "")
-    attacks[label] = attack(enc, block, side, beam=beam)
-    scores = {name: _scores(out, plain, block) for name, out in attacks.items()}
+    puzzles = [prepare(enc[:, :1], block, None)]
+    if side.pad > 0 or N > 1:
+        puzzles.append(prepare(enc, block, side))
+    bases = base_costs(puzzles[0], costs)
+    orders = run_attacks(puzzles[0], bases, beam)
+    if len(puzzles) > 1:
+        orders.update(run_attacks(puzzles[1], bases, beam))
+    pieces = puzzles[0].pieces
+    outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}
+    rows = {name: _per_image(out, plain, block) for name, out in outs.items()}
+    scores = {name: _scores(outs[name], plain, rows[name]) for name in outs}
+    stack = np.stack(list(rows.values()), axis=1)  # (M, A, 3)
+    names = list(rows)
+    pick = self_chosen(puzzles[-1], bases, orders)  # (M,) attack index
+    m = np.arange(M)
+    best_per_image = np.lexsort((stack[:, :, 0], stack[:, :, 1], stack[:, :, 2]))[:, -1]
+    union_out = np.stack([outs[names[a]][i] for i, a in enumerate(best_per_image)])
+    self_out = np.stack([outs[names[a]][i] for i, a in enumerate(pick)])
+    union_rows = stack.max(axis=1)  # any attack: perfect if one is, best direct / neighbour
     best = max(scores, key=lambda k: (scores[k]["perfect"], scores[k]["neighbour"]))
     bits = key_space_bits(grid)
     summary = {
@@ -84,44 +131,66 @@ def audit_arrays(
             "bits_per_copy": bits,
             "bits_per_image": bits * N,
         },
-        "encrypted": _scores(enc[:, 0], plain, block),
+        "encrypted": _scores(enc[:, 0], plain, _per_image(enc[:, 0], plain, block)),
         "attacks": scores,
         "best_attack": best,
-        "verdict": _verdict(scores[best]),
+        "union": _scores(union_out, plain, union_rows),
+        "self_chosen": _scores(self_out, plain, stack[m, pick]),
+        "verdict": _verdict(_scores(union_out, plain, union_rows)),
+        "per_image": [
+            {
+                "index": int(index[i]),
+                "copy": 0,
+                "attacks": {
+                    n: {"direct": round(float(r[0]), 4), "neighbour": round(float(r[1]), 4),
+                        "perfect": bool(r[2])}
+                    for n, r in zip(names, stack[i], strict=True)
+                },
+                "self_chosen": names[pick[i]],
+            }
+            for i in range(M)
+        ],
     }
     k = min(PICTURED, M)
-    return summary, [plain[:k], enc[:k, 0], attacks[best][:k]]
+    images = [plain[:k], enc[:k, 0], outs[best][:k], self_out[:k]]
+    return summary, images
 
 
-def _read(f, split: str, samples: int) -> np.ndarray:
-    """The first ``samples`` encrypted images of a split with all copies: (M, N, H, W, C)."""
-    out, left = [], samples
-    for name in sorted(k for k in f[split].keys() if k.startswith("shard_")):
-        if left <= 0:
-            break
-        x = f[split][name]["images"][:left]
-        out.append(x)
-        left -= len(x)
-    return np.concatenate(out)
+def _read(f, split: str, shards: list[str], index: np.ndarray) -> np.ndarray:
+    """Encrypted images ``index`` of a split with all copies: (M, N, H, W, C)."""
+    out = None
+    lo = 0
+    for name in shards:
+        ds = f[split][name]["images"]
+        sel = (index >= lo) & (index < lo + len(ds))
+        if sel.any():
+            local, inv = np.unique(index[sel] - lo, return_inverse=True)
+            x = ds[local]  # h5py reads increasing positions
+            if out is None:
+                out = np.empty((len(index),) + x.shape[1:], dtype=x.dtype)
+            out[sel] = x[inv]
+        lo += len(ds)
+    return out
 
 
-def run_audit(
+def audit_file(
     path: str | os.PathLike,
     key: bytes,
-    samples: int,
-    out_dir: str | os.PathLike,
     split: str = "test",
-) -> dict:
-    """Audit ``samples`` images of ``split``; write audit.md, audit.json, audit.png to out_dir.
+    samples: int | None = 200,
+    start: int = 0,
+    indices: np.ndarray | list[int] | None = None,
+    beam: int = 64,
+    costs: tuple[str, ...] = COSTS,
+) -> tuple[dict, list[np.ndarray]]:
+    """Attack copy 0 of the selected images of ``split`` and score every attack with the key.
 
-    The key only decrypts the images to score the attacks; no key material, permutation or
-    plain image other than the picture's is written. The attacks are deterministic.
+    Selection: ``indices`` (positions in the split) or ``samples`` images from ``start``
+    (None: to the end). Returns the summary (as in audit.json) and the images to picture.
     """
     from encrypt_tool.decrypt import decrypt_images
     from encrypt_tool.format import FormatError, open_encrypted, read_info
 
-    if samples < 1:
-        raise ValueError(f"samples {samples} is not valid; it must be >= 1")
     t0 = time.perf_counter()
     with open_encrypted(path) as f:
         info = read_info(f)
@@ -130,16 +199,16 @@ def run_audit(
         if not info.scrambled:
             raise ValueError(f"{path} is not scrambled: there is nothing to attack")
         sp = info.splits[split]
-        m = min(samples, sp.n_images)
-        plain, _ = decrypt_images(f, key, split, 0, np.arange(m))  # (m, H, W, C)
-        enc = _read(f, split, m)  # (m, N, H, W, C)
+        index = select_indices(sp.n_images, samples, start, indices)
+        plain, _ = decrypt_images(f, key, split, 0, index)  # (m, H, W, C)
+        enc = _read(f, split, list(sp.shards), index)  # (m, N, H, W, C)
     block = tuple(info.block_size)
-    summary, images = audit_arrays(plain, enc, block, side_info(sp.augment))
+    summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index, costs)
     summary = {
         "file": os.path.basename(str(path)),
         "dataset_id": info.dataset_id,
         "key_fingerprint": info.key_fingerprint,
-        "samples": int(m),
+        "samples": len(index),
         "settings": {
             "split": split,
             "block_size": list(block),
@@ -151,5 +220,50 @@ def run_audit(
         **summary,
         "seconds": time.perf_counter() - t0,
     }
-    summary["outputs"] = write_report(summary, images, out_dir)
+    return summary, images
+
+
+def leak_figures(
+    path: str | os.PathLike,
+    key: bytes,
+    split: str = "train",
+    samples: int | None = 200,
+    start: int = 0,
+    indices: np.ndarray | list[int] | None = None,
+) -> dict:
+    """Summary figures of an audit, no report written.
+
+    Returns ``{"samples": m, "best": {...}, "union": {...}, "self_chosen": {...}}``, each
+    figure a dict with ``perfect`` (share of images reassembled exactly), ``neighbour`` (share of
+    true neighbour pairs recovered) and ``direct`` (share of blocks in place); ``best`` also
+    names its ``attack``.
+    """
+    s, _ = audit_file(path, key, split, samples, start, indices)
+    keep = ("perfect", "neighbour", "direct")
+    best = s["attacks"][s["best_attack"]]
+    return {
+        "samples": s["samples"],
+        "best": {"attack": s["best_attack"], **{k: best[k] for k in keep}},
+        "union": {k: s["union"][k] for k in keep},
+        "self_chosen": {k: s["self_chosen"][k] for k in keep},
+    }
+
+
+def run_audit(
+    path: str | os.PathLike,
+    key: bytes,
+    samples: int | None,
+    out_dir: str | os.PathLike,
+    split: str = "test",
+    start: int = 0,
+    indices: np.ndarray | list[int] | None = None,
+) -> dict:
+    """Audit the selected images of ``split``; write audit.md, audit.json, audit.png to out_dir.
+
+    The key only decrypts the images to score the attacks; no key material, permutation or
+    plain image other than the picture's is written. The attacks are deterministic.
+    """
+    summary, images = audit_file(path, key, split, samples, start, indices)
+    captions = ["plain", "encrypted", f"best: {summary['best_attack']}", SELF]
+    summary["outputs"] = write_report(summary, images, out_dir, captions)
     return summary

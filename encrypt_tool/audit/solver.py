@@ -35,27 +35,40 @@ def arrangement_cost(
 
 
 def _beam(cost: np.ndarray, prior: np.ndarray, grid: tuple[int, int], beam: int) -> np.ndarray:
-    """Raster-order beam search: best arrangement (M, P) found."""
+    """Raster-order beam search: best arrangement (M, P) found.
+
+    Each partial arrangement keeps only its last ``gx`` pieces (for the left and upper
+    neighbours) and a set of used pieces (a 64-bit mask when n <= 64); the full arrangements
+    are recovered at the end from the parent pointers.
+    """
     gy, gx = grid
     M, n = cost.shape[:2]
     K = min(beam, n)
-    m = np.arange(M)[:, None, None]
-    seq = np.zeros((M, K, n), dtype=np.int64)  # (M, K, P) pieces placed so far
+    right = np.ascontiguousarray(cost[..., 0])  # (M, n, n)
+    below = np.ascontiguousarray(cost[..., 1])
+    bits = n <= 64
     first = prior[:, :, 0]  # (M, n)
     top = np.argsort(first, axis=1)[:, :K]  # (M, K)
-    seq[:, :, 0] = top
     score = np.take_along_axis(first, top, axis=1)  # (M, K)
-    used = np.zeros((M, K, n), dtype=bool)
-    used[m[:, :, 0], np.arange(K)[None], top] = True
-    pieces = np.arange(n)[None, None, :]
+    hist = np.zeros((M, K, gx), dtype=np.int64)  # pieces at positions p-gx .. p-1
+    hist[:, :, -1] = top
+    one = np.uint64(1)
+    if bits:
+        used = one << top.astype(np.uint64)  # (M, K) uint64
+        shifts = np.arange(n, dtype=np.uint64)
+    else:
+        used = np.zeros((M, K, n), dtype=bool)
+        used[np.arange(M)[:, None], np.arange(K)[None], top] = True
+    parents, placed = [np.zeros((M, K), np.int64)], [top]
     for p in range(1, n):
         r, c = divmod(p, gx)
-        add = np.broadcast_to(prior[:, None, :, p], (M, seq.shape[1], n)).copy()  # (M, K, n)
+        add = np.repeat(prior[:, None, :, p], hist.shape[1], axis=1)  # (M, K, n)
         if c > 0:
-            add += cost[m, seq[:, :, p - 1, None], pieces, 0]
+            add += np.take_along_axis(right, hist[:, :, -1:], axis=1)  # rows of left pieces
         if r > 0:
-            add += cost[m, seq[:, :, p - gx, None], pieces, 1]
-        total = np.where(used, np.inf, score[:, :, None] + add).reshape(M, -1)  # (M, K*n)
+            add += np.take_along_axis(below, hist[:, :, :1], axis=1)  # rows of upper pieces
+        taken = ((used[:, :, None] >> shifts) & one).astype(bool) if bits else used
+        total = np.where(taken, np.inf, score[:, :, None] + add).reshape(M, -1)  # (M, K*n)
         k_new = min(beam, total.shape[1])
         if k_new < total.shape[1]:
             best = np.argpartition(total, k_new - 1, axis=1)[:, :k_new]  # (M, K')
@@ -63,12 +76,24 @@ def _beam(cost: np.ndarray, prior: np.ndarray, grid: tuple[int, int], beam: int)
             best = np.broadcast_to(np.arange(total.shape[1]), (M, k_new))
         parent, piece = np.divmod(best, n)
         score = np.take_along_axis(total, best, axis=1)
-        seq = np.take_along_axis(seq, parent[:, :, None], axis=1)
-        used = np.take_along_axis(used, parent[:, :, None], axis=1)
-        seq[:, :, p] = piece
-        used[m[:, :, 0], np.arange(k_new)[None], piece] = True
-    best = np.argmin(score, axis=1)  # (M,)
-    return seq[np.arange(M), best]
+        hist = np.concatenate(
+            [np.take_along_axis(hist[:, :, 1:], parent[:, :, None], axis=1), piece[:, :, None]],
+            axis=2,
+        )
+        if bits:
+            used = np.take_along_axis(used, parent, axis=1) | (one << piece.astype(np.uint64))
+        else:
+            used = np.take_along_axis(used, parent[:, :, None], axis=1)
+            used[np.arange(M)[:, None], np.arange(k_new)[None], piece] = True
+        parents.append(parent)
+        placed.append(piece)
+    k = np.argmin(score, axis=1)  # (M,) best final arrangement
+    out = np.empty((M, n), dtype=np.int64)
+    rows = np.arange(M)
+    for p in range(n - 1, -1, -1):
+        out[:, p] = placed[p][rows, k]
+        k = parents[p][rows, k]
+    return out
 
 
 def _flip_problem(cost, prior, grid, fy: bool, fx: bool):
@@ -85,22 +110,55 @@ def _flip_problem(cost, prior, grid, fy: bool, fx: bool):
     return c, prior[:, :, pos.reshape(-1)], pos.reshape(-1)
 
 
+def _local(cost: np.ndarray, prior: np.ndarray, grid, order: np.ndarray) -> np.ndarray:
+    """Cost of each piece at each position next to ``order``'s pieces: (M, P, n)."""
+    gy, gx = grid
+    M, n = cost.shape[:2]
+    m = np.arange(M)[:, None, None, None]
+    x = np.arange(n)[None, None, None, :]
+    o = order.reshape(M, gy, gx)[..., None]  # (M, gy, gx, 1)
+    loc = prior.transpose(0, 2, 1).reshape(M, gy, gx, n).copy()  # (M, gy, gx, n)
+    loc[:, :, 1:] += cost[m, o[:, :, :-1], x, 0]  # left neighbour's piece, x right of it
+    loc[:, :, :-1] += cost[m, x, o[:, :, 1:], 0]  # x left of the right neighbour
+    loc[:, 1:] += cost[m, o[:, :-1], x, 1]
+    loc[:, :-1] += cost[m, x, o[:, 1:], 1]
+    return loc.reshape(M, gy * gx, n)
+
+
 def _refine(cost, prior, grid, order: np.ndarray, rounds: int) -> np.ndarray:
-    """Apply the best improving swap of two positions, per puzzle, while one exists."""
+    """Apply the best improving swap of two positions, per puzzle, while one exists.
+
+    A swap's gain comes from each position's local cost (M, P, n), with a correction for the
+    edge that two adjacent positions share.
+    """
+    gy, gx = grid
     M, P = order.shape
-    a, b = np.triu_indices(P, k=1)
-    rows = np.arange(M)
+    c0 = cost.copy()
+    c0[:, np.arange(P), np.arange(P)] = 0  # a piece next to itself: only in the naive sum
+    pos = np.arange(P)
+    right = (pos[:, None] + 1 == pos[None, :]) & (pos[:, None] % gx < gx - 1)  # (P, P)
+    below = pos[:, None] + gx == pos[None, :]
+    rows = np.arange(M)[:, None, None]
     for _ in range(rounds):
-        cand = np.repeat(order[:, None, :], len(a), axis=1)  # (M, S, P)
-        s = np.arange(len(a))
-        cand[:, s, a], cand[:, s, b] = order[:, b], order[:, a]
-        costs = arrangement_cost(cost, cand, grid, prior)  # (M, S)
-        now = arrangement_cost(cost, order, grid, prior)  # (M,)
-        best = costs.argmin(axis=1)
-        better = costs[rows, best] < now - 1e-12
+        loc = _local(c0, prior, grid, order)  # (M, P, n)
+        g = np.take_along_axis(loc, order[:, None, :], axis=2)  # (M, P, P): a gets b's piece
+        cur = g[:, pos, pos]  # (M, P): each position's current local cost
+        delta = g + g.transpose(0, 2, 1) - cur[:, :, None] - cur[:, None, :]
+        oa, ob = order[:, :, None], order[:, None, :]  # (M, P, 1), (M, 1, P)
+        fix_r = c0[rows, ob, oa, 0] + c0[rows, oa, ob, 0]  # a left of b before the swap
+        fix_b = c0[rows, ob, oa, 1] + c0[rows, oa, ob, 1]
+        delta = delta + np.where(right, fix_r, 0) + np.where(below, fix_b, 0)
+        delta = delta + np.where(np.triu(np.ones((P, P), bool), 1), 0, np.inf)
+        flat = delta.reshape(M, -1)
+        best = flat.argmin(axis=1)
+        better = flat[np.arange(M), best] < -1e-9
         if not better.any():
             break
-        order = np.where(better[:, None], cand[rows, best], order)
+        a, b = np.divmod(best, P)
+        mm = np.nonzero(better)[0]
+        oa_, ob_ = order[mm, a[mm]].copy(), order[mm, b[mm]].copy()
+        order = order.copy()
+        order[mm, a[mm]], order[mm, b[mm]] = ob_, oa_
     return order
 
 
@@ -109,7 +167,7 @@ def solve(
     grid: tuple[int, int],
     prior: np.ndarray | None = None,
     beam: int = 64,
-    refine_rounds: int = 8,
+    refine_rounds: int = 32,
     chunk: int = 256,
 ) -> np.ndarray:
     """Arrange pieces: ``order[m, p]`` is the piece put at grid position ``p``; (M, P) int64.
@@ -127,7 +185,7 @@ def solve(
         prior = np.zeros((M, n, n))
     cost = np.where(np.isfinite(cost), cost, 1e12)
     out = np.empty((M, n), dtype=np.int64)
-    chunk = max(4, min(chunk, 2**22 // (n * n * max(n // 2, 1))))  # swap search memory
+    chunk = max(4, min(chunk, 2**20 // (n * n)))  # (m, P, n) local costs, (m, K, n) beam
     for lo in range(0, M, chunk):
         c, pr = cost[lo : lo + chunk], prior[lo : lo + chunk]
         cands = []

@@ -1,0 +1,99 @@
+"""The audit's attacks on real-looking cases: GridMask holes, zero-padded crops; union, picks,
+per-image rows and the image selection."""
+
+import json
+
+import numpy as np
+import pytest
+
+from encrypt_tool.audit import audit_arrays, leak_figures, run_audit
+from encrypt_tool.audit.attack import SideInfo, attack
+from encrypt_tool.audit.metrics import perfect
+from encrypt_tool.audit.report import picture
+from encrypt_tool.audit.select import parse_indices, select_indices
+from encrypt_tool.audit.simulate import Settings, simulate
+from keys.master import load_key
+from tests.test_audit import smooth_images
+
+MASKED = [
+    ("GridMask holes", Settings(pad=0, gridmask=True, gm_p=1.0, n_copies=1), 21),
+    ("GridMask holes and zero-padded crops", Settings(gm_p=1.0, n_copies=1), 21),
+    ("GridMask holes and zero-padded crops", Settings(gm_p=1.0, n_copies=1), 22),
+]
+
+
+@pytest.mark.parametrize("case,settings,seed", MASKED)
+def test_masked_cost_solves_what_mgc_misses(case, settings, seed):
+    # the old default (MGC) puts black-against-black edges first and loses true hole borders
+    x = smooth_images(16, seed=seed)
+    plain, enc, _ = simulate(x, settings, seed=seed - 20)
+    old = perfect(attack(enc, (8, 8), None, method="mgc"), plain[:, 0]).mean()
+    new = perfect(attack(enc, (8, 8), None, method="masked"), plain[:, 0]).mean()
+    assert old <= 0.75, case
+    assert new == 1.0, case
+
+
+def test_union_and_self_chosen_on_gridmask_images():
+    x = smooth_images(12, seed=23)
+    plain, enc, _ = simulate(x, Settings(gm_p=1.0, n_copies=2), seed=4)
+    s, images = audit_arrays(plain[:, 0], enc, (8, 8), SideInfo(4, "zero"), index=np.arange(
+        100, 112))
+    per = s["per_image"]
+    assert [r["index"] for r in per] == list(range(100, 112)) and per[0]["copy"] == 0
+    any_perfect = np.mean([any(a["perfect"] for a in r["attacks"].values()) for r in per])
+    assert s["union"]["perfect"] == pytest.approx(any_perfect)
+    for a in s["attacks"].values():
+        assert s["union"]["perfect"] >= a["perfect"] and s["union"]["neighbour"] >= a["neighbour"]
+    assert s["attacks"]["edges only, MGC"]["perfect"] < s["union"]["perfect"]
+    assert all(r["self_chosen"] in s["attacks"] for r in per)
+    assert s["self_chosen"]["perfect"] >= s["attacks"]["edges only, MGC"]["perfect"]
+    assert len(images) == 4
+
+
+def test_parse_and_select_indices():
+    assert parse_indices("0-3,7, 9-9") == [0, 1, 2, 3, 7, 9]
+    for bad in ("", "a", "3-1", "1-", "-2", "1,,2"):
+        with pytest.raises(ValueError):
+            parse_indices(bad)
+    assert select_indices(10, 3, 8).tolist() == [8, 9]
+    assert select_indices(10, None, 7).tolist() == [7, 8, 9]
+    assert select_indices(10, 5, 0, [4, 2]).tolist() == [4, 2]
+    with pytest.raises(ValueError, match="index 10 is not valid"):
+        select_indices(10, 5, 0, [1, 10])
+    with pytest.raises(ValueError, match="repeated"):
+        select_indices(10, 5, 0, [1, 1])
+    with pytest.raises(ValueError, match="start 10"):
+        select_indices(10, 5, 10)
+
+
+def test_picture_has_captions():
+    rows = [np.zeros((2, 8, 8, 3), np.uint8)] * 3
+    plain = picture(rows)
+    captioned = picture(rows, ["plain", "encrypted", "best: a long attack name that wraps"])
+    assert captioned.width == plain.width and captioned.height > plain.height
+    band = np.asarray(captioned)[: captioned.height - plain.height]
+    assert (band < 128).any()  # text was drawn
+
+
+def test_audit_selected_images_and_figures(tmp_path, key_file, run_cli):
+    enc = tmp_path / "enc.h5"
+    r = run_cli("dataset", "--source", "synthetic", "--limit", "30", "--n-keys", "2",
+                "--out", enc, "--key", key_file, "--quiet")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "audit"
+    r = run_cli("audit", enc, "--key", key_file, "--split", "train", "--indices", "3,25-27",
+                "--out", out)
+    assert r.exit_code == 0, r.output
+    rows = json.loads((out / "audit.json").read_text())["per_image"]
+    assert [row["index"] for row in rows] == [3, 25, 26, 27]
+    s = run_audit(enc, load_key(key_file), 4, tmp_path / "a2", split="train", start=28)
+    assert [row["index"] for row in s["per_image"]] == [28, 29]
+    f = leak_figures(enc, load_key(key_file), split="train", indices=[0, 1, 2])
+    assert f["samples"] == 3 and set(f) == {"samples", "best", "union", "self_chosen"}
+    assert f["union"]["perfect"] >= f["best"]["perfect"] and "attack" in f["best"]
+    for args, msg in ((["--indices", "2,99"], "index 99"), (["--indices", "x"], "indices"),
+                      (["--start", "-1"], "--start"), (["--start", "2", "--indices", "1"],
+                                                        "exclude")):
+        bad = tmp_path / "bad"
+        r = run_cli("audit", enc, "--key", key_file, "--split", "train", "--out", bad, *args)
+        assert r.exit_code == 1 and msg in r.output and not bad.exists(), r.output
