@@ -13,9 +13,11 @@ from encrypt_tool import __version__
 from encrypt_tool.cli import main as encrypt_main
 from experiments.cli import main as reproduce_main
 from trainer.cli import main as train_main
+from trainer.predict_cli import main as predict_main
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = {"bs-encrypt": encrypt_main, "bs-train": train_main, "bs-reproduce": reproduce_main}
+COMMANDS = {"bs-encrypt": encrypt_main, "bs-train": train_main, "bs-reproduce": reproduce_main,
+            "bs-predict": predict_main}
 
 
 def invoke(command: str, *args):
@@ -100,6 +102,17 @@ def test_bs_reproduce_click_errors(tmp_path, args, needles):
     args = [a.format(dir=tmp_path) for a in args]
     one_line_error(invoke("bs-reproduce", *args, "--out", tmp_path / "r"), *needles)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["{dir}", "{dir}/q.h5", "--top-k", "abc"], ["--top-k", "integer"]),
+    (["{dir}", "{dir}/q.h5", "--checkpoint", "first"], ["--checkpoint", "'first'"]),
+    (["{dir}"], ["DATA"]),
+])
+def test_bs_predict_click_errors(tmp_path, args, needles):
+    args = [a.format(dir=tmp_path) for a in args]
+    one_line_error(invoke("bs-predict", *args, "--out", tmp_path / "p.csv"), *needles)
+    assert not (tmp_path / "p.csv").exists()
 
 
 @pytest.mark.parametrize("command, args", [

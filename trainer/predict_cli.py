@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from encrypt_tool.clitools import Command, version_option
+
 __all__ = ["main"]
 
 
@@ -27,7 +29,8 @@ def _check_out(out: Path, overwrite: bool) -> None:
         raise TrainError(f"output directory {out.parent} does not exist; create it first")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
+@version_option("bs-predict")
 @click.argument("run", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="predictions.csv",
