@@ -334,15 +334,19 @@ def _check_samples(file: str, split: str, samples: int) -> int:
               help="No crop or flip, whatever the training file's test split had.")
 @click.option("--skip-bad", is_flag=True,
               help="Leave out unreadable images or images of another size (counted).")
+@click.option("--resize", is_flag=True,
+              help="Scale and centre-crop every image file to the training file's size (as "
+                   "`dataset --image-size`; automatic when that file was made so).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing query file and manifest.")
 @_friendly
 def query(inputs: tuple[str, ...], like: str, key: str | None, out: str, manifest: str | None,
-          no_test_augment: bool, skip_bad: bool, overwrite: bool) -> None:
+          no_test_augment: bool, skip_bad: bool, resize: bool, overwrite: bool) -> None:
     """Encrypt new images (files, folders, or an .npz) for the cloud to classify."""
     from encrypt_tool.query import QueryConfig, build_query
 
     cfg = QueryConfig(inputs=inputs, like=like, out=out, manifest=manifest,
-                      test_augment=not no_test_augment, skip_bad=skip_bad, overwrite=overwrite)
+                      test_augment=not no_test_augment, skip_bad=skip_bad, resize=resize,
+                      overwrite=overwrite)
     r = build_query(cfg, lambda: _load_key(key))
     treatment = "crop and flip" if r.augment is not None else "no crop or flip"
     skipped = f", {len(r.skipped)} skipped as bad" if r.skipped else ""

@@ -42,6 +42,7 @@ class QueryConfig:
     manifest: str | None = None  # default: beside ``out``, see ``manifest.manifest_path``
     test_augment: bool = True
     skip_bad: bool = False
+    resize: bool = False  # scale + centre-crop to the training size (always if it was resized)
     overwrite: bool = False
     batch_size: int = 1000
     shard_size: int = 10000
@@ -77,16 +78,18 @@ def _augment(raw) -> AugmentConfig | None:
     return cfg.without_gridmask()
 
 
-def read_like(path: str) -> tuple[FileInfo, AugmentConfig | None]:
-    """The public settings of the training file ``path`` and the test treatment its test
-    split received (crop and flip, never GridMask), or None where it had none."""
+def read_like(path: str) -> tuple[FileInfo, AugmentConfig | None, bool]:
+    """The public settings of the training file ``path``, the test treatment its test split
+    received (crop and flip, never GridMask; None where it had none), and whether its images
+    were resized to their size (`dataset --image-size`), so that a query must be too."""
     with open_encrypted(path) as f:
         info = read_info(f)
         if "test" in info.splits:
             raw = info.splits["test"].augment
         else:  # no test split: the treatment `dataset` would have given one
             raw = json.loads(f.attrs.get("augment", "null"))
-    return info, _augment(raw)
+        preprocess = json.loads(f.attrs.get("preprocess", "{}") or "{}")
+    return info, _augment(raw), bool(preprocess.get("image_size"))
 
 
 def _outputs(cfg: QueryConfig) -> tuple[Path, Path]:
@@ -107,14 +110,15 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     both were written whole.
     """
     out, man = _outputs(cfg)
-    info, augment = read_like(cfg.like)
+    info, augment, resized = read_like(cfg.like)
     if not cfg.test_augment:
         augment = None
     key = b""
     if info.scrambled:
         key = load_key()
         check_key(info, key)
-    q = load_query_images(find_inputs(list(cfg.inputs)), info.image_shape, cfg.skip_bad)
+    q = load_query_images(find_inputs(list(cfg.inputs)), info.image_shape, cfg.skip_bad,
+                          resize=cfg.resize or resized)
     dataset_id = secrets.token_bytes(16)
     _write_query(out, q, info, augment, key, dataset_id, cfg)
     try:

@@ -1,8 +1,8 @@
 """The images of a query: image files, folders searched recursively, or an ``.npz``.
 
-Nothing here needs class folders or labels. Every image must already have the size and channels
-of the training file (``--like``); a file that is not an image, or has another size, is named in
-the error, or skipped and counted with ``skip_bad``.
+Nothing here needs class folders or labels. Every image must have the size and channels of the
+training file (``--like``), or is brought to that size with ``resize``; a file that is not an
+image, or has another size, is named in the error, or skipped and counted with ``skip_bad``.
 """
 
 from __future__ import annotations
@@ -11,15 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from encrypt_tool.sources.folder import IMAGE_SUFFIXES
+from encrypt_tool.sources.imagefile import IMAGE_SUFFIXES, find_images, read_image
 
 __all__ = ["QueryImages", "QueryInputError", "find_inputs", "load_query_images"]
-
-_BAD_IMAGE = (
-    OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
-)
 
 
 class QueryInputError(ValueError):
@@ -36,10 +31,6 @@ class QueryImages:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
 
 
-def _visible(p: Path, root: Path) -> bool:
-    return not any(part.startswith(".") for part in p.relative_to(root).parts)
-
-
 def find_inputs(inputs: list[str]) -> list[Path]:
     """Image files and .npz files named by ``inputs``; folders are searched recursively.
 
@@ -49,8 +40,7 @@ def find_inputs(inputs: list[str]) -> list[Path]:
     for name in inputs:
         p = Path(name).expanduser()
         if p.is_dir():
-            found += sorted(q for q in p.rglob("*") if q.is_file() and _visible(q, p)
-                            and q.suffix.lower() in IMAGE_SUFFIXES)
+            found += find_images(p)
         elif p.is_file():
             found.append(p)
         else:
@@ -69,21 +59,21 @@ def _size_error(origin: str, shape: tuple, want: tuple[int, int, int]) -> str:
     h, w, c = want
     got = f"{shape[1]}x{shape[0]}" + (f" with {shape[2]} channels" if len(shape) > 2 else "")
     return (f"image {origin} is {got}; the training file (--like) holds {w}x{h} images with "
-            f"{c} channel{'s' if c > 1 else ''}; resize it to {w}x{h} first")
+            f"{c} channel{'s' if c > 1 else ''}; pass --resize to scale and centre-crop every "
+            f"image to {w}x{h} (as `dataset --image-size` does), or resize it first")
 
 
-def _read_file(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
-    """(H, W, C) uint8 of one image file, converted to RGB (C=3) or greyscale (C=1)."""
+def _read_file(path: Path, shape: tuple[int, int, int], resize: bool) -> np.ndarray:
+    """(H, W, C) uint8 of one image file in the training file's mode (RGB, C=3, or luma, C=1;
+    transparency composited as `dataset` does), scaled and centre-cropped with ``resize``."""
     h, w, c = shape
     if c not in (1, 3):
         raise QueryInputError(f"image files give 1 or 3 channels; the training file has {c}; "
                               f"pass the images as an .npz instead")
     try:
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB" if c == 3 else "L"))
-    except _BAD_IMAGE as e:
-        raise QueryInputError(f"cannot read image {path}: {e}") from None
-    arr = arr.reshape(*arr.shape[:2], c)  # (H, W, C) uint8
+        arr = read_image(path, (h, w) if resize else None, "rgb" if c == 3 else "l")
+    except ValueError as e:
+        raise QueryInputError(str(e)) from None
     if arr.shape != (h, w, c):
         raise QueryInputError(_size_error(str(path), arr.shape, shape))
     return arr
@@ -116,10 +106,11 @@ def _read_npz(path: Path, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.n
 
 
 def load_query_images(
-    paths: list[Path], shape: tuple[int, int, int], skip_bad: bool = False
+    paths: list[Path], shape: tuple[int, int, int], skip_bad: bool = False, resize: bool = False
 ) -> QueryImages:
-    """Read every input as (H, W, C) = ``shape`` uint8. A bad image raises QueryInputError
-    naming it, or with ``skip_bad`` is left out and listed in ``skipped``."""
+    """Read every input as (H, W, C) = ``shape`` uint8 (image files scaled and centre-cropped
+    to it with ``resize``). A bad image raises QueryInputError naming it, or with ``skip_bad``
+    is left out and listed in ``skipped``."""
     images, origins, labels, skipped = [], [], [], []
     for p in paths:
         if p.suffix.lower() == ".npz":
@@ -129,7 +120,7 @@ def load_query_images(
             labels.append(y)
             continue
         try:
-            images.append(_read_file(p, shape)[None])  # (1, H, W, C)
+            images.append(_read_file(p, shape, resize)[None])  # (1, H, W, C)
         except QueryInputError as e:
             if not skip_bad:
                 raise

@@ -163,8 +163,51 @@ def test_wrong_size_lists_the_expected_size(client, tmp_path):
     Image.fromarray(np.zeros((40, 48, 3), np.uint8)).save(d / "big.png")
     out = tmp_path / "out"
     out.mkdir()
-    refused(query(client, out, d), "big.png", "48x40", "32x32")
+    refused(query(client, out, d), "big.png", "48x40", "32x32", "--resize")
     assert listing(out) == set()
+
+
+def test_resize_brings_other_sizes_to_the_training_size(client, tmp_path):
+    from encrypt_tool.sources.imagefile import read_image
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(d / "a.png")
+    Image.fromarray(rng.integers(0, 256, (64, 30), dtype=np.uint8)).save(d / "b.png")  # grey
+    out = tmp_path / "out"
+    out.mkdir()
+    r = query(client, out, d, resize=True, no_test_augment=True)
+    assert r.exit_code == 0, r.output
+    r = cli("decrypt", out / "q.h5", "--key", client / "k.key", "--out", tmp_path / "p.npz")
+    assert r.exit_code == 0, r.output
+    want = np.stack([read_image(d / n, (32, 32)) for n in ("a.png", "b.png")])
+    assert np.array_equal(np.load(tmp_path / "p.npz")["images"], want)
+
+
+def test_query_like_a_resized_folder_file_is_resized_the_same_way(tmp_path, key_file):
+    from encrypt_tool.sources.imagefile import read_image
+
+    src = tmp_path / "photos"
+    rng = np.random.default_rng(1)
+    for cls in ("cat", "dog"):
+        (src / cls).mkdir(parents=True)
+        for i in range(3):
+            img = rng.integers(0, 256, (50 + 10 * i, 70, 3), dtype=np.uint8)
+            Image.fromarray(img).save(src / cls / f"{i}.png")
+    r = cli("dataset", "--source", f"folder:{src}", "--image-size", "32", "--test-fraction",
+            "0.34", "--key", key_file, "--n-keys", "1", "--no-augment", "--out",
+            tmp_path / "enc.h5", "--quiet", "--jobs", "1")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    out.mkdir()
+    r = cli("query", src / "cat", "--like", tmp_path / "enc.h5", "--key", key_file,
+            "--out", out / "q.h5")
+    assert r.exit_code == 0, r.output  # no --resize needed: the training file was resized
+    r = cli("decrypt", out / "q.h5", "--key", key_file, "--out", tmp_path / "p.npz")
+    assert r.exit_code == 0, r.output
+    want = np.stack([read_image(src / "cat" / f"{i}.png", (32, 32)) for i in range(3)])
+    assert np.array_equal(np.load(tmp_path / "p.npz")["images"], want)
 
 
 @pytest.mark.parametrize("case", ["missing", "text", "incomplete", "damaged"])
