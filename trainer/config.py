@@ -26,7 +26,7 @@ class TrainConfig:
     test: str | None = None
     epochs: int = 250
     batch_size: int = 128
-    recipe: str = "onecycle"
+    recipe: str = "auto"  # auto: adamw for block-set models, onecycle otherwise
     lr: float | None = None  # None: the recipe's peak
     seed: int = 0
     model: str = "resnet18"
