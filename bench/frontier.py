@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["BUDGETS", "Budget", "cifar_source", "leakage", "run_frontier"]
+__all__ = ["BUDGETS", "Budget", "chart", "cifar_source", "encrypt_setting", "leakage",
+           "run_frontier", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,9 @@ def _tiles(path: Path, ncol: int) -> np.ndarray:
     return grid.reshape(nrow, 32, ncol, 32, 3).transpose(0, 2, 1, 3, 4).reshape(-1, 32, 32, 3)
 
 
-def _encrypt(source: str, key: bytes, block: int, scramble: bool, b: Budget, out: Path) -> Path:
+def encrypt_setting(source: str, key: bytes, block: int, scramble: bool, b: Budget,
+                    out: Path) -> Path:
+    """One file of the frontier: CIFAR-10 (or ``source``) with ``block`` blocks, N = 4."""
     from encrypt_tool.augment import AugmentConfig
     from encrypt_tool.pipeline import DatasetConfig, build_dataset
     from encrypt_tool.sources import open_source
@@ -133,7 +136,7 @@ def run_frontier(b: Budget, source: str, out: Path, key: bytes | None = None) ->
     settings = [(f"{k}x{k}", k, True) for k in b.blocks]
     settings += [("plain", 8, False)]
     for label, block, scramble in settings:
-        path = _encrypt(source, key, block, scramble, b, data / f"{label}.h5")
+        path = encrypt_setting(source, key, block, scramble, b, data / f"{label}.h5")
         leak = {"perfect": 1.0, "neighbour": 1.0, "attack": "none needed", "samples": 0}
         if scramble:
             leak = leakage(path, key, b.audit_samples, out / "audit" / label)
@@ -145,7 +148,7 @@ def run_frontier(b: Budget, source: str, out: Path, key: bytes | None = None) ->
                              _train(path, model, b, runs / f"{label}-{model}")))
         if not scramble:  # plain block-set references, one per block grid
             for pb in b.plain_blocks:
-                p = path if pb == block else _encrypt(source, key, pb, False, b,
+                p = path if pb == block else encrypt_setting(source, key, pb, False, b,
                                                       data / f"plain{pb}.h5")
                 for model in (m for m in b.models if m.startswith("block")):
                     rows.append(_row(f"plain ({pb}x{pb} grid)", pb, leak, model,
