@@ -9,7 +9,8 @@ CIFAR_DIR ?= $(if $(wildcard $(SHARED_CIFAR)/README.md),$(SHARED_CIFAR),$(HOME)/
 DATA   ?= data
 RUNS   ?= runs
 
-.PHONY: install test lint demo encrypt train bench reproduce reproduce-short reproduce-smoke audit clean
+.PHONY: install test lint demo encrypt train bench reproduce reproduce-short reproduce-smoke audit clean \
+	frontier gpu-check
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -83,3 +84,13 @@ reproduce-short:
 reproduce-smoke:
 	$(BIN)/bs-reproduce --smoke --data-dir $(CIFAR_DIR) --download --out $(RUNS)/reproduce-smoke \
 		--overwrite
+
+# the privacy-accuracy frontier (block sizes 4, 8, 16; leakage and accuracy) at the CPU budget
+frontier:
+	$(BIN)/python bench/bench_frontier.py --budget cpu --out $(RUNS)/frontier --overwrite
+
+# everything that needs a GPU (about 8 minutes on one H100): DATA=DIR holds CIFAR-10 as npz files
+# or sheets; works without the project's venv on a machine whose python3 has torch and h5py
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+gpu-check:
+	PYTHONPATH=. $(GPU_PYTHON) bench/gpu_check.py $(DATA) --out $(RUNS)/gpu-check --overwrite

@@ -5,7 +5,8 @@ then measures on the machine at hand (CUDA when present, else CPU):
 - data path: uint8 batches of 128 with the epoch's copy choices, moved to the device and
   normalised to float (``to_input``), from memory (``MemoryLoader``) and streaming from the
   file (``StreamLoader``: contiguous chunk reads, shuffle buffer, prefetch thread);
-- training: forward + backward + SGD step at batch 128 for resnet18 and resnet18-narrow (bf16
+- training: forward + backward + optimiser step at batch 128 for resnet18, resnet18-narrow and
+  the block-set models (bf16
   autocast and channels_last on CUDA, as the trainer does), and the ratio of data-path time to
   step time.
 
@@ -31,7 +32,7 @@ from common import machine  # noqa: E402
 
 from trainer.data import MemoryLoader, to_input  # noqa: E402
 from trainer.model import build_model  # noqa: E402
-from trainer.recipe import build_optimizer, get_recipe  # noqa: E402
+from trainer.recipe import build_optimizer, get_recipe, resolve_recipe  # noqa: E402
 from trainer.source import describe  # noqa: E402
 from trainer.stream import StreamLoader  # noqa: E402
 
@@ -85,12 +86,18 @@ def data_rate(loader, device: torch.device, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
-def step_rate(name: str, device: torch.device, steps: int, compile_: bool) -> float:
-    """Training images/s at batch 128: forward, backward and SGD step on random input."""
+MODEL_RUNS = [("resnet18", (8, 8)), ("resnet18-narrow", (8, 8)), ("blockset", (8, 8)),
+              ("blockset-narrow", (8, 8)), ("blockset-narrow", (4, 4))]
+
+
+def step_rate(name: str, device: torch.device, steps: int, compile_: bool,
+              block: tuple[int, int] = (8, 8)) -> float:
+    """Training images/s at batch 128: forward, backward and optimiser step on random input,
+    with the model's default recipe (SGD for ResNets, AdamW for block-set models)."""
     cuda = device.type == "cuda"
     fmt = torch.channels_last if cuda else torch.preserve_format
-    model = build_model(name, 10, (32, 32, 3)).to(device, memory_format=fmt)
-    opt = build_optimizer(model, get_recipe("onecycle"), device)
+    model = build_model(name, 10, (32, 32, 3), block_size=block).to(device, memory_format=fmt)
+    opt = build_optimizer(model, get_recipe(resolve_recipe("auto", name)), device)
     net = torch.compile(model) if compile_ else model
     x = torch.randn(BATCH, 3, 32, 32, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, 10, (BATCH,), device=device)
@@ -140,12 +147,16 @@ def main() -> None:
     print(f"data path, in memory ({'GPU' if cuda else 'RAM'}): {out['data_memory']:>12,.0f} img/s")
     print(f"data path, streaming from HDF5:   {out['data_stream']:>12,.0f} img/s  "
           f"({n:,} images x 4 copies, page-cached file)")
-    for model in ("resnet18", "resnet18-narrow"):
-        r = step_rate(model, dev, steps, a.compile)
-        out[f"train_{model}"] = r
+    for model, block in MODEL_RUNS:
+        r = step_rate(model, dev, steps, a.compile, block)
+        label = model if model.startswith("resnet") else f"{model} {block[0]}x{block[1]}"
+        out[f"train_{label.replace(' ', '_')}"] = r
         ratio_m, ratio_s = r / out["data_memory"], r / out["data_stream"]
-        print(f"training {model:<16} batch {BATCH}: {r:>10,.0f} img/s;  data time / step time: "
+        print(f"training {label:<20} batch {BATCH}: {r:>10,.0f} img/s;  data time / step time: "
               f"{100 * ratio_m:.2f}% in memory, {100 * ratio_s:.2f}% streaming")
+    base = out["train_resnet18-narrow"]
+    for k in [k for k in out if k.startswith("train_blockset")]:
+        print(f"{k[6:]:<22} / resnet18-narrow: {out[k] / base:.2f}x the training speed")
     print(json.dumps({k: round(v, 1) for k, v in out.items()}))
 
 

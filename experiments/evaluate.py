@@ -19,7 +19,9 @@ def evaluate_checkpoint(
     """Loss and top-1 accuracy (0..1) of ``checkpoint`` on ``split`` of ``data``, plus ``n``."""
     state = ckpt.load(checkpoint)
     sp = describe(data, split)
-    model = build_model(state["model_name"], len(state["class_names"]), tuple(state["image_shape"]))
+    block = state.get("block_size")
+    model = build_model(state["model_name"], len(state["class_names"]), tuple(state["image_shape"]),
+                        block_size=tuple(block) if block is not None else None)
     model.load_state_dict(state["model"])
     cuda = device.type == "cuda"
     model = model.to(device, memory_format=torch.channels_last if cuda else torch.preserve_format)

@@ -29,12 +29,14 @@ __all__ = ["main"]
               help="Run directory (default: runs/<name of DATA>).")
 @click.option("--epochs", type=int, default=250, show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--recipe", type=click.Choice(RECIPE_NAMES), default="onecycle",
-              show_default=True, help="onecycle: SGD, peak lr 0.1; paper: peak lr 0.0005.")
+@click.option("--recipe", type=click.Choice(RECIPE_NAMES), default="auto", show_default=True,
+              help="onecycle: SGD, peak lr 0.1; paper: peak lr 0.0005; adamw: AdamW, peak lr "
+                   "2e-3, label smoothing 0.1; auto: adamw for blockset models, else onecycle.")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (overrides the recipe's).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--model", type=click.Choice(MODEL_NAMES), default="resnet18",
-              show_default=True, help="resnet18-narrow: width 16 instead of 64, for CPUs.")
+@click.option("--model", type=click.Choice(MODEL_NAMES), default="resnet18", show_default=True,
+              help="resnet18-narrow: width 16 instead of 64, for CPUs; blockset(-narrow): a "
+                   "set-of-blocks model, invariant to the block order.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--data", "data_mode", type=click.Choice(["auto", "memory", "stream"]),
               default="auto", show_default=True,

@@ -14,8 +14,8 @@ __all__ = ["MAX_DEFAULT_THREADS", "MODEL_NAMES", "RECIPE_NAMES", "RESULT_FIELDS"
 
 # The names of trainer.model.MODELS and trainer.recipe.RECIPES, kept here so that checking
 # options needs no torch (a test keeps them equal).
-MODEL_NAMES = ("resnet18", "resnet18-narrow")
-RECIPE_NAMES = ("onecycle", "paper")
+MODEL_NAMES = ("resnet18", "resnet18-narrow", "blockset", "blockset-narrow")
+RECIPE_NAMES = ("auto", "onecycle", "paper", "adamw")
 MAX_DEFAULT_THREADS = 8
 
 # The fields that change the result: a resumed run must agree with its checkpoint on these.
@@ -34,7 +34,7 @@ class TrainConfig:
     test: str | None = None
     epochs: int = 250
     batch_size: int = 128
-    recipe: str = "onecycle"
+    recipe: str = "auto"  # auto: adamw for block-set models, onecycle otherwise
     lr: float | None = None  # None: the recipe's peak
     seed: int = 0
     model: str = "resnet18"

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 __all__ = ["LONG_RUN_S", "estimate_seconds", "long_run_warning"]
 
-# images/s on 32x32 inputs, 2 CPU threads (bench/bench_train.py)
-CPU_RATE_2_THREADS = {"resnet18": 52.0, "resnet18-narrow": 594.0}
+# images/s on 32x32 inputs, 2 CPU threads (bench/bench_train.py); the block-set models from
+# their measured speed relative to resnet18-narrow (0.59x for blockset at 8x8 blocks, 0.51x for
+# blockset-narrow at 4x4 blocks, its slowest common case)
+CPU_RATE_2_THREADS = {"resnet18": 52.0, "resnet18-narrow": 594.0, "blockset": 350.0,
+                      "blockset-narrow": 300.0}
 # images/s on 32x32 inputs on one current data-centre GPU (the trainer's design target, not
 # a measurement): only there to keep the GPU estimate on the right order of magnitude
-GPU_RATE = {"resnet18": 21000.0, "resnet18-narrow": 60000.0}
+GPU_RATE = {"resnet18": 21000.0, "resnet18-narrow": 60000.0, "blockset": 60000.0,
+            "blockset-narrow": 60000.0}
 LONG_RUN_S = 2 * 3600.0
 
 

@@ -4,6 +4,8 @@ Small images (<= 64 px) get the CIFAR stem: one 3x3 conv, stride 1, no max-pool.
 (e.g. 224 px with 16x16 blocks) get the standard ImageNet stem: 7x7 conv, stride 2, max-pool.
 At width 64 this is exactly torchvision's resnet18 (with the stem adapted for small inputs);
 ``resnet18-narrow`` is the same network at width 16 (about 16x fewer FLOPs) for CPU demos.
+``blockset`` and ``blockset-narrow`` (trainer/blockset.py) treat an image as a set of blocks and
+need the block size of the data file.
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ from __future__ import annotations
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
+from trainer.blockset import BLOCKSETS, build_blockset
 from trainer.errors import TrainError
 
-__all__ = ["MODELS", "SMALL_IMAGE_MAX", "build_model", "model_width"]
+__all__ = ["MODELS", "RESNET_WIDTHS", "SMALL_IMAGE_MAX", "build_model", "model_width"]
 
-MODELS = {"resnet18": 64, "resnet18-narrow": 16}
+RESNET_WIDTHS = {"resnet18": 64, "resnet18-narrow": 16}
+MODELS = (*RESNET_WIDTHS, *BLOCKSETS)
 SMALL_IMAGE_MAX = 64
 
 
 def model_width(name: str) -> int:
-    """Base width (channels of the stem) of the named model; TrainError if unknown."""
-    if name not in MODELS:
-        raise TrainError(f"model {name!r} is not known; choose one of {sorted(MODELS)}")
-    return MODELS[name]
+    """Base width (channels of the stem) of the named ResNet; TrainError if unknown."""
+    if name not in RESNET_WIDTHS:
+        raise TrainError(f"model {name!r} is not a ResNet; choose one of {sorted(RESNET_WIDTHS)}")
+    return RESNET_WIDTHS[name]
 
 
 def _stage(cin: int, cout: int, stride: int) -> nn.Sequential:
@@ -42,9 +46,15 @@ def _stem(width: int, channels: int, image_size: int) -> list[nn.Module]:
 
 
 def build_model(
-    name: str, n_classes: int, image_shape: tuple[int, int, int]
-) -> nn.Sequential:
-    """ResNet-18 for (H, W, C) images and ``n_classes`` outputs; input (B, C, H, W) float."""
+    name: str, n_classes: int, image_shape: tuple[int, int, int],
+    block_size: tuple[int, int] | None = None,
+) -> nn.Module:
+    """The named model for (H, W, C) images and ``n_classes`` outputs; input (B, C, H, W)
+    float. ``block_size`` (bh, bw), from the data file, is needed by the block-set models."""
+    if name in BLOCKSETS:
+        return build_blockset(name, n_classes, image_shape, block_size)
+    if name not in MODELS:
+        raise TrainError(f"model {name!r} is not known; choose one of {sorted(MODELS)}")
     width = model_width(name)
     h, w, c = image_shape
     widths = [width, 2 * width, 4 * width, 8 * width]

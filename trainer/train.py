@@ -21,7 +21,7 @@ from trainer.estimate import long_run_warning
 from trainer.evaluate import evaluate, summarise
 from trainer.model import build_model
 from trainer.progress import ProgressBar, epoch_line
-from trainer.recipe import build_optimizer, build_schedule, get_recipe
+from trainer.recipe import build_optimizer, build_schedule, get_recipe, resolve_recipe
 from trainer.source import Split, channel_stats, check_pair, describe
 from trainer.stream import StreamLoader
 
@@ -106,9 +106,10 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         mean, std = [0.5] * train_split.image_shape[2], [0.5] * train_split.image_shape[2]
 
     torch.manual_seed(config.seed)
-    core = build_model(config.model, train_split.n_classes, train_split.image_shape)
+    core = build_model(config.model, train_split.n_classes, train_split.image_shape,
+                       train_split.block_size)
     core = core.to(d.device, memory_format=torch.channels_last if cuda else torch.preserve_format)
-    recipe = get_recipe(config.recipe, config.lr)
+    recipe = get_recipe(resolve_recipe(config.recipe, config.model), config.lr)
     train_loader, mode = _loader(train_split, config, d, True, 0.5)
     test_loader, test_mode = _loader(test_split, config, d, False, 0.25)
     steps = len(train_loader.plan(0)) if mode == "memory" else -(-train_split.n_images //
@@ -147,7 +148,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             f"{train_split.image_shape[0]}x{train_split.image_shape[1]}, "
             f"{_blocks(train_split)}, "
             f"{train_split.n_classes} classes; device {d.device}, {d.world} process(es); "
-            f"peak lr {recipe.peak_lr}")
+            f"recipe {recipe.name}, peak lr {recipe.peak_lr}")
     warning = long_run_warning(config.model, d.device.type, train_split.n_images,
                                config.epochs - start, train_split.image_shape[:2],
                                torch.get_num_threads())
@@ -156,7 +157,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
         sums, n_seen = _train_epoch(net, optimizer, schedule, train_loader, prepare, epoch,
-                                    config, d, steps)
+                                    config, d, steps, recipe.label_smoothing)
         train_s = time.perf_counter() - t0
         test_sums = evaluate(eval_net, test_loader.batches(0), prepare, autocast=cuda)
         test = summarise(ddp.all_reduce_sum(test_sums.to(d.device), d))
@@ -185,7 +186,8 @@ def _blocks(split: Split) -> str:
     return f"scrambled in {split.block_size[0]}x{split.block_size[1]} blocks"
 
 
-def _train_epoch(net, optimizer, schedule, loader, prepare, epoch, config, d, steps):
+def _train_epoch(net, optimizer, schedule, loader, prepare, epoch, config, d, steps,
+                 smoothing=0.0):
     """One epoch; returns ([summed loss, correct, count] over all ranks, images seen)."""
     cuda = d.device.type == "cuda"
     net.train()
@@ -196,7 +198,7 @@ def _train_epoch(net, optimizer, schedule, loader, prepare, epoch, config, d, st
         x = prepare(xb)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             out = net(x)
-            loss = nn.functional.cross_entropy(out.float(), yb)
+            loss = nn.functional.cross_entropy(out.float(), yb, label_smoothing=smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

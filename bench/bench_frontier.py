@@ -1,0 +1,65 @@
+"""The privacy-accuracy frontier on CIFAR-10: block sizes 4, 8 and 16 (zero-padded crop, flip,
+N = 4 keys per image), the audit's leakage of each, ResNet and block-set models trained on each
+file, plus plain references. Writes frontier.md, frontier.csv, frontier.json and frontier.png.
+
+    .venv/bin/python bench/bench_frontier.py --budget cpu [--data DIR] [--out runs/frontier]
+
+Budgets: cpu (10,000 images, 10 epochs, narrow models; about 30 min on 2 idle cores),
+cpu-quick (2,500 images, 4 epochs, for a loaded machine), gpu (25,000 images, 15 epochs,
+full-width models), smoke (synthetic images, seconds). DATA: a folder with cifar10_train.npz and
+cifar10_test.npz or the CIFAR-10 sheets; default: the offline copy, unpacked to a temporary
+folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SHARED_CIFAR, machine  # noqa: E402
+from frontier import BUDGETS, cifar_source, run_frontier, with_overrides  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
+    ap.add_argument("--data", type=Path, default=None, help="CIFAR-10 folder (npz or sheets)")
+    ap.add_argument("--out", type=Path, default=Path("runs/frontier"))
+    ap.add_argument("--n-train", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--overwrite", action="store_true")
+    a = ap.parse_args(argv)
+    for name in ("n_train", "epochs"):
+        v = getattr(a, name)
+        if v is not None and v < 1:
+            ap.error(f"--{name.replace('_', '-')} {v} is not valid; it must be >= 1")
+    if (a.out / "frontier.json").exists() and not a.overwrite:
+        ap.error(f"{a.out} already holds a frontier; pass --overwrite to replace it")
+    budget = with_overrides(BUDGETS[a.budget], n_train=a.n_train, epochs=a.epochs,
+                            device=a.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.budget == "smoke" and a.data is None:
+            source = "synthetic:512,128"
+        else:
+            data = a.data or SHARED_CIFAR
+            try:
+                source = cifar_source(data, Path(tmp) / "cifar")
+            except ValueError as e:
+                ap.error(str(e))
+        t0 = time.perf_counter()
+        summary = run_frontier(budget, source, a.out)
+    summary.update(machine=machine(), wall_s=time.perf_counter() - t0)
+    (a.out / "frontier.json").write_text(json.dumps(summary, indent=2))
+    print((a.out / "frontier.md").read_text())
+    print(f"{machine()}; {summary['wall_s']:.0f} s in all -> {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

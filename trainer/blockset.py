@@ -1,0 +1,122 @@
+"""A set-of-blocks classifier: exactly invariant to the order of an image's blocks.
+
+Each block is embedded on its own: convolutions run on the block alone (the batch holds blocks,
+so no kernel ever crosses a block edge), stride 2 down to at most 4x4, plus a learned position
+embedding of the pixels *inside* the block (scrambling keeps them in place). A linear layer on
+the flattened block makes a token. A transformer with no position information *between* blocks
+mixes the tokens, a class token pools them, and a linear layer classifies. Permuting the blocks
+permutes the tokens, which the transformer and the pooling ignore: per-image keys cost this model
+nothing. A mirrored scrambled image is the set of mirrored blocks, so flip TTA stays valid.
+
+The block size comes from the data file's metadata; an image must be a whole number of blocks.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainer.errors import TrainError
+
+__all__ = ["BLOCKSETS", "BlockSet", "BlockSetSpec", "build_blockset", "to_blocks"]
+
+
+class BlockSetSpec:
+    """Widths of a block-set model: stem channels, token width, depth, heads, MLP ratio."""
+
+    def __init__(self, stem: int, dim: int, depth: int, heads: int, mlp: int = 2,
+                 token_drop: float = 0.0) -> None:
+        self.stem, self.dim, self.depth, self.heads = stem, dim, depth, heads
+        self.mlp, self.token_drop = mlp, token_drop
+
+
+BLOCKSETS = {
+    "blockset": BlockSetSpec(stem=64, dim=256, depth=6, heads=8, mlp=2),
+    "blockset-narrow": BlockSetSpec(stem=32, dim=128, depth=4, heads=4, mlp=2),
+}
+
+
+def to_blocks(x: torch.Tensor, block: tuple[int, int]) -> torch.Tensor:
+    """(B, C, H, W) -> (B, T, C, bh, bw): the blocks of each image in row-major grid order."""
+    B, C, H, W = x.shape
+    bh, bw = block
+    gh, gw = H // bh, W // bw
+    x = x.reshape(B, C, gh, bh, gw, bw)  # (B, C, gh, bh, gw, bw)
+    return x.permute(0, 2, 4, 1, 3, 5).reshape(B, gh * gw, C, bh, bw)
+
+
+def _stem(channels: int, width: int, block: tuple[int, int]) -> tuple[nn.Sequential, int, int]:
+    """Convolutions inside one block, stride 2 per axis while that side exceeds 4."""
+    layers: list[nn.Module] = []
+    h, w = block
+    cin = channels
+    for _ in range(2):
+        sh, sw = (2 if h > 4 else 1), (2 if w > 4 else 1)
+        layers += [nn.Conv2d(cin, width, 3, (sh, sw), 1, bias=False), nn.BatchNorm2d(width),
+                   nn.GELU()]
+        h, w = -(-h // sh), -(-w // sw)
+        cin = width
+    while h > 4 or w > 4:  # large blocks (e.g. 16x16 or 32x32): keep halving
+        sh, sw = (2 if h > 4 else 1), (2 if w > 4 else 1)
+        layers += [nn.Conv2d(cin, width, 3, (sh, sw), 1, bias=False), nn.BatchNorm2d(width),
+                   nn.GELU()]
+        h, w = -(-h // sh), -(-w // sw)
+    return nn.Sequential(*layers), h, w
+
+
+class BlockSet(nn.Module):
+    """Input (B, C, H, W) float, H and W multiples of the block; output (B, n_classes)."""
+
+    def __init__(self, n_classes: int, image_shape: tuple[int, int, int],
+                 block: tuple[int, int], spec: BlockSetSpec) -> None:
+        super().__init__()
+        H, W, C = image_shape
+        bh, bw = block
+        if bh < 1 or bw < 1 or H % bh or W % bw:
+            raise TrainError(f"block size {bh}x{bw} does not tile {H}x{W} images; "
+                             "the block-set model needs whole blocks")
+        self.block = (bh, bw)
+        self.token_drop = spec.token_drop
+        self.pixel_pos = nn.Parameter(torch.zeros(1, C, bh, bw))  # position inside a block
+        self.stem, h, w = _stem(C, spec.stem, self.block)
+        self.embed = nn.Sequential(nn.Flatten(), nn.Linear(spec.stem * h * w, spec.dim))
+        self.cls = nn.Parameter(torch.zeros(1, 1, spec.dim))
+        layer = nn.TransformerEncoderLayer(
+            spec.dim, spec.heads, spec.mlp * spec.dim, dropout=0.0, activation="gelu",
+            batch_first=True, norm_first=True)
+        self.mixer = nn.TransformerEncoder(layer, spec.depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(spec.dim)
+        self.head = nn.Linear(spec.dim, n_classes)
+        nn.init.trunc_normal_(self.cls, std=0.02)
+        nn.init.trunc_normal_(self.pixel_pos, std=0.02)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, T, D) block tokens, in the image's block order."""
+        blocks = to_blocks(x, self.block)  # (B, T, C, bh, bw)
+        B, T = blocks.shape[:2]
+        z = blocks.reshape(B * T, *blocks.shape[2:]) + self.pixel_pos  # (B*T, C, bh, bw)
+        z = self.embed(self.stem(z.contiguous(memory_format=torch.contiguous_format)))
+        return z.reshape(B, T, -1)  # (B, T, D)
+
+    def _drop(self, t: torch.Tensor) -> torch.Tensor:
+        """Training only: keep a random subset of each image's tokens (block dropout)."""
+        B, T, D = t.shape
+        keep = max(1, round(T * (1.0 - self.token_drop)))
+        idx = torch.rand(B, T, device=t.device).argsort(1)[:, :keep]  # (B, keep)
+        return t.gather(1, idx[..., None].expand(B, keep, D))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.tokens(x)  # (B, T, D)
+        if self.training and self.token_drop > 0:
+            t = self._drop(t)
+        t = torch.cat([self.cls.expand(len(t), -1, -1).to(t.dtype), t], 1)  # (B, 1+T, D)
+        t = self.mixer(t)
+        return self.head(self.norm(t[:, 0]))  # (B, n_classes)
+
+
+def build_blockset(name: str, n_classes: int, image_shape: tuple[int, int, int],
+                   block: tuple[int, int] | None) -> BlockSet:
+    """The named block-set model for (H, W, C) images cut into ``block`` (bh, bw) blocks."""
+    if block is None:
+        raise TrainError(f"model {name!r} needs the block size (from the data file's metadata)")
+    return BlockSet(n_classes, image_shape, (int(block[0]), int(block[1])), BLOCKSETS[name])
