@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
+
+from keys.master import write_private
 
 __all__ = ["MANIFEST_FORMAT", "ManifestError", "manifest_path", "read_manifest",
            "write_manifest"]
@@ -30,20 +31,8 @@ def manifest_path(query_out: str | os.PathLike) -> Path:
 
 def write_manifest(data: dict, path: str | os.PathLike) -> Path:
     """Write ``data`` as JSON with mode 0600, under a temporary name renamed into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump({"format": MANIFEST_FORMAT, "version": 1, **data}, f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    body = json.dumps({"format": MANIFEST_FORMAT, "version": 1, **data}, indent=1) + "\n"
+    return write_private(path, body)
 
 
 def read_manifest(path: str | os.PathLike) -> dict:

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from test_audit import smooth_images
 
 from encrypt_tool.audit import audit_arrays, leak_figures, run_audit
 from encrypt_tool.audit.attack import SideInfo, attack
@@ -13,7 +14,6 @@ from encrypt_tool.audit.report import picture
 from encrypt_tool.audit.select import parse_indices, select_indices
 from encrypt_tool.audit.simulate import Settings, simulate
 from keys.master import load_key
-from tests.test_audit import smooth_images
 
 MASKED = [
     ("GridMask holes", Settings(pad=0, gridmask=True, gm_p=1.0, n_copies=1), 21),
