@@ -36,8 +36,8 @@ SMOKE = replace(BUDGETS["smoke"], n_train=64, n_test=16, blocks=(8,), audit_samp
 
 
 def throughput(data: Path, out: Path, device: str, batches: tuple[int, ...], epochs: int,
-               n_train: int, model: str, compiles: tuple[bool, ...] = (False, True)
-               ) -> list[dict]:
+               n_train: int, model: str, compiles: tuple[bool, ...] = (False, True),
+               n_test: int = 1000) -> list[dict]:
     """Training images/s of the trainer on ``data``: the last epoch of a short run per case."""
     from trainer.config import TrainConfig
     from trainer.train import train
@@ -49,7 +49,7 @@ def throughput(data: Path, out: Path, device: str, batches: tuple[int, ...], epo
             t0 = time.perf_counter()
             train(TrainConfig(data=str(data), out=str(run), epochs=epochs, batch_size=batch,
                               model=model, device=device, limit_train=n_train,
-                              limit_test=1000, compile=compile_, overwrite=True,
+                              limit_test=min(1000, n_test), compile=compile_, overwrite=True,
                               progress=False))
             last = list(csv.DictReader(open(run / "metrics.csv")))[-1]
             rows.append({"model": model, "batch": batch, "compile": compile_,
@@ -116,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         if a.smoke:
             # torch.compile on a CPU takes minutes: the smoke run leaves it out
             rows = throughput(paper, a.out / "runs", "cpu", (16,), 1, 32, "resnet18-narrow",
-                              (False,))
+                              (False,), n_test=budget.n_test)
         else:
-            rows = throughput(paper, a.out / "runs", "auto", (128, 512), 2, 25_000, "resnet18")
+            rows = throughput(paper, a.out / "runs", "auto", (128, 512), 2, 25_000, "resnet18",
+                              n_test=budget.n_test)
         paper.unlink()
         frontier = run_frontier(budget, source, a.out, key)
     summary = {"device": _device_name(budget.device), "machine": machine(), "out": str(a.out),

@@ -68,7 +68,7 @@ def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cl
     assert r.exit_code == 0, r.output
     assert "crop pad 28 px (zero), flip, GridMask d 98-224 px, r 0.6, p 0.8" in r.output
     assert "blocks 16x16 (196 per image)" in r.output
-    assert Image.open(grid).height == 2 * (224 + 2)  # encrypted above decrypted, 1:1
+    assert 2 * (224 + 2) < Image.open(grid).height < 2 * (224 + 2) + 100  # 1:1, two captions
     r = run_cli("decrypt", out, "--key", key_file, "--out", tmp_path / "d.npz", "--split", "test")
     assert r.exit_code == 0 and np.load(tmp_path / "d.npz")["images"].shape == (2, 224, 224, 3)
 
