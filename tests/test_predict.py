@@ -43,13 +43,17 @@ def predict_cli(*args):
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     """A real bs-encrypt file (synthetic, 64 + 64 images) and a 1-epoch narrow model on it."""
-    d = tmp_path_factory.mktemp("cloud")
+    return make_cloud(tmp_path_factory.mktemp("cloud"), "resnet18-narrow")
+
+
+def make_cloud(d: Path, model: str) -> Path:
+    """Key k.key, file enc.h5 (synthetic, 64 + 64 images) and a 1-epoch ``model`` in run/."""
     assert enc_cli("keygen", "--out", d / "k.key").exit_code == 0
     r = enc_cli("dataset", "--source", "synthetic:64", "--key", d / "k.key", "--n-keys", "1",
                 "--limit", "64", "--seed", "1", "--out", d / "enc.h5", "--quiet")
     assert r.exit_code == 0, r.output
     train(TrainConfig(data=str(d / "enc.h5"), out=str(d / "run"), epochs=1, batch_size=32,
-                      model="resnet18-narrow", progress=False, device="cpu"))
+                      model=model, progress=False, device="cpu"))
     return d
 
 
@@ -227,13 +231,7 @@ def test_top_k_out_of_range(cloud, outdir, k):
 def test_block_set_model_predicts_the_same_under_two_keys(tmp_path):
     """A block-set model sees a set of blocks: the same images in two query files, each image
     scrambled with its own fresh key, get the same probabilities from bs-predict."""
-    d = tmp_path
-    assert enc_cli("keygen", "--out", d / "k.key").exit_code == 0
-    r = enc_cli("dataset", "--source", "synthetic:64", "--key", d / "k.key", "--n-keys", "1",
-                "--limit", "64", "--seed", "1", "--out", d / "enc.h5", "--quiet")
-    assert r.exit_code == 0, r.output
-    train(TrainConfig(data=str(d / "enc.h5"), out=str(d / "run"), epochs=1, batch_size=32,
-                      model="blockset-narrow", progress=False, device="cpu"))
+    d = make_cloud(tmp_path, "blockset-narrow")
     write_demo_images(d / "imgs", n=8)
     probs = []
     for name in ("a", "b"):
