@@ -113,12 +113,12 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     info, augment, resized = read_like(cfg.like)
     if not cfg.test_augment:
         augment = None
+    paths = find_inputs(list(cfg.inputs))  # a missing input is named before the key is read
     key = b""
     if info.scrambled:
         key = load_key()
         check_key(info, key)
-    q = load_query_images(find_inputs(list(cfg.inputs)), info.image_shape, cfg.skip_bad,
-                          resize=cfg.resize or resized)
+    q = load_query_images(paths, info.image_shape, cfg.skip_bad, resize=cfg.resize or resized)
     dataset_id = secrets.token_bytes(16)
     _write_query(out, q, info, augment, key, dataset_id, cfg)
     try:
