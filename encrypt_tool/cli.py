@@ -8,12 +8,9 @@ from pathlib import Path
 
 import click
 
-from encrypt_tool.clitools import Group, friendly, version_option
+from encrypt_tool.clitools import Group, version_option
 
 __all__ = ["main"]
-
-
-_friendly = friendly  # the commands below keep their decorator; Group applies it too
 
 
 def _load_key(path: str | None, create: bool = False) -> bytes:
@@ -48,7 +45,6 @@ def main() -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Key file [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing key file (old data is lost).")
-@_friendly
 def keygen(out: str | None, overwrite: bool) -> None:
     """Create a 256-bit master key (file mode 0600); prints only its fingerprint."""
     from keys.master import fingerprint, generate_key, resolve_key_path, write_key
@@ -119,7 +115,6 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--compression", type=click.Choice(["gzip", "lzf"]), default=None)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@_friendly
 def dataset(**o) -> None:
     """Encrypt a dataset: N scrambled, augmented copies per training image, one per test image."""
     from click.core import ParameterSource
@@ -220,7 +215,6 @@ def _dataset_config(o: dict):
 @click.option("--split", default=None, help="train or test [default: train if present].")
 @click.option("--copy", type=int, default=0, show_default=True, help="Which copy s to decrypt.")
 @click.option("--overwrite", is_flag=True)
-@_friendly
 def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
             overwrite: bool) -> None:
     """Decrypt one copy of a split into an npz with ``images`` and ``labels``."""
@@ -239,7 +233,6 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 @click.option("--samples", type=int, default=8, show_default=True, help="Images in the grid.")
 @click.option("--split", default=None, help="Split shown in the grid [default: test].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing grid picture.")
-@_friendly
 def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None,
             overwrite: bool) -> None:
     """Print a file's public metadata."""
@@ -275,7 +268,6 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder [default: FILE's name + '-audit'].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier report in --out.")
-@_friendly
 def audit(file: str, key: str | None, samples: int, start: int, indices: str | None, split: str,
           out: str | None, overwrite: bool) -> None:
     """Attack the encrypted images without the key and report what leaks."""
@@ -338,7 +330,6 @@ def _check_samples(file: str, split: str, samples: int) -> int:
               help="Scale and centre-crop every image file to the training file's size (as "
                    "`dataset --image-size`; automatic when that file was made so).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing query file and manifest.")
-@_friendly
 def query(inputs: tuple[str, ...], like: str, key: str | None, out: str, manifest: str | None,
           no_test_augment: bool, skip_bad: bool, resize: bool, overwrite: bool) -> None:
     """Encrypt new images (files, folders, or an .npz) for the cloud to classify."""
@@ -365,7 +356,6 @@ def query(inputs: tuple[str, ...], like: str, key: str | None, out: str, manifes
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Also write the table as CSV (mode 0600).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
-@_friendly
 def results(predictions: str, manifest: str, out: str | None, overwrite: bool) -> None:
     """Show the cloud's predictions by file: path, class, probability."""
     from encrypt_tool.results import format_table, load, write_table

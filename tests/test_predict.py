@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from test_query import refused
 from test_trainer_files import write_file
 
 from encrypt_tool.cli import main as encrypt_main
@@ -161,14 +162,6 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
 
 
 # --- bad input: one line naming the value, exit 1, nothing written --------------------------
-
-
-def refused(r, *words) -> None:
-    assert r.exit_code == 1, r.output
-    text = r.output.strip()
-    assert text.startswith("Error:") and len(text.splitlines()) == 1, text
-    for w in words:
-        assert str(w) in text, (w, text)
 
 
 @pytest.fixture
