@@ -53,17 +53,8 @@ def main(run: str, data: str, out: str, which: str, no_tta: bool, top_k: int | N
     split is then classified (and scored where it has labels). Prediction uses flip TTA by
     default: the mean of the probabilities of the image and of its mirror, as in evaluation.
     """
-    from encrypt_tool.format import FormatError
-    from trainer.errors import TrainError
-
-    try:
-        _predict(run, data, Path(out), which, not no_tta, top_k, batch_size, device, overwrite)
-    except (TrainError, FormatError) as e:
-        raise click.ClickException(str(e)) from None
-    except OSError as e:
-        raise click.ClickException(f"{e.strerror or e}: {e.filename or ''}") from None
-    except KeyboardInterrupt:
-        raise click.ClickException("interrupted; nothing was written") from None
+    # bad input (TrainError, FormatError, OSError) becomes one line through Command
+    _predict(run, data, Path(out), which, not no_tta, top_k, batch_size, device, overwrite)
 
 
 def _predict(run: str, data: str, out: Path, which: str, tta: bool, top_k: int | None,
