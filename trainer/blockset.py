@@ -9,6 +9,10 @@ permutes the tokens, which the transformer and the pooling ignore: per-image key
 nothing. A mirrored scrambled image is the set of mirrored blocks, so flip TTA stays valid.
 
 The block size comes from the data file's metadata; an image must be a whole number of blocks.
+With a border drop the stored blocks are the kept interiors, smaller blocks of any size >= 2.
+``invariances`` (trainer/invariance.py) make the token of a block exactly the same for every
+state of the keyed within-block transforms: orbit pooling after the first layer for the sign
+(negpos) and the channel order, over the whole block encoder for the 8 orientations.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 from torch import nn
 
 from trainer.errors import TrainError
+from trainer.invariance import INVARIANCES, check_invariances, d4_orbit, inner_orbit
 
 __all__ = ["BLOCKSETS", "BlockSet", "BlockSetSpec", "build_blockset", "to_blocks"]
 
@@ -68,14 +73,20 @@ class BlockSet(nn.Module):
     """Input (B, C, H, W) float, H and W multiples of the block; output (B, n_classes)."""
 
     def __init__(self, n_classes: int, image_shape: tuple[int, int, int],
-                 block: tuple[int, int], spec: BlockSetSpec) -> None:
+                 block: tuple[int, int], spec: BlockSetSpec,
+                 invariances: tuple[str, ...] = ()) -> None:
         super().__init__()
         H, W, C = image_shape
         bh, bw = block
         if bh < 1 or bw < 1 or H % bh or W % bw:
             raise TrainError(f"block size {bh}x{bw} does not tile {H}x{W} images; "
                              "the block-set model needs whole blocks")
+        bad = [n for n in invariances if n not in INVARIANCES]
+        if bad:
+            raise TrainError(f"invariance {bad[0]!r} is not known; use {', '.join(INVARIANCES)}")
+        check_invariances(invariances, (bh, bw), C)
         self.block = (bh, bw)
+        self.invariances = tuple(n for n in INVARIANCES if n in invariances)
         self.token_drop = spec.token_drop
         self.pixel_pos = nn.Parameter(torch.zeros(1, C, bh, bw))  # position inside a block
         self.stem, h, w = _stem(C, spec.stem, self.block)
@@ -94,9 +105,21 @@ class BlockSet(nn.Module):
         """(B, C, H, W) -> (B, T, D) block tokens, in the image's block order."""
         blocks = to_blocks(x, self.block)  # (B, T, C, bh, bw)
         B, T = blocks.shape[:2]
-        z = blocks.reshape(B * T, *blocks.shape[2:]) + self.pixel_pos  # (B*T, C, bh, bw)
-        z = self.embed(self.stem(z.contiguous(memory_format=torch.contiguous_format)))
-        return z.reshape(B, T, -1)  # (B, T, D)
+        z = blocks.reshape(B * T, *blocks.shape[2:])  # (B*T, C, bh, bw)
+        z = z.contiguous(memory_format=torch.contiguous_format)
+        if not self.invariances:
+            return self.embed(self.stem(z + self.pixel_pos)).reshape(B, T, -1)  # (B, T, D)
+        inv = self.invariances
+        if "rotate" in inv:
+            z = d4_orbit(z).flatten(0, 1)  # (8*B*T, C, s, s): every orientation of each block
+        n = len(z)
+        z = inner_orbit(z, "negpos" in inv, "channel_perm" in inv)  # (G, n, C, bh, bw)
+        G = len(z)
+        h = self.stem[:3](z.flatten(0, 1) + self.pixel_pos)  # (G*n, S, h1, w1) first layer
+        h = self.stem[3:](h.reshape(G, n, *h.shape[1:]).mean(0))  # (n, S, h, w)
+        if "rotate" in inv:
+            h = h.reshape(8, B * T, *h.shape[1:]).mean(0)  # (B*T, S, h, w)
+        return self.embed(h).reshape(B, T, -1)  # (B, T, D)
 
     def _drop(self, t: torch.Tensor) -> torch.Tensor:
         """Training only: keep a random subset of each image's tokens (block dropout)."""
@@ -115,8 +138,11 @@ class BlockSet(nn.Module):
 
 
 def build_blockset(name: str, n_classes: int, image_shape: tuple[int, int, int],
-                   block: tuple[int, int] | None) -> BlockSet:
-    """The named block-set model for (H, W, C) images cut into ``block`` (bh, bw) blocks."""
+                   block: tuple[int, int] | None, invariances: tuple[str, ...] = ()
+                   ) -> BlockSet:
+    """The named block-set model for (H, W, C) images cut into ``block`` (bh, bw) blocks,
+    invariant to the within-block transforms named in ``invariances``."""
     if block is None:
         raise TrainError(f"model {name!r} needs the block size (from the data file's metadata)")
-    return BlockSet(n_classes, image_shape, (int(block[0]), int(block[1])), BLOCKSETS[name])
+    return BlockSet(n_classes, image_shape, (int(block[0]), int(block[1])), BLOCKSETS[name],
+                    tuple(invariances))

@@ -5,7 +5,8 @@ Small images (<= 64 px) get the CIFAR stem: one 3x3 conv, stride 1, no max-pool.
 At width 64 this is exactly torchvision's resnet18 (with the stem adapted for small inputs);
 ``resnet18-narrow`` is the same network at width 16 (about 16x fewer FLOPs) for CPU demos.
 ``blockset`` and ``blockset-narrow`` (trainer/blockset.py) treat an image as a set of blocks and
-need the block size of the data file.
+need the block size of the data file, and may be made invariant to the within-block transforms
+of a file's defences (``invariances``, trainer/invariance.py); a ResNet has none.
 """
 
 from __future__ import annotations
@@ -47,14 +48,18 @@ def _stem(width: int, channels: int, image_size: int) -> list[nn.Module]:
 
 def build_model(
     name: str, n_classes: int, image_shape: tuple[int, int, int],
-    block_size: tuple[int, int] | None = None,
+    block_size: tuple[int, int] | None = None, invariances: tuple[str, ...] = (),
 ) -> nn.Module:
     """The named model for (H, W, C) images and ``n_classes`` outputs; input (B, C, H, W)
-    float. ``block_size`` (bh, bw), from the data file, is needed by the block-set models."""
+    float. ``block_size`` (bh, bw), from the data file, is needed by the block-set models;
+    ``invariances`` (block-set models only) names the within-block transforms to ignore."""
     if name in BLOCKSETS:
-        return build_blockset(name, n_classes, image_shape, block_size)
+        return build_blockset(name, n_classes, image_shape, block_size, tuple(invariances))
     if name not in MODELS:
         raise TrainError(f"model {name!r} is not known; choose one of {sorted(MODELS)}")
+    if invariances:
+        raise TrainError(f"model {name!r} has no within-block invariances (asked for "
+                         f"{', '.join(invariances)}); use a block-set model or --invariance none")
     width = model_width(name)
     h, w, c = image_shape
     widths = [width, 2 * width, 4 * width, 8 * width]
