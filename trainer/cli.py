@@ -9,6 +9,7 @@ import click
 
 from encrypt_tool.clitools import Command, version_option
 from trainer.config import (
+    INVARIANCE_NAMES,
     MAX_DEFAULT_THREADS,
     MODEL_NAMES,
     RECIPE_NAMES,
@@ -37,6 +38,10 @@ __all__ = ["main"]
 @click.option("--model", type=click.Choice(MODEL_NAMES), default="resnet18", show_default=True,
               help="resnet18-narrow: width 16 instead of 64, for CPUs; blockset(-narrow): a "
                    "set-of-blocks model, invariant to the block order.")
+@click.option("--invariance", default="auto", show_default=True,
+              help=f"Block-set models: the within-block transforms to be exactly invariant to "
+                   f"(none, or a comma list of {', '.join(INVARIANCE_NAMES)}); auto: those the "
+                   f"training file's defences apply.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--data", "data_mode", type=click.Choice(["auto", "memory", "stream"]),
               default="auto", show_default=True,

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from trainer.errors import TrainError
 
-__all__ = ["MAX_DEFAULT_THREADS", "MODEL_NAMES", "RECIPE_NAMES", "RESULT_FIELDS", "TrainConfig",
-           "default_threads", "format_config", "gpu_absent"]
+__all__ = ["INVARIANCE_NAMES", "MAX_DEFAULT_THREADS", "MODEL_NAMES", "RECIPE_NAMES",
+           "RESULT_FIELDS", "TrainConfig", "default_threads", "format_config", "gpu_absent"]
 
 # The names of trainer.model.MODELS and trainer.recipe.RECIPES, kept here so that checking
 # options needs no torch (a test keeps them equal).
 MODEL_NAMES = ("resnet18", "resnet18-narrow", "blockset", "blockset-narrow")
 RECIPE_NAMES = ("auto", "onecycle", "paper", "adamw")
+INVARIANCE_NAMES = ("rotate", "negpos", "channel_perm")  # trainer.invariance.INVARIANCES
 MAX_DEFAULT_THREADS = 8
 
 # The fields that change the result: a resumed run must agree with its checkpoint on these.
@@ -51,6 +52,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model (CUDA)
     deterministic: bool = False  # torch.use_deterministic_algorithms, for exact replays
     threads: int | None = None  # torch CPU threads; None: default_threads()
+    invariance: str = "auto"  # auto: what the file's defences call for | none | comma list
 
     def validate(self, check_files: bool = True) -> None:
         """TrainError naming the first bad value and what is allowed (no torch needed)."""
@@ -79,6 +81,12 @@ class TrainConfig:
             (self.limit_test is None or self.limit_test >= 1,
              f"--limit-test {self.limit_test} is not valid; it must be >= 1"),
             (not (self.resume and self.overwrite), "give --resume or --overwrite, not both"),
+            (_invariance_ok(self.invariance),
+             f"--invariance {self.invariance!r} is not known; use auto, none or a comma list "
+             f"of {', '.join(INVARIANCE_NAMES)}"),
+            (self.invariance in ("auto", "none") or self.model.startswith("blockset"),
+             f"--invariance {self.invariance} needs a block-set model (--model {self.model} "
+             f"has no within-block invariances); use auto or none"),
         ]
         for ok, message in checks:
             if not ok:
@@ -97,6 +105,13 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _invariance_ok(text: str) -> bool:
+    if text in ("auto", "none"):
+        return True
+    names = [n.strip() for n in text.split(",")]
+    return all(n in INVARIANCE_NAMES for n in names) and bool(names)
 
 
 def format_config(config: TrainConfig) -> str:

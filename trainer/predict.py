@@ -46,6 +46,8 @@ class ModelInfo:
     scrambled: bool | None  # None: an older checkpoint that did not record it
     epoch: int | None
     identity: dict = field(default_factory=dict)
+    defences: dict = field(default_factory=dict)  # of the training file; {} when none
+    invariances: tuple[str, ...] = ()  # of a block-set model (trainer/invariance.py)
 
     @property
     def n_classes(self) -> int:
@@ -79,9 +81,12 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _build(name: str, n_classes: int, shape: tuple[int, int, int], block: tuple[int, int]):
-    """``build_model`` with the block size too where the model takes one."""
+def _build(name: str, n_classes: int, shape: tuple[int, int, int], block: tuple[int, int],
+           invariances: tuple[str, ...] = ()):
+    """``build_model`` with the block size and invariances too where the model takes them."""
     params = inspect.signature(build_model).parameters
+    if invariances:
+        return build_model(name, n_classes, shape, block_size=block, invariances=invariances)
     if "block_size" in params:
         return build_model(name, n_classes, shape, block_size=block)
     return build_model(name, n_classes, shape)
@@ -146,8 +151,11 @@ def load_predictor(run: str | os.PathLike, device: str = "auto",
         scrambled=None if state.get("scrambled") is None else bool(state["scrambled"]),
         epoch=int(state["epoch"]) if "epoch" in state else None,
         identity=dict(state.get("identity", {})),
+        defences=dict(state.get("defences", {})),
+        invariances=tuple(str(v) for v in state.get("invariances", ())),
     )
-    model = _build(info.model_name, info.n_classes, info.image_shape, info.block_size)
+    model = _build(info.model_name, info.n_classes, info.image_shape, info.block_size,
+                   info.invariances)
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, TypeError, AttributeError) as e:

@@ -8,7 +8,7 @@ import csv
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from encrypt_tool.format import FormatError, open_encrypted, read_info
 from trainer.errors import TrainError
 from trainer.predict import ModelInfo
+from trainer.source import file_defences
 
 __all__ = ["PredictInput", "check_match", "iter_batches", "json_path", "open_input",
            "write_predictions"]
@@ -36,6 +37,7 @@ class PredictInput:
     dataset_id: str
     has_labels: bool
     shards: tuple[str, ...]
+    defences: dict = field(default_factory=dict)  # {} when none
 
 
 def open_input(path: str) -> PredictInput:
@@ -48,13 +50,14 @@ def open_input(path: str) -> PredictInput:
                              f"{sorted(info.splits)}); make a query with `bs-encrypt query`")
         query = split == "query"
         has_labels = bool(f.attrs.get("has_labels", True)) if query else True
+        defences = file_defences(f, info)
     sp = info.splits[split]
     return PredictInput(
         path=str(path), split=split, kind="query" if query else "dataset",
         n_images=sp.n_images, image_shape=tuple(info.image_shape),
         block_size=tuple(info.block_size), scrambled=info.scrambled,
         class_names=info.class_names, dataset_id=info.dataset_id, has_labels=has_labels,
-        shards=sp.shards,
+        shards=sp.shards, defences=defences,
     )
 
 
@@ -78,12 +81,18 @@ def check_match(inp: PredictInput, model: ModelInfo) -> None:
     if model.scrambled is not None and inp.scrambled != model.scrambled:
         diffs.append(f"{'scrambled' if inp.scrambled else 'plain'} images vs a model trained "
                      f"on {'scrambled' if model.scrambled else 'plain'} ones")
+    if inp.defences != model.defences:
+        diffs.append(f"defences {_json(inp.defences)} vs the model's {_json(model.defences)}")
     if diffs:
         raise TrainError(
             f"{inp.path} does not match the model ({'; '.join(diffs)}): the model was trained "
             f"on {_describe(model.image_shape, model.block_size, model.scrambled)}; encrypt "
             f"the query with --like the model's training file"
         )
+
+
+def _json(d: dict) -> str:
+    return json.dumps(d, sort_keys=True) if d else "none"
 
 
 def iter_batches(inp: PredictInput, batch_size: int

@@ -7,7 +7,8 @@ here (or anywhere in ``trainer``) imports ``keys``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
@@ -15,7 +16,8 @@ import numpy as np
 from encrypt_tool.format import FormatError, open_encrypted, read_info
 from trainer.errors import TrainError
 
-__all__ = ["Split", "check_pair", "channel_stats", "describe", "load_split", "read_range"]
+__all__ = ["Split", "check_pair", "channel_stats", "describe", "file_defences", "load_split",
+           "read_range"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Split:
     scrambled: bool
     shard_starts: tuple[int, ...]
     shard_sizes: tuple[int, ...]
+    defences: dict = field(default_factory=dict)  # the file's defences; {} when none
 
     @property
     def n_classes(self) -> int:
@@ -43,6 +46,21 @@ class Split:
         """Bytes of all copies of all images, as uint8."""
         h, w, c = self.image_shape
         return self.n_images * self.n_copies * h * w * c
+
+
+def file_defences(f: h5py.File, info) -> dict:
+    """The defences of an open file (``FileInfo.defences``, else its root attribute), {} if
+    none; FormatError when the attribute is not a JSON object."""
+    d = getattr(info, "defences", None)
+    if d is None:
+        raw = f.attrs.get("defences", "{}")
+        try:
+            d = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+        except ValueError:
+            d = None
+        if not isinstance(d, dict):
+            raise FormatError(f"{f.filename}: the 'defences' attribute is not a JSON object")
+    return dict(d)
 
 
 def describe(path: str, split: str, limit: int | None = None) -> Split:
@@ -68,6 +86,7 @@ def describe(path: str, split: str, limit: int | None = None) -> Split:
                 )
             starts.append(int(g.attrs.get("start", sum(sizes))))
             sizes.append(int(shape[0]))
+        defences = file_defences(f, info)
     n = sum(sizes)
     if n != s.n_images:
         raise FormatError(f"{path}: {split} declares {s.n_images} images but its shards hold {n}")
@@ -84,13 +103,13 @@ def describe(path: str, split: str, limit: int | None = None) -> Split:
         path=str(path), name=split, n_images=n, n_copies=s.n_copies,
         image_shape=(h, w, c), block_size=tuple(info.block_size),
         class_names=info.class_names, dataset_id=info.dataset_id, scrambled=info.scrambled,
-        shard_starts=tuple(starts), shard_sizes=tuple(sizes),
+        shard_starts=tuple(starts), shard_sizes=tuple(sizes), defences=defences,
     )
 
 
 def check_pair(train: Split, test: Split) -> None:
     """TrainError unless the test split matches the training split in every way that matters."""
-    for what in ("image_shape", "block_size", "n_classes", "scrambled"):
+    for what in ("image_shape", "block_size", "n_classes", "scrambled", "defences"):
         a, b = getattr(train, what), getattr(test, what)
         if a != b:
             raise TrainError(

@@ -19,6 +19,7 @@ from trainer.data import MemoryLoader, fits_in_memory, to_input
 from trainer.errors import TrainError
 from trainer.estimate import long_run_warning
 from trainer.evaluate import evaluate, summarise
+from trainer.invariance import parse_invariance, symmetric_stats
 from trainer.model import build_model
 from trainer.progress import ProgressBar, epoch_line
 from trainer.recipe import build_optimizer, build_schedule, get_recipe, resolve_recipe
@@ -96,18 +97,25 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         torch.backends.cudnn.benchmark = not config.deterministic
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 
+    invariances = (parse_invariance(config.invariance, train_split.defences)
+                   if config.model.startswith("blockset") else ())
     state = ckpt.load(run_dir / "last.pt") if config.resume else None
     if state is not None:
         ckpt.check_resume(state["identity"], identity)
+        if tuple(state.get("invariances", ())) != invariances:
+            raise TrainError(f"--resume: the checkpoint's model is invariant to "
+                             f"{list(state.get('invariances', ()))}, this run's to "
+                             f"{list(invariances)}")
         mean, std = state["mean"], state["std"]
     elif config.normalize == "data":
         mean, std = channel_stats(train_split)
     else:
         mean, std = [0.5] * train_split.image_shape[2], [0.5] * train_split.image_shape[2]
+    mean, std = symmetric_stats(mean, std, invariances)  # the same for every transform state
 
     torch.manual_seed(config.seed)
     core = build_model(config.model, train_split.n_classes, train_split.image_shape,
-                       train_split.block_size)
+                       train_split.block_size, invariances)
     core = core.to(d.device, memory_format=torch.channels_last if cuda else torch.preserve_format)
     recipe = get_recipe(resolve_recipe(config.recipe, config.model), config.lr)
     train_loader, mode = _loader(train_split, config, d, True, 0.5)
@@ -128,7 +136,8 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         _log(d, f"resuming {run_dir} after epoch {start}")
     elif d.main:
         ckpt.write_json({"config": config.to_dict(), "identity": identity, "mean": mean,
-                         "std": std, "class_names": list(train_split.class_names)},
+                         "std": std, "class_names": list(train_split.class_names),
+                         "defences": train_split.defences, "invariances": list(invariances)},
                         run_dir / "config.json")
 
     net: nn.Module = core
@@ -147,6 +156,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             f"({mode}), test {test_split.n_images} ({test_mode}), "
             f"{train_split.image_shape[0]}x{train_split.image_shape[1]}, "
             f"{_blocks(train_split)}, "
+            f"{_defended(train_split.defences, invariances)}"
             f"{train_split.n_classes} classes; device {d.device}, {d.world} process(es); "
             f"recipe {recipe.name}, peak lr {recipe.peak_lr}")
     warning = long_run_warning(config.model, d.device.type, train_split.n_images,
@@ -176,7 +186,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         if d.main:
             last = (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs
             _save(run_dir, core, optimizer, schedule, epoch + 1, rows, best, identity, mean,
-                  std, train_split, is_best, last)
+                  std, train_split, is_best, last, invariances)
     return _finish(d, run_dir, rows, best, test_split.scrambled)
 
 
@@ -184,6 +194,15 @@ def _blocks(split: Split) -> str:
     if not split.scrambled:
         return "plain (not scrambled)"
     return f"scrambled in {split.block_size[0]}x{split.block_size[1]} blocks"
+
+
+def _defended(defences: dict, invariances: tuple[str, ...]) -> str:
+    on = [k for k, v in defences.items() if k in ("drop_border", "rotate", "negpos",
+                                                   "channel_perm") and v]
+    if not on and not invariances:
+        return ""
+    return (f"defences {', '.join(on) or 'none'}, model invariant to "
+            f"{', '.join(invariances) or 'none'}; ")
 
 
 def _train_epoch(net, optimizer, schedule, loader, prepare, epoch, config, d, steps,
@@ -214,11 +233,12 @@ def _train_epoch(net, optimizer, schedule, loader, prepare, epoch, config, d, st
 
 
 def _save(run_dir: Path, core, optimizer, schedule, epoch, rows, best, identity, mean, std,
-          split: Split, is_best: bool, last: bool) -> None:
+          split: Split, is_best: bool, last: bool, invariances: tuple[str, ...] = ()) -> None:
     model = {k: v.detach().cpu() for k, v in core.state_dict().items()}
     common = {"identity": identity, "mean": mean, "std": std, "model_name": identity["model"],
               "class_names": list(split.class_names), "image_shape": list(split.image_shape),
-              "block_size": list(split.block_size), "scrambled": split.scrambled}
+              "block_size": list(split.block_size), "scrambled": split.scrambled,
+              "defences": split.defences, "invariances": list(invariances)}
     if last:
         ckpt.save({**common, "model": model, "optimizer": optimizer.state_dict(),
                    "schedule": schedule.state_dict(), "epoch": epoch, "metrics": rows,
