@@ -2,7 +2,8 @@
 
 Forward + backward + AdamW step of ``blockset-narrow`` at batch 128 on random CIFAR-sized
 inputs, one CPU thread (or the GPU when present), for each invariance alone and all together,
-on 8x8 blocks and on the kept blocks of a border drop (6x6 from 8x8 with d = 1, 4x4 with d = 2).
+on 8x8 blocks and on the kept blocks of a border drop (6x6 from 8x8 with d = 1, 4x4 with d = 2);
+rotation by a canonical orientation (the default) and by orbit pooling over all 8 (``:orbit``).
 Prints training images per CPU-second (``process_time``, less sensitive to other jobs) and the
 ratio to the model without invariances. Accuracy is measured with bs-train (README).
 
@@ -12,6 +13,7 @@ ratio to the model without invariances. Accuracy is measured with bs-train (READ
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -21,18 +23,22 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from trainer.model import build_model  # noqa: E402
+from trainer.blockset import BLOCKSETS, BlockSet  # noqa: E402
 from trainer.recipe import build_optimizer, get_recipe  # noqa: E402
 
 SETS = [(), ("negpos",), ("channel_perm",), ("negpos", "channel_perm"), ("rotate",),
-        ("rotate", "negpos", "channel_perm")]
+        ("rotate", "negpos", "channel_perm"), ("rotate:orbit",),
+        ("rotate:orbit", "negpos", "channel_perm")]
 SHAPES = [((8, 8), 32), ((6, 6), 24), ((4, 4), 16)]  # kept block, image side
 
 
 def rate(model_name: str, block, side: int, inv, steps: int, device: torch.device) -> float:
     """Training images per second of CPU time (wall time on CUDA)."""
     torch.manual_seed(0)
-    net = build_model(model_name, 10, (side, side, 3), block, inv).to(device).train()
+    spec = copy.copy(BLOCKSETS[model_name])
+    spec.orientation = "orbit" if "rotate:orbit" in inv else "canonical"
+    names = tuple(n.split(":")[0] for n in inv)
+    net = BlockSet(10, (side, side, 3), block, spec, names).to(device).train()
     opt = build_optimizer(net, get_recipe("adamw"), device)
     x = torch.randn(128, 3, side, side, device=device)
     y = torch.randint(0, 10, (128,), device=device)

@@ -18,8 +18,11 @@ from trainer.data import to_input
 from trainer.errors import TrainError
 from trainer.evaluate import predict
 from trainer.invariance import (
+    canonical_orientation,
+    channel_set,
     d4_orbit,
     from_defences,
+    orientation_weight,
     parse_invariance,
     symmetric_stats,
 )
@@ -83,9 +86,10 @@ def defend(x: torch.Tensor, block, names, seed: int) -> torch.Tensor:
     return join(b, x.shape[1:3])
 
 
-def model(block, shape, invariances=()) -> BlockSet:
+def model(block, shape, invariances=(), orientation="canonical") -> BlockSet:
     torch.manual_seed(0)
-    return BlockSet(10, shape, block, TINY, invariances)
+    spec = BlockSetSpec(TINY.stem, TINY.dim, TINY.depth, TINY.heads, orientation=orientation)
+    return BlockSet(10, shape, block, spec, invariances)
 
 
 def images(n: int, shape, seed: int = 0) -> torch.Tensor:
@@ -98,21 +102,24 @@ def norm(x: torch.Tensor, names) -> torch.Tensor:
     return to_input(x, torch.tensor(mean), torch.tensor(std))
 
 
-SUBSETS = [("rotate",), ("negpos",), ("channel_perm",), ("negpos", "channel_perm"), ALL]
+SUBSETS = [("rotate", "canonical"), ("rotate", "orbit"), ("negpos",), ("channel_perm",),
+           ("negpos", "channel_perm"), (*ALL, "canonical"), (*ALL, "orbit")]
 
 
-@pytest.mark.parametrize("names", SUBSETS)
+@pytest.mark.parametrize("subset", SUBSETS)
 @pytest.mark.parametrize("mode", ["eval", "train"])
-def test_logits_are_the_same_for_any_state_of_each_block(names, mode):
+def test_logits_are_the_same_for_any_state_of_each_block(subset, mode):
+    names = tuple(n for n in subset if n in ALL)
+    orientation = subset[-1] if subset[-1] in ("canonical", "orbit") else "canonical"
     shape, block = (24, 24, 3), (6, 6)  # 8x8 source blocks with a 1-px border dropped
-    net = model(block, shape, names).train(mode == "train")
+    net = model(block, shape, names, orientation).train(mode == "train")
     x = images(4, shape)
     y = defend(x, block, names, seed=1)
     assert not torch.equal(x, y)
     with torch.no_grad():
         a, b = net(norm(x, names)), net(norm(y, names))
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-    plain = model(block, shape)  # the same weights without the pooling: not invariant
+    plain = model(block, shape)  # the model without invariances is not invariant
     with torch.no_grad():
         assert not torch.allclose(plain.eval()(norm(x, names)), plain(norm(y, names)),
                                   atol=1e-3)
@@ -152,9 +159,10 @@ def test_kept_blocks_of_any_size_are_order_invariant(block, shape):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_gradients_agree_under_the_transforms():
+@pytest.mark.parametrize("orientation", ["canonical", "orbit"])
+def test_gradients_agree_under_the_transforms(orientation):
     shape, block = (16, 16, 3), (4, 4)
-    net = model(block, shape, ALL).train()
+    net = model(block, shape, ALL, orientation).train()
     x = images(4, shape, seed=6)
     y = defend(x, block, ALL, seed=7)
     ga = torch.autograd.grad(net(norm(x, ALL)).square().sum(), net.stem[0].weight)[0]
@@ -162,10 +170,11 @@ def test_gradients_agree_under_the_transforms():
     torch.testing.assert_close(ga, gb, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("names", [("negpos", "channel_perm"), ALL])
-def test_flip_tta_is_the_same_for_any_key_and_state(names):
+@pytest.mark.parametrize("names,orientation", [(("negpos", "channel_perm"), "canonical"),
+                                               (ALL, "canonical"), (ALL, "orbit")])
+def test_flip_tta_is_the_same_for_any_key_and_state(names, orientation):
     shape, block = (24, 24, 3), (6, 6)
-    net = model(block, shape, names).eval()
+    net = model(block, shape, names, orientation).eval()
     x = images(4, shape, seed=8)
     y = defend(x, block, names, seed=9)
     torch.testing.assert_close(predict(net, norm(y, names), tta=True),
@@ -216,9 +225,42 @@ def test_bad_invariances_are_clear_errors():
         build_model("resnet18-narrow", 10, (32, 32, 3), (8, 8), ("negpos",))
 
 
-def test_without_invariances_the_weights_are_those_of_before():
-    """Checkpoints of the plain block-set model still load: the same parameter names."""
+def test_parameters_keep_their_names():
+    """Checkpoints of the plain block-set model still load (the same names and shapes); with
+    channel-order invariance the first layer takes [channel, mean] instead of C channels."""
     a = build_model("blockset-narrow", 10, (32, 32, 3), (8, 8))
-    b = build_model("blockset-narrow", 10, (32, 32, 3), (8, 8), ALL)
-    assert a.state_dict().keys() == b.state_dict().keys()
+    b = build_model("blockset-narrow", 10, (32, 32, 3), (8, 8), ("rotate", "negpos"))
+    c = build_model("blockset-narrow", 10, (32, 32, 3), (8, 8), ALL)
+    assert a.state_dict().keys() == b.state_dict().keys() == c.state_dict().keys()
     b.load_state_dict(a.state_dict())
+    assert a.pixel_pos.shape == (1, 3, 8, 8) and c.pixel_pos.shape == (1, 2, 8, 8)
+    assert c.stem[0].weight.shape[1] == 2
+
+
+def test_canonical_orientation_is_the_same_for_all_8():
+    b = torch.randn(5, 3, 6, 6)
+    ramp, ties = orientation_weight(6, 3)
+    assert len({tuple(o.flatten().tolist()) for o in d4_orbit(ramp[None, None])}) == 8
+    ref = canonical_orientation(b, ramp, ties)
+    for o in d4_orbit(b):
+        torch.testing.assert_close(canonical_orientation(o, ramp, ties), ref, rtol=0, atol=0)
+        torch.testing.assert_close(canonical_orientation(-o[:, [2, 0, 1]], ramp, ties),
+                                   -ref[:, [2, 0, 1]], rtol=0, atol=0)
+    sym = torch.zeros(1, 3, 2, 2)  # a tie on the ramp: transposing keeps the largest values
+    sym[0, 0, 0, 1], sym[0, 1, 0, 1], sym[0, 1, 1, 0] = 1.0, 0.5, -1.0
+    out = {tuple(canonical_orientation(o, *orientation_weight(2, 3)).flatten().tolist())
+           for o in d4_orbit(sym)}
+    assert len(out) == 1
+
+
+def test_channel_set_holds_each_channel_beside_the_mean():
+    z = torch.randn(2, 3, 4, 4)
+    s = channel_set(z)  # (6, 2, 4, 4)
+    assert s.shape == (6, 2, 4, 4)
+    torch.testing.assert_close(s[4, 0], z[1, 1])
+    torch.testing.assert_close(s[4, 1], z[1].mean(0))
+
+
+def test_unknown_orientation_mode():
+    with pytest.raises(TrainError, match="orientation 'spin'"):
+        BlockSet(10, (32, 32, 3), (4, 4), BlockSetSpec(8, 16, 1, 2, orientation="spin"))

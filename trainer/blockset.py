@@ -11,8 +11,8 @@ nothing. A mirrored scrambled image is the set of mirrored blocks, so flip TTA s
 The block size comes from the data file's metadata; an image must be a whole number of blocks.
 With a border drop the stored blocks are the kept interiors, smaller blocks of any size >= 2.
 ``invariances`` (trainer/invariance.py) make the token of a block exactly the same for every
-state of the keyed within-block transforms: orbit pooling after the first layer for the sign
-(negpos) and the channel order, over the whole block encoder for the 8 orientations.
+state of the keyed within-block transforms: a canonical orientation (or orbit pooling over the
+8), orbit pooling of the first layer over the sign, and a first layer shared by the channels.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ import torch
 from torch import nn
 
 from trainer.errors import TrainError
-from trainer.invariance import INVARIANCES, check_invariances, d4_orbit, inner_orbit
+from trainer.invariance import (
+    INVARIANCES,
+    canonical_orientation,
+    channel_set,
+    check_invariances,
+    d4_orbit,
+    orientation_weight,
+    sign_orbit,
+)
 
 __all__ = ["BLOCKSETS", "BlockSet", "BlockSetSpec", "build_blockset", "to_blocks"]
 
@@ -30,9 +38,10 @@ class BlockSetSpec:
     """Widths of a block-set model: stem channels, token width, depth, heads, MLP ratio."""
 
     def __init__(self, stem: int, dim: int, depth: int, heads: int, mlp: int = 2,
-                 token_drop: float = 0.0) -> None:
+                 token_drop: float = 0.0, orientation: str = "canonical") -> None:
         self.stem, self.dim, self.depth, self.heads = stem, dim, depth, heads
         self.mlp, self.token_drop = mlp, token_drop
+        self.orientation = orientation  # rotation invariance: canonical | orbit
 
 
 BLOCKSETS = {
@@ -88,8 +97,17 @@ class BlockSet(nn.Module):
         self.block = (bh, bw)
         self.invariances = tuple(n for n in INVARIANCES if n in invariances)
         self.token_drop = spec.token_drop
-        self.pixel_pos = nn.Parameter(torch.zeros(1, C, bh, bw))  # position inside a block
-        self.stem, h, w = _stem(C, spec.stem, self.block)
+        if spec.orientation not in ("canonical", "orbit"):
+            raise TrainError(f"orientation {spec.orientation!r} is not known; use canonical "
+                             "or orbit")
+        self.orientation = spec.orientation
+        if "rotate" in self.invariances:
+            ramp, ties = orientation_weight(bh, C)
+            self.register_buffer("orient_ramp", ramp, persistent=False)  # (s, s) float64
+            self.register_buffer("orient_ties", ties, persistent=False)  # (C, s, s) float64
+        cin = 2 if "channel_perm" in self.invariances else C  # [channel, mean] per channel
+        self.pixel_pos = nn.Parameter(torch.zeros(1, cin, bh, bw))  # position inside a block
+        self.stem, h, w = _stem(cin, spec.stem, self.block)
         self.embed = nn.Sequential(nn.Flatten(), nn.Linear(spec.stem * h * w, spec.dim))
         self.cls = nn.Parameter(torch.zeros(1, 1, spec.dim))
         layer = nn.TransformerEncoderLayer(
@@ -110,14 +128,19 @@ class BlockSet(nn.Module):
         if not self.invariances:
             return self.embed(self.stem(z + self.pixel_pos)).reshape(B, T, -1)  # (B, T, D)
         inv = self.invariances
-        if "rotate" in inv:
+        orbit = "rotate" in inv and self.orientation == "orbit"
+        if orbit:
             z = d4_orbit(z).flatten(0, 1)  # (8*B*T, C, s, s): every orientation of each block
-        n = len(z)
-        z = inner_orbit(z, "negpos" in inv, "channel_perm" in inv)  # (G, n, C, bh, bw)
-        G = len(z)
-        h = self.stem[:3](z.flatten(0, 1) + self.pixel_pos)  # (G*n, S, h1, w1) first layer
-        h = self.stem[3:](h.reshape(G, n, *h.shape[1:]).mean(0))  # (n, S, h, w)
-        if "rotate" in inv:
+        elif "rotate" in inv:
+            z = canonical_orientation(z, self.orient_ramp, self.orient_ties)  # (B*T, C, s, s)
+        n, K = len(z), (z.shape[1] if "channel_perm" in inv else 1)
+        if "channel_perm" in inv:
+            z = channel_set(z)  # (n*C, 2, bh, bw): each channel beside the channels' mean
+        z = sign_orbit(z) if "negpos" in inv else z[None]  # (G, n*K, cin, bh, bw)
+        h = self.stem[:3](z.flatten(0, 1) + self.pixel_pos)  # (G*n*K, S, h1, w1) first layer
+        h = h.reshape(-1, n, K, *h.shape[1:]).mean((0, 2))  # (n, S, h1, w1): pooled
+        h = self.stem[3:](h)  # (n, S, h, w)
+        if orbit:
             h = h.reshape(8, B * T, *h.shape[1:]).mean(0)  # (B*T, S, h, w)
         return self.embed(h).reshape(B, T, -1)  # (B, T, D)
 

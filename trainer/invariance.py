@@ -3,14 +3,17 @@
 The client may transform every kept block with its own keyed state (the file's ``defences``
 attribute names which): an orientation (the 8 rotations and mirrorings of a square block), a
 negative-positive bit (x -> 255 - x) and an order of the colour channels. The block-set model
-gets exact invariance to each by *orbit pooling*: it embeds every state of a block and averages,
-so any state of the block gives the same token.
+is made exactly invariant to each, cheaply, in its first layer:
 
-- ``negpos`` and ``channel_perm`` are pooled after the first layer of the block encoder only
-  (``inner_orbit``: 2 and 6 states, 12 together): the first convolution is cheap, and what comes
-  after it sees pooled features only.
-- ``rotate`` is pooled over the whole block encoder (``d4_orbit``: 8 states), since a
-  convolution's features move with the block.
+- ``channel_perm``: the first convolution sees one channel at a time beside the mean of all
+  channels, ``[z_c, mean(z)]`` (``channel_set``), with the same weights for every channel, and
+  its features are averaged over the channels (a symmetric function of the channels);
+- ``negpos``: the first layer runs on the block and on its negative (``sign_orbit``; z -> -z
+  once normalised) and averages the two (orbit pooling);
+- ``rotate``: each block is turned to a canonical orientation first (``canonical_orientation``:
+  of its 8 orientations, the one whose brightness deviation leans most to a fixed direction),
+  or, with ``orientation="orbit"``, the whole block encoder runs on all 8 and averages
+  (``d4_orbit``; exact and smooth, about 5x the cost).
 
 For the normalised input to transform as the pixels do, the per-channel mean and std must be the
 same for every state: ``symmetric_stats`` averages them over the transforms (x -> 1 - x maps
@@ -19,7 +22,6 @@ z -> -z when the mean is 0.5; a channel order permutes z when all channels share
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Mapping
 
@@ -27,8 +29,9 @@ import torch
 
 from trainer.errors import TrainError
 
-__all__ = ["INVARIANCES", "check_invariances", "d4_orbit", "from_defences", "inner_orbit",
-           "parse_invariance", "symmetric_stats"]
+__all__ = ["INVARIANCES", "canonical_orientation", "channel_set", "check_invariances",
+           "d4_orbit", "from_defences", "orientation_weight", "parse_invariance", "sign_orbit",
+           "symmetric_stats"]
 
 # Model invariance -> the defence of the file (CONTRACTS.md section 2) that it answers.
 INVARIANCES = ("rotate", "negpos", "channel_perm")
@@ -88,16 +91,44 @@ def symmetric_stats(mean: list[float], std: list[float], names: Iterable[str]
     return new_mean, [max(math.sqrt(max(v, 0.0)), 1e-3) for v in var]
 
 
-def inner_orbit(x: torch.Tensor, negpos: bool, channel_perm: bool) -> torch.Tensor:
-    """(N, C, h, w) normalised blocks -> (G, N, C, h, w): every channel order (C! of them) and
-    both signs, G = 1, 2, C! or 2 C!."""
-    states = [x]
-    if channel_perm:
-        orders = itertools.permutations(range(x.shape[1]))
-        states = [s[:, list(p)] for s in states for p in orders]
-    if negpos:
-        states = states + [-s for s in states]
-    return torch.stack(states)
+def channel_set(z: torch.Tensor) -> torch.Tensor:
+    """(N, C, h, w) -> (N*C, 2, h, w): each channel beside the mean of all channels, the same
+    set of rows (in another order) for any order of the channels."""
+    N, C = z.shape[:2]
+    m = z.mean(1, keepdim=True).expand_as(z)  # (N, C, h, w)
+    return torch.stack([z, m], 2).reshape(N * C, 2, *z.shape[2:])
+
+
+def sign_orbit(z: torch.Tensor) -> torch.Tensor:
+    """(N, ...) -> (2, N, ...): the input and its negative."""
+    return torch.stack([z, -z])
+
+
+def orientation_weight(side: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scores' weights: a ramp a*i + b*j about the centre (side, side) whose 8 orientations
+    all differ, and fixed generic weights (channels, side, side) that break its ties; float64."""
+    c = (side - 1) / 2
+    i = torch.arange(side, dtype=torch.float64) - c
+    g = torch.Generator().manual_seed(0)
+    return (i[:, None] + 0.381966 * i[None, :],
+            torch.rand(channels, side, side, dtype=torch.float64, generator=g) + 0.5)
+
+
+def canonical_orientation(z: torch.Tensor, ramp: torch.Tensor, ties: torch.Tensor
+                          ) -> torch.Tensor:
+    """(N, C, s, s) -> (N, C, s, s): each block in the orientation (of its 8) whose largest
+    absolute channel value leans most along ``ramp`` (s, s); ties go to the highest score of its
+    absolute values sorted over the channels, weighted by ``ties`` (C, s, s). Both scores ignore
+    sign and channel order, and every orientation of a block has the same 8 scores (computed in
+    float64 on identical arrays), so all 8 give the same output unless two different
+    orientations tie on both."""
+    orbit = d4_orbit(z)  # (8, N, C, s, s)
+    a = orbit.detach().abs().double()  # (8, N, C, s, s)
+    first = (a.amax(2) * ramp).sum((-2, -1))  # (8, N)
+    second = (a.sort(2).values * ties).sum((-3, -2, -1))  # (8, N)
+    second = second.masked_fill(first < first.amax(0, keepdim=True), -torch.inf)
+    k = second.argmax(0)  # (N,)
+    return orbit[k, torch.arange(len(z), device=z.device)]
 
 
 def d4_orbit(x: torch.Tensor) -> torch.Tensor:
