@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from encrypt_tool.clitools import Group, version_option
+from bsformat.clitools import Group, version_option
 
 __all__ = ["main"]
 
@@ -126,9 +126,9 @@ def dataset(**o) -> None:
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
             o[name] = value
     cfg = _dataset_config(o)
+    from bsformat.files import check_output
     from encrypt_tool.pipeline import build_dataset
     from encrypt_tool.sources import open_source
-    from encrypt_tool.writer import check_output
 
     check_output(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
     click.echo(f"config {cfg.describe()}", err=True)
@@ -154,8 +154,8 @@ def _interactive() -> bool:
 
 def _stale_partials(out: Path, clean: bool) -> None:
     """Name partial files a killed run left beside ``out``; delete them when asked to."""
+    from bsformat.writer import stale_partials
     from encrypt_tool.sizing import human
-    from encrypt_tool.writer import stale_partials
 
     stale = stale_partials(out)
     if not stale:
@@ -236,7 +236,7 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None,
             overwrite: bool) -> None:
     """Print a file's public metadata."""
-    from encrypt_tool.format import open_encrypted, read_info
+    from bsformat.format import open_encrypted, read_info
     from encrypt_tool.inspect import describe, sample_grid
 
     if grid is not None:
@@ -295,7 +295,7 @@ def _check_samples(file: str, split: str, samples: int) -> int:
     """Refuse a given --samples above the split's size; the default shrinks to it, saying so."""
     from click.core import ParameterSource
 
-    from encrypt_tool.format import open_encrypted, read_info
+    from bsformat.format import open_encrypted, read_info
 
     with open_encrypted(file) as f:
         splits = read_info(f).splits
@@ -358,8 +358,8 @@ def query(inputs: tuple[str, ...], like: str, key: str | None, out: str, manifes
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
 def results(predictions: str, manifest: str, out: str | None, overwrite: bool) -> None:
     """Show the cloud's predictions by file: path, class, probability."""
+    from bsformat.files import check_output
     from encrypt_tool.results import format_table, load, write_table
-    from encrypt_tool.writer import check_output
 
     if out is not None:
         check_output(Path(out), overwrite)

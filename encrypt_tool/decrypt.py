@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from encrypt_tool.format import FileInfo, FormatError, open_encrypted, read_info
+from bsformat.format import FileInfo, FormatError, open_encrypted, read_info
 from encrypt_tool.scramble import block_grid, unscramble
 from keys.derive import derive_permutations
 from keys.master import fingerprint

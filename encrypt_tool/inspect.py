@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 from PIL import Image
 
+from bsformat.format import FileInfo, read_info
 from encrypt_tool.augment import describe_augment
 from encrypt_tool.captions import caption_band
-from encrypt_tool.format import FileInfo, read_info
 
 __all__ = ["describe", "sample_grid", "tile"]
 

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
+from bsformat.files import check_output
+from bsformat.format import FileInfo, FormatError, open_encrypted, read_info
+from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig
 from encrypt_tool.decrypt import check_key
 from encrypt_tool.encrypt import BatchSpec, encrypt_batch
-from encrypt_tool.format import FileInfo, FormatError, open_encrypted, read_info
 from encrypt_tool.manifest import manifest_path, write_manifest
 from encrypt_tool.pipeline import plan_units
 from encrypt_tool.query_input import QueryImages, find_inputs, load_query_images
-from encrypt_tool.writer import ShardWriter, SplitLayout, check_output
 
 __all__ = ["QUERY_SPLIT", "QueryConfig", "QueryResult", "build_query", "read_like"]
 

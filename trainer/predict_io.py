@@ -1,5 +1,5 @@
 """What ``bs-predict`` reads and writes: the encrypted images of a query (or of a dataset's test
-split) and the predictions CSV with its JSON beside it. Only ``encrypt_tool.format`` is used.
+split) and the predictions CSV with its JSON beside it. Only ``bsformat.format`` is used.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from encrypt_tool.format import FormatError, open_encrypted, read_info
+from bsformat.format import FormatError, open_encrypted, read_info
 from trainer.errors import TrainError
 from trainer.predict import ModelInfo
 

@@ -1,7 +1,7 @@
 """Open bs-encrypt files on the cloud side: describe a split, check a train/test pair, read ranges.
 
 Reads are large and contiguous: a range of consecutive images with all their copies, split at
-shard boundaries, never one HDF5 read per image. Only ``encrypt_tool.format`` is used; nothing
+shard boundaries, never one HDF5 read per image. Only ``bsformat.format`` is used; nothing
 here (or anywhere in ``trainer``) imports ``keys``.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from encrypt_tool.format import FormatError, open_encrypted, read_info
+from bsformat.format import FormatError, open_encrypted, read_info
 from trainer.errors import TrainError
 
 __all__ = ["Split", "check_pair", "channel_stats", "describe", "load_split", "read_range"]

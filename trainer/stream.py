@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from encrypt_tool.format import open_encrypted
+from bsformat.format import open_encrypted
 from trainer.plan import epoch_plan, window_order
 from trainer.source import Split, read_range
 

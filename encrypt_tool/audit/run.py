@@ -188,8 +188,8 @@ def audit_file(
     Selection: ``indices`` (positions in the split) or ``samples`` images from ``start``
     (None: to the end). Returns the summary (as in audit.json) and the images to picture.
     """
+    from bsformat.format import FormatError, open_encrypted, read_info
     from encrypt_tool.decrypt import decrypt_images
-    from encrypt_tool.format import FormatError, open_encrypted, read_info
 
     t0 = time.perf_counter()
     with open_encrypted(path) as f:

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from encrypt_tool.format import FORMAT_NAME, FORMAT_VERSION, shard_name
+from bsformat.files import partial_name
+from bsformat.format import FORMAT_NAME, FORMAT_VERSION, shard_name
 
-__all__ = ["SplitLayout", "ShardWriter", "check_output", "stale_partials"]
+__all__ = ["SplitLayout", "ShardWriter", "stale_partials"]
 
 
 @dataclass(frozen=True)
@@ -42,21 +42,6 @@ class SplitLayout:
     @property
     def n_shards(self) -> int:
         return max(1, -(-self.n_images // self.shard_size))
-
-
-def check_output(out: Path, overwrite: bool) -> None:
-    """Fail early, before any work, when ``out`` cannot or must not be written."""
-    if out.exists() and out.is_dir():
-        raise FileExistsError(f"output {out} is a directory; give a file name such as {out}/enc.h5")
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"output {out} already exists; pass --overwrite to replace it")
-    parent = out.parent
-    if not parent.exists():
-        raise FileNotFoundError(f"output directory {parent} does not exist; create it first")
-    if not parent.is_dir():
-        raise NotADirectoryError(f"output directory {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"output directory {parent} is not writable")
 
 
 def stale_partials(out: Path) -> list[tuple[Path, int]]:
@@ -93,7 +78,7 @@ class ShardWriter:
         compression: str | None = None,
     ) -> None:
         self.out = Path(out)
-        self.tmp = self.out.with_name(f".{self.out.name}.{secrets.token_hex(4)}.partial")
+        self.tmp = partial_name(self.out)
         self.compression = compression
         self.splits = {s.name: s for s in splits}
         self._offsets: dict[tuple[str, int], int] = {}
