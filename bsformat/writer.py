@@ -18,6 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from bsformat.checksum import CHECKSUM_ATTR, shard_digest
 from bsformat.files import partial_name
 from bsformat.format import FORMAT_NAME, FORMAT_VERSION, shard_name
 
@@ -142,11 +143,16 @@ class ShardWriter:
         self._h5[split][shard_name(shard)]["images"][row : row + len(batch)] = batch
 
     def commit(self, overwrite: bool) -> Path:
-        """Mark the file complete, flush it to disk and move it to its final name."""
+        """Store each shard's checksum, mark the file complete, flush it to disk and move it
+        to its final name."""
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
         with h5py.File(self.tmp, "r+", locking=False) as f:
+            for s in self.splits.values():
+                for i in range(s.n_shards):
+                    g = f[s.name][shard_name(i)]
+                    g.attrs[CHECKSUM_ATTR] = shard_digest(g["images"])
             f.attrs["complete"] = True
         with open(self.tmp, "rb+") as fh:
             os.fsync(fh.fileno())

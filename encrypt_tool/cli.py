@@ -236,7 +236,7 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None,
             overwrite: bool) -> None:
     """Print a file's public metadata."""
-    from bsformat.format import open_encrypted, read_info
+    from bsformat.reader import open_dataset
     from encrypt_tool.inspect import describe, sample_grid
 
     if grid is not None:
@@ -246,11 +246,11 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             raise FileExistsError(f"{grid} already exists; pass --overwrite to replace it")
         if not Path(grid).parent.is_dir():
             raise FileNotFoundError(f"directory {Path(grid).parent} does not exist")
-    with open_encrypted(file) as f:
-        click.echo(describe(read_info(f)))
+    with open_dataset(file) as ds:
+        click.echo(describe(ds.info))
         if grid is not None:
             k = _load_key(key) if key is not None else None
-            path = sample_grid(f, grid, key=k, n=samples, split=split)
+            path = sample_grid(ds, grid, key=k, n=samples, split=split)
             click.echo(f"wrote {path}")
 
 
@@ -295,10 +295,10 @@ def _check_samples(file: str, split: str, samples: int) -> int:
     """Refuse a given --samples above the split's size; the default shrinks to it, saying so."""
     from click.core import ParameterSource
 
-    from bsformat.format import open_encrypted, read_info
+    from bsformat.reader import open_dataset
 
-    with open_encrypted(file) as f:
-        splits = read_info(f).splits
+    with open_dataset(file) as ds:
+        splits = ds.info.splits
     if split not in splits or samples <= splits[split].n_images:
         return samples
     n = splits[split].n_images

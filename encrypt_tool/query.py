@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from bsformat.files import check_output
-from bsformat.format import FileInfo, FormatError, open_encrypted, read_info
+from bsformat.format import FileInfo, FormatError
+from bsformat.reader import open_dataset
 from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig
@@ -83,13 +84,18 @@ def read_like(path: str) -> tuple[FileInfo, AugmentConfig | None, bool]:
     """The public settings of the training file ``path``, the test treatment its test split
     received (crop and flip, never GridMask; None where it had none), and whether its images
     were resized to their size (`dataset --image-size`), so that a query must be too."""
-    with open_encrypted(path) as f:
-        info = read_info(f)
+    with open_dataset(path) as ds:
+        info = ds.info
+    try:
         if "test" in info.splits:
             raw = info.splits["test"].augment
         else:  # no test split: the treatment `dataset` would have given one
-            raw = json.loads(f.attrs.get("augment", "null"))
-        preprocess = json.loads(f.attrs.get("preprocess", "{}") or "{}")
+            raw = json.loads(info.attrs.get("augment", "null") or "null")
+        preprocess = json.loads(info.attrs.get("preprocess", "{}") or "{}")
+        if not isinstance(preprocess, dict) or not isinstance(raw, dict | None):
+            raise ValueError("not a JSON object")
+    except (ValueError, TypeError) as e:
+        raise FormatError(f"{path}: its augment or preprocess attribute is damaged ({e})") from None
     return info, _augment(raw), bool(preprocess.get("image_size"))
 
 
