@@ -233,8 +233,10 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 @click.option("--samples", type=int, default=8, show_default=True, help="Images in the grid.")
 @click.option("--split", default=None, help="Split shown in the grid [default: test].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing grid picture.")
+@click.option("--verify", is_flag=True,
+              help="Check every shard's images against the SHA-256 stored when it was written.")
 def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None,
-            overwrite: bool) -> None:
+            overwrite: bool, verify: bool) -> None:
     """Print a file's public metadata."""
     from bsformat.reader import open_dataset
     from encrypt_tool.inspect import describe, sample_grid
@@ -247,7 +249,13 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
         if not Path(grid).parent.is_dir():
             raise FileNotFoundError(f"directory {Path(grid).parent} does not exist")
     with open_dataset(file) as ds:
+        checked = ds.verify() if verify else None  # a damaged shard stops here, in one line
         click.echo(describe(ds.info))
+        if checked == 0:
+            click.echo(f"checksums       none stored ({file} was written before they existed); "
+                       f"nothing verified")
+        elif checked:
+            click.echo(f"checksums       all {checked} shards match their SHA-256")
         if grid is not None:
             k = _load_key(key) if key is not None else None
             path = sample_grid(ds, grid, key=k, n=samples, split=split)
