@@ -7,7 +7,7 @@ rotation by a canonical orientation (the default) and by orbit pooling over all 
 Prints training images per CPU-second (``process_time``, less sensitive to other jobs) and the
 ratio to the model without invariances. Accuracy is measured with bs-train (README).
 
-    .venv/bin/python bench/bench_invariance.py [--steps 5] [--model blockset-narrow]
+    .venv/bin/python bench/bench_invariance.py [--steps 5] [--blocks 8,6,4]
 """
 
 from __future__ import annotations
@@ -61,13 +61,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--model", default="blockset-narrow")
+    ap.add_argument("--blocks", default="8,6,4", help="kept block sides to measure")
     args = ap.parse_args()
+    sides = [int(v) for v in args.blocks.split(",")]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(1)
     print(f"{args.model}, batch 128, {args.steps} steps, {device}, torch {torch.__version__}, "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"{'block':>6} {'invariances':<30} {'img/s':>8} {'vs none':>8}")
     for block, side in SHAPES:
+        if block[0] not in sides:
+            continue
         base = None
         for inv in SETS:
             r = rate(args.model, block, side, inv, args.steps, device)
