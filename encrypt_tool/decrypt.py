@@ -1,4 +1,6 @@
-"""Decrypt with the master key: recompute each image's permutation and invert it."""
+"""Decrypt with the master key: recompute each image's permutation (and defence states) and
+invert them. With a border drop, the plain image has the source size and the dropped border
+pixels of every block are 0."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.format import FileInfo, FormatError, open_encrypted, read_info
-from encrypt_tool.scramble import block_grid, unscramble
-from keys.derive import derive_permutations
+from encrypt_tool.keyed import decrypt_copy
+from encrypt_tool.scramble import block_grid
 from keys.master import fingerprint
 
 __all__ = ["WrongKeyError", "check_key", "decrypt_file", "decrypt_images", "read_split"]
@@ -81,8 +84,9 @@ def _decrypt(
     if not info.scrambled:
         return x, np.tile(np.arange(grid[0] * grid[1]), (len(x), 1)), labels
     dataset_id = bytes.fromhex(info.dataset_id)
-    perm = derive_permutations(key, dataset_id, split, ids, copy, grid)  # (n, gy*gx)
-    return unscramble(x, perm, info.block_size), perm, labels
+    defences = DefenceConfig.from_json(f.attrs.get("defences"))
+    plain, perm = decrypt_copy(x, key, dataset_id, split, ids, copy, info.block_size, defences)
+    return plain, perm, labels  # plain (n, H, W, C) at the source size, perm (n, gy*gx)
 
 
 def decrypt_file(
