@@ -50,14 +50,16 @@ def tile(
     rows: list[np.ndarray], scale: int = 4, gap: int = 2, labels: list[str] | None = None
 ) -> Image.Image:
     """Lay out rows of images, each (n, H, W, C) uint8, as one picture; labels[i] captions
-    row i (a band above it)."""
+    row i (a band above it). Rows may differ in size (stored and decrypted images with a
+    border drop); each image sits at the top left of its cell."""
     n = max(len(r) for r in rows)
-    h, w = rows[0].shape[1:3]
+    h, w = max(r.shape[1] for r in rows), max(r.shape[2] for r in rows)
     sheet = np.full(((h + gap) * len(rows), (w + gap) * n, 3), 255, dtype=np.uint8)
     for i, r in enumerate(rows):
         for k, img in enumerate(r):
             img = img if img.shape[-1] == 3 else np.repeat(img[..., :1], 3, axis=-1)
-            sheet[i * (h + gap) : i * (h + gap) + h, k * (w + gap) : k * (w + gap) + w] = img
+            ih, iw = img.shape[:2]
+            sheet[i * (h + gap) : i * (h + gap) + ih, k * (w + gap) : k * (w + gap) + iw] = img
     big = sheet.repeat(scale, axis=0).repeat(scale, axis=1)  # nearest-neighbour upscale
     if labels:
         parts = []

@@ -32,7 +32,7 @@ __all__ = ["defend", "undefend"]
 def _maps(cfg: DefenceConfig, shape: tuple[int, int, int]) -> tuple[np.ndarray, int]:
     """Byte maps of every (orientation, channel order) in use, indexed o + n_o * p."""
     n_o = 8 if cfg.rotate else 1
-    perms = CHANNEL_PERMS if cfg.channel_perm else CHANNEL_PERMS[:1]
+    perms = CHANNEL_PERMS if cfg.channel_perm else [np.arange(shape[2])]
     fns = [lambda a, o=o, q=q: orient(a, o)[..., q] for q in perms for o in range(n_o)]
     return block_maps(shape, fns), n_o
 
