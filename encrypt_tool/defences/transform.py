@@ -10,8 +10,9 @@
     stored = from_blocks(take_blocks(blocks, perm), grid) # block k is plain block perm[b, k]
 
 but moves the data fewer times: orientation and channel order are one byte map per block,
-applied in runs of equal state, and the permutation is folded into the gather that puts the
-runs back (see ``maps``). Without orientation or channel order, the interiors are scrambled
+applied in runs of equal state: one gather takes the kept rows of every block in order of state,
+one ``np.take`` per state maps them, and one gather puts the block rows in their stored places,
+permutation included. Without orientation or channel order, the interiors are scrambled
 with one row gather and negated in place.
 """
 
@@ -71,13 +72,45 @@ def defend(x: np.ndarray, perm: np.ndarray, states, cfg: DefenceConfig) -> np.nd
             out6 = out.reshape(B, gy, kh, gx, kw, C)
             np.bitwise_xor(out6, mask, out=out6)
         return out
-    maps, n_o = _maps(cfg, (kh, kw, C))
-    rows = to_blocks(x, block, d).reshape(B * gy * gx, -1)  # (B*n, kh*kw*C) plain order
-    place = np.arange(B, dtype=np.int64)[:, None] * (gy * gx) + perm  # (B, n)
+    return _defend_mapped(x, perm, states, cfg)
+
+
+def _defend_mapped(x: np.ndarray, perm: np.ndarray, states, cfg: DefenceConfig) -> np.ndarray:
+    """``defend`` with orientation or channel order, in three passes over the data: gather the
+    kept rows of every block in order of state, map each run of equal state with one
+    ``np.take``, gather the block rows into their stored places."""
+    B, H, W, C = x.shape
+    (bh, bw), d = cfg.source_block_size, cfg.drop_border
+    gy, gx = H // bh, W // bw
+    n, M = gy * gx, B * gy * gx
+    kh, kw = cfg.kept_block()
+    maps, n_o = _maps(cfg, (kh, kw, C))  # (S, kh*kw*C) byte offsets in the kept block
+    row, rest = np.divmod(maps, kw * C)
+    maps = row * (bw * C) + d * C + rest  # the same bytes in kh full rows of a source block
+    S = len(maps)
+    key = _state(cfg, states, n_o).reshape(-1)  # (M,) plain order
     negate = _negate(cfg, states)
-    out = apply_maps(rows, _state(cfg, states, n_o).reshape(-1), maps,
-                     None if negate is None else negate.reshape(-1), place)
-    return from_blocks(out.reshape(B, gy * gx, kh, kw, C), (gy, gx))
+    if negate is not None:
+        key = key + S * negate.reshape(-1)
+    order = np.argsort(key, kind="stable")  # (M,) plain blocks grouped by state
+    bounds = np.searchsorted(key[order], np.arange(2 * S + 1))
+    b, i = np.divmod(order, n)
+    py, px = np.divmod(i, gx)
+    rows = ((b * H + py * bh + d)[:, None] + np.arange(kh)[None, :]) * gx + px[:, None]
+    src = take_rows(x.reshape(B * H * gx, bw * C), rows).reshape(M, kh * bw * C)
+    done = np.empty((M, kh * kw * C), dtype=np.uint8)  # (M, kh*kw*C) sorted by state
+    for k in range(2 * S):
+        a, z = bounds[k], bounds[k + 1]
+        if a < z:
+            np.take(src[a:z], maps[k % S], axis=1, out=done[a:z])
+            if k >= S:
+                np.bitwise_xor(done[a:z], 255, out=done[a:z])
+    pos = np.empty(M, dtype=np.int64)
+    pos[order] = np.arange(M)  # sorted place of every plain block
+    at = pos[np.arange(B, dtype=np.int64)[:, None] * n + perm]  # (B, n) of each stored block
+    idx = at.reshape(B, gy, 1, gx) * kh + np.arange(kh).reshape(1, 1, kh, 1)  # (B, gy, kh, gx)
+    out = take_rows(done.reshape(M * kh, kw * C), idx)  # (B*gy*kh*gx, kw*C)
+    return out.reshape(B, gy * kh, gx * kw, C)
 
 
 def undefend(y: np.ndarray, perm: np.ndarray, states, cfg: DefenceConfig) -> np.ndarray:
