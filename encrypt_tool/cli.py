@@ -91,6 +91,13 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="Crop padding in pixels [default: 4 per 32 px of the shorter side: 4 at 32, "
                    "28 at 224].")
 @click.option("--no-gridmask", is_flag=True, help="Crop and flip only.")
+@click.option("--gridmask-d", default=None,
+              help="GridMask unit size range d_min-d_max in pixels [default: 14-32 at 32 px, "
+                   "scaled with the shorter side: 98-224 at 224].")
+@click.option("--gridmask-ratio", type=float, default=0.6, show_default=True,
+              help="GridMask r: kept share of a unit's edge.")
+@click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
+              help="Share of images that get a GridMask.")
 @click.option("--drop-border", type=int, default=0, show_default=True, metavar="PX",
               help="Defence: keep only each block's interior, dropping PX pixels at its edges, "
                    "so that neighbouring blocks share no edge; the file stores the smaller "
@@ -103,13 +110,6 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--channel-perm", is_flag=True,
               help="Defence: reorder the colour channels of every block by its own key (3 "
                    "channels only).")
-@click.option("--gridmask-d", default=None,
-              help="GridMask unit size range d_min-d_max in pixels [default: 14-32 at 32 px, "
-                   "scaled with the shorter side: 98-224 at 224].")
-@click.option("--gridmask-ratio", type=float, default=0.6, show_default=True,
-              help="GridMask r: kept share of a unit's edge.")
-@click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
-              help="Share of images that get a GridMask.")
 @click.option("--image-size", default=None,
               help="folder: resize the shorter side and centre-crop to S or HxW (as torchvision "
                    "Resize + CenterCrop, bilinear, antialiased). Without it all images must have "
