@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import h5py
 import numpy as np
 from PIL import Image
 
+from bsformat.format import FileInfo, FormatError
+from bsformat.reader import Dataset
 from encrypt_tool.augment import describe_augment
 from encrypt_tool.captions import caption_band
-from encrypt_tool.format import FileInfo, read_info
+from encrypt_tool.defences import DefenceConfig
 
 __all__ = ["describe", "sample_grid", "tile"]
 
@@ -28,6 +29,7 @@ def describe(info: FileInfo) -> str:
             f"blocks {bh}x{bw} ({(h // bh) * (w // bw)} per image)" if info.scrambled
             else "not cut into blocks"),
         f"scrambled       {'yes' if info.scrambled else 'no (plain baseline)'}",
+        f"defences        {_defences(info)}",
         f"key fingerprint {info.key_fingerprint or '-'}",
         f"dataset id      {info.dataset_id}",
         f"classes         {info.n_classes}: {', '.join(info.class_names)}",
@@ -39,6 +41,18 @@ def describe(info: FileInfo) -> str:
             f"up to {sp.shard_size:,} images; augment {describe_augment(sp.augment)}"
         )
     return "\n".join(lines)
+
+
+def _defences(info: FileInfo) -> str:
+    """The defences line: ``none``, or what is on and the source size."""
+    try:
+        d = DefenceConfig.from_dict(info.defences)
+    except ValueError as e:
+        return f"not understood ({e})"
+    if not d.active:
+        return "none"
+    shape = "x".join(str(v) for v in d.source_image_shape or ())
+    return f"{d.describe()}; source images {shape}" if shape else d.describe()
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -71,23 +85,27 @@ def tile(
 
 
 def sample_grid(
-    f: h5py.File,
+    ds: Dataset,
     out: str | os.PathLike,
     key: bytes | None = None,
     n: int = 8,
     split: str | None = None,
 ) -> Path:
     """Save encrypted samples (top row) and, with the key, their decryptions (bottom row)."""
-    from encrypt_tool.decrypt import decrypt_images, read_split
+    from encrypt_tool.decrypt import decrypt_images
 
-    info = read_info(f)
+    info = ds.info
+    if not info.splits:
+        raise FormatError(f"{ds.path} holds no splits: there are no images to show")
     split = split or ("test" if "test" in info.splits else next(iter(info.splits)))
-    index = np.arange(min(n, info.splits[split].n_images))
-    enc, _, _ = read_split(f, split, 0, index)
+    index = np.arange(min(n, ds.split(split).n_images))
+    if len(index) == 0:
+        raise ValueError(f"split {split!r} of {ds.path} is empty: there are no images to show")
+    enc = ds.read(split, index, copy=0).images  # (n, H, W, C) uint8, only these images
     rows = [enc]
     labels = [f"encrypted ({split} split, copy 0, images 0-{len(index) - 1})"]
     if key is not None:
-        rows.append(decrypt_images(f, key, split, 0, index)[0])
+        rows.append(decrypt_images(ds, key, split, 0, index)[0])
         labels.append("decrypted with the key")
     path = Path(out)
     scale = max(1, min(4, 128 // max(enc.shape[1:3])))  # large images stay 1:1

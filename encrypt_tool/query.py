@@ -18,16 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from bsformat.files import check_output
+from bsformat.format import FileInfo, FormatError
+from bsformat.reader import open_dataset
+from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig
 from encrypt_tool.decrypt import check_key
 from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_batch
-from encrypt_tool.format import FileInfo, FormatError, open_encrypted, read_info
 from encrypt_tool.manifest import manifest_path, write_manifest
 from encrypt_tool.pipeline import plan_units
 from encrypt_tool.query_input import QueryImages, find_inputs, load_query_images
-from encrypt_tool.writer import ShardWriter, SplitLayout, check_output
 
 __all__ = ["QUERY_SPLIT", "QueryConfig", "QueryResult", "build_query", "read_like"]
 
@@ -84,13 +86,18 @@ def read_like(path: str) -> tuple[FileInfo, AugmentConfig | None, bool]:
     """The public settings of the training file ``path``, the test treatment its test split
     received (crop and flip, never GridMask; None where it had none), and whether its images
     were resized to their size (`dataset --image-size`), so that a query must be too."""
-    with open_encrypted(path) as f:
-        info = read_info(f)
+    with open_dataset(path) as ds:
+        info = ds.info
+    try:
         if "test" in info.splits:
             raw = info.splits["test"].augment
         else:  # no test split: the treatment `dataset` would have given one
-            raw = json.loads(f.attrs.get("augment", "null"))
-        preprocess = json.loads(f.attrs.get("preprocess", "{}") or "{}")
+            raw = json.loads(info.attrs.get("augment", "null") or "null")
+        preprocess = json.loads(info.attrs.get("preprocess", "{}") or "{}")
+        if not isinstance(preprocess, dict) or not isinstance(raw, dict | None):
+            raise ValueError("not a JSON object")
+    except (ValueError, TypeError) as e:
+        raise FormatError(f"{path}: its augment or preprocess attribute is damaged ({e})") from None
     return info, _augment(raw), bool(preprocess.get("image_size"))
 
 
@@ -113,6 +120,7 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     """
     out, man = _outputs(cfg)
     info, augment, resized = read_like(cfg.like)
+    defences = _like_defences(info)
     if not cfg.test_augment:
         augment = None
     paths = find_inputs(list(cfg.inputs))  # a missing input is named before the key is read
@@ -120,7 +128,6 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     if info.scrambled:
         key = load_key()
         check_key(info, key)
-    defences = _like_defences(cfg.like)
     shape = defences.source_image_shape if defences.active else info.image_shape
     q = load_query_images(paths, shape, cfg.skip_bad, resize=cfg.resize or resized)
     dataset_id = secrets.token_bytes(16)
@@ -133,14 +140,12 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     return QueryResult(out, man, len(q.images), dataset_id.hex(), augment, q.skipped)
 
 
-def _like_defences(path: str) -> DefenceConfig:
+def _like_defences(info: FileInfo) -> DefenceConfig:
     """The defences of the training file (none when it records none)."""
-    with open_encrypted(path) as f:
-        raw = f.attrs.get("defences")
     try:
-        return DefenceConfig.from_json(raw)
+        return DefenceConfig.from_dict(info.defences)
     except ValueError as e:
-        raise FormatError(f"{path}: {e}") from None
+        raise FormatError(f"{info.path}: {e}") from None
 
 
 def _write_query(out: Path, q: QueryImages, info: FileInfo, augment: AugmentConfig | None,

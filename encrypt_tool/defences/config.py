@@ -108,14 +108,25 @@ class DefenceConfig:
             text = text.decode()
         try:
             raw = json.loads(text) if text else {}
+        except ValueError as e:
+            raise ValueError(f"defences {text!r} are not understood: {e}") from None
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict | None) -> DefenceConfig:
+        """Settings from a parsed ``defences`` attribute (``FileInfo.defences``)."""
+        try:
+            if raw is None:
+                raw = {}
             if not isinstance(raw, dict):
                 raise TypeError("not a JSON object")
+            raw = dict(raw)
             for name in ("source_block_size", "source_image_shape"):
                 if raw.get(name) is not None:
                     raw[name] = tuple(int(v) for v in raw[name])
             return cls(**raw)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"defences {text!r} are not understood: {e}") from None
+            raise ValueError(f"defences {raw!r} are not understood: {e}") from None
 
     def describe(self) -> str:
         """One line for people: ``none`` or what is on."""
