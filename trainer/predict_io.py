@@ -36,7 +36,7 @@ class PredictInput:
     dataset_id: str
     has_labels: bool
     shards: tuple[str, ...]
-    defences: dict = field(default_factory=dict)  # {} when none
+    defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute
 
 
 def open_input(path: str) -> PredictInput:
@@ -65,6 +65,16 @@ def _describe(shape, block, scrambled) -> str:
     return f"{w}x{h} images, {c} channels, {block[0]}x{block[1]} blocks, {kind}"
 
 
+def _defences(d: dict) -> str:
+    """``none`` or ``(border drop 2 px, rotation, ...)`` from a ``defences`` attribute."""
+    if not d:
+        return "none"
+    on = [f"border drop {d['drop_border']} px"] if d.get("drop_border") else []
+    on += [name for k, name in (("rotate", "rotation"), ("negpos", "negative-positive"),
+                                ("channel_perm", "channel permutation")) if d.get(k)]
+    return "(" + ", ".join(on or ["?"]) + ")"
+
+
 def check_match(inp: PredictInput, model: ModelInfo) -> None:
     """TrainError naming what differs when the input is not what the model was trained on."""
     diffs = []
@@ -79,18 +89,15 @@ def check_match(inp: PredictInput, model: ModelInfo) -> None:
     if model.scrambled is not None and inp.scrambled != model.scrambled:
         diffs.append(f"{'scrambled' if inp.scrambled else 'plain'} images vs a model trained "
                      f"on {'scrambled' if model.scrambled else 'plain'} ones")
-    if inp.defences != model.defences:
-        diffs.append(f"defences {_json(inp.defences)} vs the model's {_json(model.defences)}")
+    trained = model.defences or {}  # a checkpoint from before defences was trained on none
+    if inp.defences != trained:
+        diffs.append(f"defences {_defences(inp.defences)} vs the model's {_defences(trained)}")
     if diffs:
         raise TrainError(
             f"{inp.path} does not match the model ({'; '.join(diffs)}): the model was trained "
             f"on {_describe(model.image_shape, model.block_size, model.scrambled)}; encrypt "
             f"the query with --like the model's training file"
         )
-
-
-def _json(d: dict) -> str:
-    return json.dumps(d, sort_keys=True) if d else "none"
 
 
 def iter_batches(inp: PredictInput, batch_size: int

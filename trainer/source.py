@@ -32,7 +32,7 @@ class Split:
     scrambled: bool
     shard_starts: tuple[int, ...]
     shard_sizes: tuple[int, ...]
-    defences: dict = field(default_factory=dict)  # the file's defences; {} when none
+    defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute, as JSON
 
     @property
     def n_classes(self) -> int:
