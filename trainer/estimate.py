@@ -16,7 +16,7 @@ from pathlib import Path
 from trainer.errors import TrainError
 
 __all__ = ["LONG_RUN_S", "MemoryEstimate", "available_memory", "check_memory",
-           "estimate_seconds", "long_run_warning", "peak_memory"]
+           "estimate_seconds", "long_run_warning", "peak_memory", "resident_memory"]
 
 # images/s on 32x32 inputs, 2 CPU threads (bench/bench_train.py); the block-set models from
 # their measured speed relative to resnet18-narrow (0.59x for blockset at 8x8 blocks, 0.51x for
@@ -70,26 +70,43 @@ def long_run_warning(model: str, device_type: str, n_images: int, epochs: int,
 
 
 # --- peak memory ------------------------------------------------------------------------------
-# Peak = BASE (interpreter, torch, h5py) + the data held in memory as uint8 + the model (weights,
-# gradients, optimiser slots, and the checkpoint's serialised copy) + ACTIVATION_FACTOR x the
-# tensors autograd saves for one batch (``model.saved_bytes_per_image``; the factor covers the
-# backward pass's temporaries and the allocator). Calibrated with /usr/bin/time -v on bs-train
-# runs (README: "trainer memory").
-BASE_MEMORY = 400 * 2**20
-ACTIVATION_FACTOR = 2.0
+# Peak = the process as it is at start-up (interpreter, torch, h5py: its resident size then) +
+# the data held in memory as uint8 + the model (weights, gradients, optimiser slots and the
+# checkpoint's serialised copy) + ACTIVATION_FACTOR x the tensors autograd saves for one batch
+# (``model.saved_bytes_per_image``) + WORKSPACE (the allocator, oneDNN scratch, evaluation).
+# Calibrated with /usr/bin/time -v on bs-train, 1 epoch, CPU, 2 threads, torch 2.14 with its
+# CUDA libraries (resident size at the estimate: 835 MiB), peak RSS measured vs estimated:
+# resnet18-narrow 32 px, batch 8 / 128: 1026 / 1154 MiB vs 1076 / 1448 MiB; blockset-narrow
+# 224 px, 16x16 blocks, batch 8 / 32 / 64 / 128: 1426 / 1600 / 2018 / 2803 MiB vs
+# 1224 / 1629 / 2165 / 3277 MiB
+# (from batch 32 to 64 the peak grew 15.8 MiB per image; the saved tensors count 16.8).
+BASE_MEMORY = 1024 * 2**20  # when the resident size cannot be read
+ACTIVATION_FACTOR = 1.0
+WORKSPACE = 200 * 2**20
 STREAM_CHUNK, STREAM_WINDOW = 512, 16  # trainer.stream.ShardStream's buffer
 WARN_FRACTION = 0.8
 
 
+def resident_memory() -> int:
+    """This process's resident size now (``BASE_MEMORY`` where /proc cannot tell)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return BASE_MEMORY
+
+
 @dataclass(frozen=True)
 class MemoryEstimate:
-    """Bytes at the peak of a training step, by part."""
+    """Bytes at the peak of a training step, by part (``activations`` with the workspace)."""
 
     data: int
     model: int
     activations: int
     batch: int
-    base: int = BASE_MEMORY
+    base: int = BASE_MEMORY  # the process before the run: interpreter, torch, ...
 
     @property
     def device(self) -> int:
@@ -110,7 +127,8 @@ def human(n: float) -> str:
 
 
 def peak_memory(splits: list[tuple[int, int, int, str]], params: int, optimizer_slots: int,
-                batch: int, saved_per_image: int, workers: int = 0) -> MemoryEstimate:
+                batch: int, saved_per_image: int, workers: int = 0,
+                base: int = BASE_MEMORY) -> MemoryEstimate:
     """The estimate for splits given as (images, copies, bytes per image, ``memory``|``stream``),
     a model of ``params`` float32 parameters with ``optimizer_slots`` per parameter (SGD
     momentum 1, AdamW 2), and batches of ``batch`` images."""
@@ -122,7 +140,8 @@ def peak_memory(splits: list[tuple[int, int, int, str]], params: int, optimizer_
             buffer = min(n, STREAM_CHUNK * STREAM_WINDOW) + min(n, STREAM_CHUNK) * copies
             data += buffer * image_bytes * max(1, workers) + workers * BASE_MEMORY
     model = params * 4 * (3 + 2 * optimizer_slots)
-    return MemoryEstimate(data, model, int(batch * saved_per_image * ACTIVATION_FACTOR), batch)
+    activations = int(batch * saved_per_image * ACTIVATION_FACTOR) + WORKSPACE
+    return MemoryEstimate(data, model, activations, batch, base)
 
 
 def available_memory() -> int | None:
@@ -156,7 +175,7 @@ def check_memory(est: MemoryEstimate, device_type: str = "cpu",
         available = available_memory()
     parts = (f"data {human(est.data)}, model {human(est.model)}, activations of a batch of "
              f"{est.batch} {human(est.activations)}" + ("" if gpu else
-                                                        f", torch {human(est.base)}"))
+                                                        f", the process {human(est.base)}"))
     line = f"{where}: about {human(need)} at peak ({parts})"
     if available is None:
         return line, None

@@ -23,7 +23,7 @@ from trainer import ddp
 from trainer.config import TrainConfig
 from trainer.data import MemoryLoader, fits_in_memory, to_input
 from trainer.errors import TrainError
-from trainer.estimate import check_memory, long_run_warning, peak_memory
+from trainer.estimate import check_memory, long_run_warning, peak_memory, resident_memory
 from trainer.model import build_model, saved_bytes_per_image
 from trainer.recipe import build_optimizer, build_schedule, get_recipe, resolve_recipe
 from trainer.source import Split, channel_stats, check_pair, describe
@@ -285,7 +285,8 @@ def _check_memory(config: TrainConfig, d: ddp.Dist, train_split: Split, test_spl
     slots = 2 if resolve_recipe(config.recipe, config.model) == "adamw" else 1
     splits = [(s.n_images, s.n_copies, s.nbytes // max(s.n_images * s.n_copies, 1), m)
               for s, m in zip((train_split, test_split), modes, strict=True)]
-    est = peak_memory(splits, params, slots, config.batch_size // d.world, saved, config.workers)
+    est = peak_memory(splits, params, slots, config.batch_size // d.world, saved, config.workers,
+                      base=resident_memory())
     free = torch.cuda.mem_get_info(d.device)[0] if d.device.type == "cuda" else None
     line, warning = check_memory(est, d.device.type, free)
     _log(d, line)
