@@ -120,6 +120,7 @@ def test_resume_refuses_options_that_differ_from_the_run(data, tmp_path):
     one_line(bs_train("--resume", run, "--overwrite"), "--resume or --overwrite")
     one_line(bs_train("--resume", tmp_path / "none"), "no previous run", "leave out --resume")
     one_line(bs_train("--resume"), "--resume needs the run directory")
+    one_line(bs_train("--epochs", 1), "missing DATA", "--resume RUNDIR")
     one_line(bs_train("--resume", run, "--out", tmp_path / "other"), "two runs")
     (run / "config.json").write_text("{not json")
     one_line(bs_train("--resume", run), "config.json", "cannot be read")
@@ -148,6 +149,22 @@ def test_a_full_disk_is_one_line_naming_the_file(data, tmp_path, monkeypatch, na
     line = one_line(bs_train(data, "--out", out, "--epochs", "1", *TINY[2:]),
                     str(out / name), "no space left", "MiB")
     assert "Traceback" not in line
+    assert not list(out.glob("*.partial")), list(out.iterdir())
+
+
+def test_ctrl_c_while_writing_a_checkpoint_leaves_no_partial_file(data, tmp_path, monkeypatch):
+    real = ckpt._write
+
+    def write(f, data):
+        if Path(f.name).name == "last.pt.partial":
+            f.write(b"half")
+            raise KeyboardInterrupt
+        real(f, data)
+
+    monkeypatch.setattr(ckpt, "_write", write)
+    out = tmp_path / "run"
+    r = bs_train(data, "--out", out, "--epochs", "1", *TINY[2:])
+    assert r.exit_code == 130 and "continue with: bs-train --resume" in r.stderr, r.output
     assert not list(out.glob("*.partial")), list(out.iterdir())
 
 

@@ -45,9 +45,9 @@ def _write_atomic(data: bytes, path: str | os.PathLike) -> None:
         with open(tmp, "wb") as f:
             _write(f, data)
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:  # a full disk, Ctrl-C: no partial file stays behind
         tmp.unlink(missing_ok=True)
-        if e.errno in _NO_SPACE:
+        if isinstance(e, OSError) and e.errno in _NO_SPACE:
             raise TrainError(f"no space left on the disk of {path}: writing it needs "
                              f"{len(data) / 2**20:.1f} MiB more; free some space") from None
         raise

@@ -108,6 +108,13 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def saved(self) -> dict:
+        """The fields for the run's config.json: absolute paths (``--resume`` from anywhere),
+        neither ``resume`` nor ``overwrite``."""
+        paths = {k: str(Path(v).resolve()) for k in ("data", "test", "out")
+                 if (v := getattr(self, k)) is not None}
+        return {**self.to_dict(), **paths, "resume": False, "overwrite": False}
+
 
 def format_config(config: TrainConfig) -> str:
     """``TrainConfig`` as aligned ``name = value`` lines, for printing at start-up."""

@@ -32,7 +32,6 @@ from trainer.data import to_input
 from trainer.ddp import pick_device
 from trainer.errors import TrainError
 from trainer.model import build_model
-from trainer.predict_io import check_match, iter_batches, json_path, open_input, write_predictions
 from trainer.train import predict
 
 __all__ = ["ModelInfo", "Prediction", "Predictor", "check_output", "load_predictor",
@@ -181,6 +180,8 @@ class Prediction:
 
 def check_output(out: Path, overwrite: bool) -> None:
     """TrainError when the CSV ``out`` or its JSON cannot be written (before any work)."""
+    from trainer.predict_io import json_path  # predict_io imports ModelInfo from here
+
     if out.suffix.lower() == ".json":
         raise TrainError(f"--out {out} must not end in .json (the JSON goes beside the CSV)")
     for p in (out, json_path(out)):
@@ -200,6 +201,8 @@ def predict_file(run: str | os.PathLike, data: str, out: str | os.PathLike,
     """Classify the images of ``data`` (a query file, or a data file's test split) with the
     model of ``run``; write the predictions CSV ``out`` (``top_k`` classes per image, default
     3) and the model's identity beside it as JSON."""
+    from trainer.predict_io import check_match, iter_batches, open_input, write_predictions
+
     out = Path(out)
     if batch_size < 1:
         raise TrainError(f"--batch-size {batch_size} is not valid; it must be >= 1")

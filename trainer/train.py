@@ -12,7 +12,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -21,13 +20,11 @@ from tqdm import tqdm
 from trainer import checkpoint as ckpt
 from trainer import ddp
 from trainer.config import TrainConfig
-from trainer.data import MemoryLoader, fits_in_memory, to_input
-from trainer.errors import TrainError
+from trainer.data import choose_mode, make_loader, open_splits, to_input
 from trainer.estimate import check_memory, long_run_warning, peak_memory, resident_memory
 from trainer.model import build_model, saved_bytes_per_image
 from trainer.recipe import build_optimizer, build_schedule, get_recipe, resolve_recipe
-from trainer.source import Split, channel_stats, check_pair, describe
-from trainer.stream import StreamLoader
+from trainer.source import Split, channel_stats
 
 __all__ = ["epoch_line", "evaluate", "predict", "summarise", "train"]
 
@@ -52,9 +49,10 @@ def train(config: TrainConfig) -> dict:
 
 
 def _train(config: TrainConfig, d: ddp.Dist) -> dict:
-    train_split, test_split = _splits(config, d)
+    train_split, test_split = open_splits(config, d.world)
     cuda = d.device.type == "cuda"
-    modes = [_mode(config.data_mode, s, d, f) for s, f in ((train_split, 0.5), (test_split, .25))]
+    modes = [choose_mode(config.data_mode, s, d.device, f)
+             for s, f in ((train_split, 0.5), (test_split, 0.25))]
     _check_memory(config, d, train_split, test_split, modes)  # before anything is written
     run_dir = ckpt.prepare_run_dir(config.out, config.resume, config.overwrite, d.main)
     ddp.barrier(d)  # every rank has checked the run directory before rank 0 writes to it
@@ -80,7 +78,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         else:
             mean, std = [0.5] * train_split.image_shape[2], [0.5] * train_split.image_shape[2]
         if d.main:
-            ckpt.write_json({"config": _absolute(config), "identity": identity, "mean": mean,
+            ckpt.write_json({"config": config.saved(), "identity": identity, "mean": mean,
                              "std": std, "class_names": list(train_split.class_names)},
                             run_dir / "config.json")
 
@@ -89,8 +87,8 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
                        train_split.block_size)
     core = core.to(d.device, memory_format=torch.channels_last if cuda else torch.preserve_format)
     recipe = get_recipe(resolve_recipe(config.recipe, config.model), config.lr)
-    train_loader = _loader(train_split, modes[0], config, d, shuffle=True)
-    test_loader = _loader(test_split, modes[1], config, d, shuffle=False)
+    train_loader = make_loader(train_split, modes[0], config, d, shuffle=True)
+    test_loader = make_loader(test_split, modes[1], config, d, shuffle=False)
     steps = len(train_loader.plan(0)) if modes[0] == "memory" else -(-train_split.n_images //
                                                                        config.batch_size)
     optimizer = build_optimizer(core, recipe, d.device)
@@ -247,36 +245,6 @@ def _log(d: ddp.Dist, text: str) -> None:
         print(text, flush=True)
 
 
-def _splits(config: TrainConfig, d: ddp.Dist) -> tuple[Split, Split]:
-    train_split = describe(config.data, "train", config.limit_train)
-    test_split = describe(config.test or config.data, "test", config.limit_test)
-    check_pair(train_split, test_split)
-    if config.batch_size > train_split.n_images:
-        raise TrainError(
-            f"batch size {config.batch_size} is larger than the training set "
-            f"({train_split.n_images} images); use --batch-size <= {train_split.n_images}"
-        )
-    if config.batch_size % d.world:
-        raise TrainError(f"batch size {config.batch_size} must be a multiple of the "
-                         f"{d.world} processes")
-    return train_split, test_split
-
-
-def _mode(mode: str, split: Split, d: ddp.Dist, budget: float) -> str:
-    """``memory`` or ``stream``: ``auto`` holds the split in memory when it fits ``budget``."""
-    if mode != "auto":
-        return mode
-    return "memory" if fits_in_memory(split.nbytes, d.device, budget) else "stream"
-
-
-def _loader(split: Split, mode: str, config: TrainConfig, d: ddp.Dist, shuffle: bool):
-    kw = dict(batch_size=config.batch_size, seed=config.seed, shuffle=shuffle, rank=d.rank,
-              world=d.world)
-    if mode == "memory":
-        return MemoryLoader(split, d.device, **kw)
-    return StreamLoader(split, d.device, workers=config.workers, **kw)
-
-
 def _check_memory(config: TrainConfig, d: ddp.Dist, train_split: Split, test_split: Split,
                   modes: list[str]) -> None:
     """Print the peak-memory estimate; TrainError when it exceeds the memory available."""
@@ -292,13 +260,6 @@ def _check_memory(config: TrainConfig, d: ddp.Dist, train_split: Split, test_spl
     _log(d, line)
     if warning:
         _log(d, warning)
-
-
-def _absolute(config: TrainConfig) -> dict:
-    """The configuration for config.json, with absolute paths (``--resume`` from anywhere)."""
-    paths = {k: str(Path(v).resolve()) for k in ("data", "test", "out")
-             if (v := getattr(config, k)) is not None}
-    return {**config.to_dict(), **paths, "resume": False, "overwrite": False}
 
 
 def _blocks(split: Split) -> str:
