@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -65,22 +66,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         torch.backends.cudnn.benchmark = not config.deterministic
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 
-    state = ckpt.load(run_dir / "last.pt") if (run_dir / "last.pt").is_file() and \
-        config.resume else None
-    if state is not None:
-        ckpt.check_resume(state["identity"], identity)
-        mean, std = state["mean"], state["std"]
-    else:
-        if config.resume:  # interrupted before its first checkpoint: start it again
-            ckpt.check_resume(ckpt.read_json(run_dir / "config.json")["identity"], identity)
-        if config.normalize == "data":
-            mean, std = channel_stats(train_split)
-        else:
-            mean, std = [0.5] * train_split.image_shape[2], [0.5] * train_split.image_shape[2]
-        if d.main:
-            ckpt.write_json({"config": config.saved(), "identity": identity, "mean": mean,
-                             "std": std, "class_names": list(train_split.class_names)},
-                            run_dir / "config.json")
+    state, mean, std = _begin(config, d, run_dir, train_split, identity)
 
     torch.manual_seed(config.seed)
     core = build_model(config.model, train_split.n_classes, train_split.image_shape,
@@ -147,6 +133,27 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             run.save(last=(epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs,
                      best=is_best)
     return _finish(d, run, test_split.scrambled)
+
+
+def _begin(config: TrainConfig, d: ddp.Dist, run_dir: Path, split: Split, identity: dict
+           ) -> tuple[dict | None, list[float], list[float]]:
+    """(the last.pt state to continue from or None, normalisation mean, std); a new run (or one
+    resumed before its first checkpoint) computes them and writes config.json."""
+    if config.resume and (run_dir / "last.pt").is_file():
+        state = ckpt.load(run_dir / "last.pt")
+        ckpt.check_resume(state["identity"], identity)
+        return state, state["mean"], state["std"]
+    if config.resume:  # interrupted before its first checkpoint: start it again
+        ckpt.check_resume(ckpt.read_json(run_dir / "config.json")["identity"], identity)
+    if config.normalize == "data":
+        mean, std = channel_stats(split)
+    else:
+        mean, std = [0.5] * split.image_shape[2], [0.5] * split.image_shape[2]
+    if d.main:
+        ckpt.write_json({"config": config.saved(), "identity": identity, "mean": mean,
+                         "std": std, "class_names": list(split.class_names)},
+                        run_dir / "config.json")
+    return None, mean, std
 
 
 def _train_epoch(net: nn.Module, run: ckpt.Run, batches: Iterable, prepare: Callable, epoch: int,
