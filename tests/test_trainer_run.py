@@ -193,12 +193,28 @@ def test_more_threads_than_cores_are_refused(data, tmp_path):
 def test_an_idle_machine_gets_all_its_cores(monkeypatch):
     import os
 
-    from trainer.config import default_threads
+    import trainer.config as tc
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    for load, want in ((0.0, 2), (0.7, 2), (1.2, 1), (12.0, 1)):
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.4, 0.0, 0.0))  # it trails the last minute
+    for busy, want in ((0.0, 2), (0.3, 2), (1.0, 1), (1.9, 1)):  # cores other work keeps busy
+        monkeypatch.setattr(tc, "_busy_cores", lambda busy=busy: busy)
+        assert tc.default_threads() == want, busy
+    monkeypatch.setattr(tc, "_busy_cores", lambda: None)  # no /proc/stat: the load average
+    for load, want in ((0.7, 2), (1.2, 1), (12.0, 1)):
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
-        assert default_threads() == want, load
+        assert tc.default_threads() == want, load
+
+
+def test_busy_cores_are_measured_from_cpu_times(monkeypatch):
+    import trainer.config as tc
+
+    real = tc._cpu_times({0})  # this machine's first CPU, if /proc/stat exists
+    assert real is None or (0 <= real[0] <= real[1])
+    ticks = iter([(1000, 5000), (1100, 5200)])  # (busy, total) over 2 CPUs: 100 of 200 ticks
+    monkeypatch.setattr(tc, "_cpu_times", lambda cpus: next(ticks))
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert tc._busy_cores(0.0) == pytest.approx(1.0)
 
 
 def test_memory_estimate_parts_and_limits():

@@ -54,9 +54,9 @@ __all__ = ["main"]
 @click.option("--checkpoint-every", type=int, default=1, show_default=True,
               help="Epochs between saves of last.pt (the last epoch is always saved).")
 @click.option("--threads", type=int, default=None,
-              help=f"CPU threads for torch, 1 to the number of cores [default: the idle cores "
-                   f"at start-up (cores minus those the load average keeps busy), at most "
-                   f"{MAX_DEFAULT_THREADS}]. Fix it for runs that must replay exactly.")
+              help=f"CPU threads for torch, 1 to the number of cores [default: the cores "
+                   f"idle at start-up (measured over 0.25 s), at most {MAX_DEFAULT_THREADS}]. "
+                   f"Fix it for runs that must replay exactly.")
 @click.option("--resume", "resume_dir", is_flag=False, flag_value="", default=None,
               metavar="RUNDIR", help="Continue the run in RUNDIR (or --out) from its last.pt, "
                                      "with the options of its config.json (options given "

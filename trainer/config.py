@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -132,19 +133,55 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _cpu_times(cpus: set[int]) -> tuple[int, int] | None:
+    """(busy, total) clock ticks of the CPUs ``cpus`` since boot, from /proc/stat (None
+    elsewhere); busy is all but idle and I/O wait."""
+    busy = total = 0
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                name, *values = line.split()
+                if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                    v = [int(x) for x in values[:8]]
+                    total += sum(v)
+                    busy += sum(v) - v[3] - v[4]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy, total) if total else None
+
+
+def _busy_cores(interval: float = 0.25) -> float | None:
+    """The cores that other processes keep busy now: CPU time spent over ``interval`` seconds,
+    while this process sleeps (None where /proc/stat cannot tell)."""
+    try:
+        cpus = os.sched_getaffinity(0)
+    except AttributeError:
+        return None
+    a = _cpu_times(cpus)
+    time.sleep(interval)
+    b = _cpu_times(cpus)
+    if a is None or b is None or b[1] <= a[1]:
+        return None
+    return len(cpus) * (b[0] - a[0]) / (b[1] - a[1])
+
+
 def default_threads() -> int:
     """The idle cores at start-up, at least 1, at most ``MAX_DEFAULT_THREADS``: the cores this
-    process may use minus those that other work keeps fully busy (the whole part of the 1-minute
-    load average). A fraction of a core is not counted: the load of an idle machine (this
-    command's own start-up, a shell) is rarely 0, and on a 2-core machine 2 threads ran 1.7x
-    faster than 1 there. On a busy shared machine extra threads only wait for each other
+    process may use minus those other processes keep busy, measured over a quarter second
+    (where /proc/stat is missing: minus the whole part of the 1-minute load average).
+
+    Measured, not the load average: that average trails the last minute, so on an idle 2-core
+    machine it still counted the command just finished and the choice was 1 thread, where 2
+    ran 1.7x faster. On a busy machine extra threads only wait for each other
     (bench/bench_threads.py: 2 threads ran at 0.41x the speed of 1 on 2 cores at load 12)."""
     cores = available_cores()
-    try:
-        busy = int(os.getloadavg()[0])
-    except (AttributeError, OSError):
-        busy = 0
-    return max(1, min(cores, MAX_DEFAULT_THREADS, cores - busy))
+    busy = _busy_cores()
+    if busy is None:
+        try:
+            busy = float(int(os.getloadavg()[0]))
+        except (AttributeError, OSError):
+            busy = 0.0
+    return max(1, min(cores, MAX_DEFAULT_THREADS, round(cores - busy)))
 
 
 def option_name(field: str) -> str:
