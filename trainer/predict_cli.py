@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from encrypt_tool.clitools import Command, version_option
+from bsformat.clitools import Command, version_option
 
 __all__ = ["main"]
 
