@@ -81,7 +81,8 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
     meta = {"identity": identity, "mean": mean, "std": std, "model_name": config.model,
             "class_names": list(train_split.class_names),
             "image_shape": list(train_split.image_shape),
-            "block_size": list(train_split.block_size), "scrambled": train_split.scrambled}
+            "block_size": list(train_split.block_size), "scrambled": train_split.scrambled,
+            "defences": train_split.defences}
     run = ckpt.Run(run_dir, core, optimizer,
                    build_schedule(optimizer, recipe, steps * config.epochs), meta)
     if state is not None:
@@ -151,7 +152,8 @@ def _begin(config: TrainConfig, d: ddp.Dist, run_dir: Path, split: Split, identi
         mean, std = [0.5] * split.image_shape[2], [0.5] * split.image_shape[2]
     if d.main:
         ckpt.write_json({"config": config.saved(), "identity": identity, "mean": mean,
-                         "std": std, "class_names": list(split.class_names)},
+                         "std": std, "class_names": list(split.class_names),
+                         "defences": split.defences},
                         run_dir / "config.json")
     return None, mean, std
 
