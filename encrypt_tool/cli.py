@@ -251,7 +251,8 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
         if grid is not None:
             k = _load_key(key) if key is not None else None
             path = sample_grid(f, grid, key=k, n=samples, split=split)
-            click.echo(f"wrote {path}")
+            if path is not None:
+                click.echo(f"wrote {path}")
 
 
 @main.command()
@@ -286,9 +287,10 @@ def audit(file: str, key: str | None, samples: int, start: int, indices: str | N
     if indices is None:
         samples = _check_samples(file, split, samples)
     chosen = parse_indices(indices) if indices is not None else None
-    run_audit(file, _load_key(key), samples, out_dir, split=split, start=start, indices=chosen)
+    summary = run_audit(file, _load_key(key), samples, out_dir, split=split, start=start,
+                        indices=chosen)
     click.echo((out_dir / "audit.md").read_text())
-    click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
+    click.echo(f"wrote {out_dir}/" + ", ".join(Path(p).name for p in summary["outputs"].values()))
 
 
 def _check_samples(file: str, split: str, samples: int) -> int:

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from PIL import Image
 
 from encrypt_tool.augment import describe_augment
-from encrypt_tool.captions import caption_band
+from encrypt_tool.figures import image_grid
 from encrypt_tool.format import FileInfo, read_info
 
-__all__ = ["describe", "sample_grid", "tile"]
+__all__ = ["describe", "sample_grid"]
 
 
 def describe(info: FileInfo) -> str:
@@ -46,36 +45,15 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
-def tile(
-    rows: list[np.ndarray], scale: int = 4, gap: int = 2, labels: list[str] | None = None
-) -> Image.Image:
-    """Lay out rows of images, each (n, H, W, C) uint8, as one picture; labels[i] captions
-    row i (a band above it)."""
-    n = max(len(r) for r in rows)
-    h, w = rows[0].shape[1:3]
-    sheet = np.full(((h + gap) * len(rows), (w + gap) * n, 3), 255, dtype=np.uint8)
-    for i, r in enumerate(rows):
-        for k, img in enumerate(r):
-            img = img if img.shape[-1] == 3 else np.repeat(img[..., :1], 3, axis=-1)
-            sheet[i * (h + gap) : i * (h + gap) + h, k * (w + gap) : k * (w + gap) + w] = img
-    big = sheet.repeat(scale, axis=0).repeat(scale, axis=1)  # nearest-neighbour upscale
-    if labels:
-        parts = []
-        for i, label in enumerate(labels):
-            band = caption_band([label], [2], big.shape[1] - 4, big.shape[1])
-            parts += [band, big[i * (h + gap) * scale : (i + 1) * (h + gap) * scale]]
-        big = np.concatenate(parts)
-    return Image.fromarray(big)
-
-
 def sample_grid(
     f: h5py.File,
     out: str | os.PathLike,
     key: bytes | None = None,
     n: int = 8,
     split: str | None = None,
-) -> Path:
-    """Save encrypted samples (top row) and, with the key, their decryptions (bottom row)."""
+) -> Path | None:
+    """Save encrypted samples (top row) and, with the key, their decryptions (bottom row);
+    None (with a warning) where matplotlib is missing."""
     from encrypt_tool.decrypt import decrypt_images, read_split
 
     info = read_info(f)
@@ -87,7 +65,5 @@ def sample_grid(
     if key is not None:
         rows.append(decrypt_images(f, key, split, 0, index)[0])
         labels.append("decrypted with the key")
-    path = Path(out)
     scale = max(1, min(4, 128 // max(enc.shape[1:3])))  # large images stay 1:1
-    tile(rows, scale=scale, labels=labels).save(path)
-    return path
+    return image_grid(rows, Path(out), row_labels=labels, scale=scale)
