@@ -6,11 +6,11 @@ costs a few Python steps per image (holding the GIL) but copies only contiguous 
 touches only the pixels that change.
 
 The rule: batched when an image has at most ``BATCH_MAX_PIXELS`` = 64 x 64 pixels, sliced
-above. Measured with ``bench/bench_augment_paths.py`` (2 cores, microseconds per image,
-batches of 500): the batched crop wins up to 56 px (32 px: 1.8 against 4.0) and loses from
-64 px (6 against 14); the batched GridMask wins up to about 80 px (32 px: 1.6 against 25.6;
-64 px: 6.5 against 18.8) and loses from about 96 px (224 px: 134 against 37). At 64 px the
-two effects cancel, hence one threshold for both.
+above. ``bench/bench_augment_paths.py`` (2 shared cores, load about 7; microseconds per image,
+batches of 500, batched against sliced): zero-padded crop 1.3 against 2.6 at 32 px, 7.1 against
+5.6 at 64 px, 185 against 115 at 224 px; GridMask 1.2 against 5.3 at 32 px, 4.1 against 6.1 at
+64 px, 16 against 7 at 96 px, 128 against 19 at 224 px. Reflect padding costs the same either
+way (``np.pad`` dominates). At 64 px the two differences about cancel, hence one threshold.
 """
 
 from __future__ import annotations
