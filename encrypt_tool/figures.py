@@ -65,11 +65,13 @@ def image_grid(
     scale: int = 1,
     title: str | None = None,
 ) -> Path | None:
-    """Save rows of images, rows[i] (n_i, H, W, C) uint8, as one PNG, each image shown pixel
-    for pixel at ``scale`` x; row_labels[i] is written above row i, col_labels[k] above column
-    k, ``title`` above everything. Returns the path, or None without matplotlib."""
+    """Save rows of images, rows[i] (n_i, H_i, W_i, C) uint8, as one PNG, each image shown pixel
+    for pixel at ``scale`` x at the top left of its cell (rows may differ in size, e.g. stored
+    and decrypted images with a border drop); row_labels[i] is written above row i,
+    col_labels[k] above column k, ``title`` above everything. Returns the path, or None without
+    matplotlib."""
     path = Path(path)
-    H, W = rows[0].shape[1:3]
+    H, W = max(r.shape[1] for r in rows), max(r.shape[2] for r in rows)
     cw, ch, gap = W * scale, H * scale, 6
     n_cols = max(len(r) for r in rows)
     width = gap + n_cols * (cw + gap)
@@ -99,7 +101,8 @@ def image_grid(
     for kind, content in bands:
         if kind == "images":
             for k, img in enumerate(content):
-                fig.figimage(_rgb(img, scale), xo=gap + k * (cw + gap), yo=top - ch, origin="upper")
+                fig.figimage(_rgb(img, scale), xo=gap + k * (cw + gap),
+                             yo=top - img.shape[0] * scale, origin="upper")
         elif kind == "cols":
             for k, lines in enumerate(content):
                 fig.text((gap + k * (cw + gap)) / width, top / height, "\n".join(lines),

@@ -10,6 +10,7 @@ import numpy as np
 from bsformat.format import FileInfo, FormatError
 from bsformat.reader import Dataset
 from encrypt_tool.augment import describe_augment
+from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.figures import image_grid
 
 __all__ = ["describe", "sample_grid"]
@@ -27,6 +28,7 @@ def describe(info: FileInfo) -> str:
             f"blocks {bh}x{bw} ({(h // bh) * (w // bw)} per image)" if info.scrambled
             else "not cut into blocks"),
         f"scrambled       {'yes' if info.scrambled else 'no (plain baseline)'}",
+        f"defences        {_defences(info)}",
         f"key fingerprint {info.key_fingerprint or '-'}",
         f"dataset id      {info.dataset_id}",
         f"classes         {info.n_classes}: {', '.join(info.class_names)}",
@@ -38,6 +40,18 @@ def describe(info: FileInfo) -> str:
             f"up to {sp.shard_size:,} images; augment {describe_augment(sp.augment)}"
         )
     return "\n".join(lines)
+
+
+def _defences(info: FileInfo) -> str:
+    """The defences line: ``none``, or what is on and the source size."""
+    try:
+        d = DefenceConfig.from_dict(info.defences)
+    except ValueError as e:
+        return f"not understood ({e})"
+    if not d.active:
+        return "none"
+    shape = "x".join(str(v) for v in d.source_image_shape or ())
+    return f"{d.describe()}; source images {shape}" if shape else d.describe()
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

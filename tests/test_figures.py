@@ -35,6 +35,16 @@ def test_grid_places_images_pixel_for_pixel_under_captions(tmp_path):
     assert labelled.shape[1] == plain.shape[1] and labelled.shape[0] > plain.shape[0] + 40
 
 
+def test_rows_of_different_sizes_sit_top_left_in_equal_cells(tmp_path):
+    big = np.full((2, 12, 12, 3), 200, np.uint8)
+    small = np.zeros((2, 8, 8, 3), np.uint8)  # e.g. stored images after a border drop
+    grid = _rgb(image_grid([big, small], tmp_path / "g.png"))
+    assert grid.shape[1] == 6 + 2 * (12 + 6)  # cells as wide as the widest image
+    ys, xs = np.nonzero((grid == 0).all(-1))
+    assert len(ys) == 2 * 8 * 8 and xs.min() == 6 and xs.max() == 6 + 12 + 6 + 7
+    assert (grid[ys.min():ys.min() + 8, 6:14] == 0).all()
+
+
 def test_charts_are_written(tmp_path):
     series = {"resnet": [(0.9, 0.8, "8x8"), (0.1, 0.6, "4x4")], "blockset": [(0.5, 0.7, "x")]}
     p = scatter_chart(series, tmp_path / "l.png", "leak", "accuracy", "title")
