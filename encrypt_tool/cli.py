@@ -254,9 +254,12 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             overwrite: bool, verify: bool) -> None:
     """Print a file's public metadata."""
     from bsformat.reader import open_dataset
+    from encrypt_tool.figures import MISSING, charts_available
     from encrypt_tool.inspect import describe, sample_grid
 
     if grid is not None:
+        if not charts_available():  # the picture is what --grid asks for: refuse before work
+            raise ValueError(f"--grid {grid} cannot be written: {MISSING}")
         if samples < 1:
             raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
         if Path(grid).exists() and not overwrite:

@@ -88,6 +88,7 @@ def test_audit_and_inspect_without_matplotlib(tmp_path, key_file, run_cli, no_ma
     assert warned == [f"warning: audit.png not written: {MISSING}"]
     assert "wrote" in r.output and "audit.json" in r.output and "audit.png\n" not in r.output
     r = run_cli("inspect", enc, "--key", key_file, "--grid", tmp_path / "g.png")
-    assert r.exit_code == 0 and "fingerprint" in r.output
-    assert f"warning: g.png not written: {MISSING}" in r.output
+    assert r.exit_code == 1 and "fingerprint" not in r.output
+    assert r.output.strip().splitlines() == [f"Error: --grid {tmp_path / 'g.png'} cannot be "
+                                             f"written: {MISSING}"]
     assert not (tmp_path / "g.png").exists()
