@@ -95,7 +95,8 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="GridMask unit size range d_min-d_max in pixels [default: 14-32 at 32 px, "
                    "scaled with the shorter side: 98-224 at 224].")
 @click.option("--gridmask-ratio", type=float, default=0.6, show_default=True,
-              help="GridMask r: kept share of a unit's edge.")
+              help="GridMask r: kept share of a unit's edge; the hole takes (1-r)^2 of each "
+                   "unit, so 0.3 <= r < 1 (at most 49% erased).")
 @click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
               help="Share of images that get a GridMask.")
 @click.option("--image-size", default=None,

@@ -100,7 +100,8 @@ def test_corrupt_image(tmp_path, key_file, run_cli):
     [(["--n-keys", "0"], "--n-keys 0"), (["--block-size", "0"], "0x0"),
      (["--block-size", "7"], "7x7"), (["--block-size", "64"], "larger than"),
      (["--batch-size", "0"], "--batch-size 0"), (["--gridmask-d", "x"], "--gridmask-d"),
-     (["--gridmask-ratio", "1.5"], "1.5"), (["--pad", "-2"], "-2")],
+     (["--gridmask-ratio", "1.5"], "1.5"), (["--gridmask-ratio", "0"], "0.3 <= r < 1"),
+     (["--pad", "-2"], "-2")],
 )
 def test_bad_options(tmp_path, key_file, run_cli, args, needle):
     out = tmp_path / "o.h5"
