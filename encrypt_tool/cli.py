@@ -132,7 +132,6 @@ def dataset(**o) -> None:
     from encrypt_tool.writer import check_output
 
     check_output(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
-    click.echo(f"config {cfg.describe()}", err=True)
     _stale_partials(Path(cfg.out).expanduser(), o["clean_partial"])
     key = _load_key(o["key"], create=True) if cfg.scramble else b""
 

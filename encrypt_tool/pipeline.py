@@ -135,7 +135,8 @@ def build_dataset(
     """Encrypt the source of ``cfg`` with master ``key`` into ``cfg.out``; return its path.
 
     ``progress(total)`` may return a context manager with ``update(n)`` (a progress bar);
-    ``report(line)`` receives the size plan before any writing.
+    ``report(line)`` receives the settings and the size plan once they are checked, before
+    any writing.
     Nothing appears at ``cfg.out`` unless the whole file was written.
     """
     out = Path(cfg.out).expanduser()
@@ -156,7 +157,8 @@ def build_dataset(
     splits = {k: (sp, n, c, a.resolve(shape) if a is not None else None)
               for k, (sp, n, c, a) in splits.items()}
     batch, plan = _check_sizes(cfg, out, splits, shape)
-    if report is not None:
+    if report is not None:  # the options are valid: say what will be done
+        report(f"config {cfg.describe()}")
         report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
     secret = key if cfg.scramble else b""
     if cfg.seed is None:

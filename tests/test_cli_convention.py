@@ -241,3 +241,34 @@ def test_cifar10_download_failure_says_how_to_use_a_local_copy(tmp_path, key_fil
 def test_bare_bs_encrypt_prints_its_help():
     r = invoke("bs-encrypt")
     assert r.exit_code == 0 and r.output.startswith("Usage: ") and "Error" not in r.output
+
+
+# --- the config line comes only once the options are valid -----------------------------------
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--block-size", "64"], ["larger than"]),  # found while opening the source
+    (["--pad", "100"], ["--pad 100"]),
+])
+def test_dataset_refusal_is_one_line_without_config(tmp_path, key_file, args, needles):
+    out = tmp_path / "o.h5"
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic", "--limit", "8", "--key",
+               key_file, "--out", out, *args)  # no --quiet
+    one_line_error(r, *needles)
+    assert "config {" not in r.output and not out.exists()
+
+
+def test_dataset_prints_config_once_and_never_with_quiet(tmp_path, key_file):
+    args = ["dataset", "--source", "synthetic", "--limit", "8", "--key", key_file, "--jobs", "1"]
+    r = invoke("bs-encrypt", *args, "--out", tmp_path / "a.h5")
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("config {") == 1, r.stderr
+    r = invoke("bs-encrypt", *args, "--out", tmp_path / "b.h5", "--quiet")
+    assert r.exit_code == 0 and "config {" not in r.output, r.output
+
+
+def test_bs_reproduce_refusal_is_one_line_without_config(tmp_path):
+    r = invoke("bs-reproduce", "--smoke", "--source", "synthetic", "--batch-size", "100000",
+               "--out", tmp_path / "r")
+    one_line_error(r, "--batch-size 100000")
+    assert "config" not in r.output.replace(str(tmp_path), "") and not (tmp_path / "r").exists()
