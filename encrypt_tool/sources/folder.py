@@ -1,14 +1,16 @@
 """Images in class folders: ``PATH/CLASS/**/IMAGE`` or ``PATH/train/CLASS/...`` (+ ``test/``).
 
-At open time every file's header is read (plus Pillow's ``verify``), so files that are not
-images, and, without ``image_size``, images whose size differs from the others, are all reported
-at once before any work starts. ``read`` decodes only the requested slice with
-``imagefile.read_image`` (mode rules, resize and centre crop there). A folder without a test
-split can be split with ``test_fraction``: per class, seeded, recorded in ``Source.meta``.
+At open time every file is checked (header, Pillow's ``verify`` and a decode of its pixels), so
+files that are not images or are truncated, and, without ``image_size``, images whose size
+differs from the others, are all reported at once before any work starts. ``read`` decodes only
+the requested slice with ``imagefile.read_image`` (mode rules, resize and centre crop there).
+A folder without a test split can be split with ``test_fraction``: per class, seeded, recorded
+in ``Source.meta``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,12 +72,20 @@ class FolderSplit(SplitSource):
 
 
 def _header(path: Path) -> tuple[int, int, str, bool] | str:
-    """(W, H, mode, has alpha) without decoding the pixels, or the error text."""
+    """(W, H, mode, has alpha) of a file whose pixels all decode, or the error text.
+
+    The pixels are decoded once here (a JPEG at 1/8 scale, which still reads every coded
+    block), so a truncated file is found before any work starts, not halfway through it.
+    """
     try:
         with Image.open(path) as im:
             info = (*im.size, im.mode, im.mode in ("RGBA", "LA", "PA") or
                     (im.mode == "P" and "transparency" in im.info))
             im.verify()
+        with Image.open(path) as im:
+            if im.format == "JPEG":
+                im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+            im.load()
     except BAD_IMAGE_ERRORS as e:
         return str(e) or type(e).__name__
     return info
@@ -164,10 +174,20 @@ def open_folder(
                                   f"{', '.join(IMAGE_SUFFIXES)})")
             scanned[split] += [(p, ci) for p in imgs]
     every = [p for files in scanned.values() for p, _ in files]
+    # Pillow warns of a possible decompression bomb at every open (scan and read) without the
+    # file's name; the scan names those files once in a note instead.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     with ThreadPoolExecutor(8) as pool:
         headers = dict(zip(every, pool.map(_header, every), strict=True))
     bad = [f"{p.relative_to(root)} ({h})" for p, h in headers.items() if isinstance(h, str)]
     notes = []
+    limit = Image.MAX_IMAGE_PIXELS
+    bombs = [f"{p.relative_to(root)} ({h[0]}x{h[1]})" for p, h in headers.items()
+             if not isinstance(h, str) and limit and h[0] * h[1] > limit]
+    if bombs:
+        notes.append(f"{len(bombs)} image(s) larger than Pillow's decompression-bomb limit of "
+                     f"{limit:,} pixels, decoded anyway (each needs about 3 bytes a pixel): "
+                     f"{_listing(bombs)}")
     if bad and not skip_corrupt:
         raise SourceError(f"{len(bad)} corrupt or unreadable image file(s) in {root}: "
                           f"{_listing(bad)}; remove them or pass --skip-corrupt to leave them out")
