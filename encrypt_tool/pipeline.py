@@ -223,9 +223,12 @@ def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple) -> t
     batch = effective_batch(cfg.batch_size, image_bytes, most)
     per_batch = batch_bytes(batch, image_bytes, most)
     in_flight = cfg.jobs if cfg.compression is None else 2 * cfg.jobs
-    peak = BASE_MEMORY + in_flight * per_batch
+    decode = max(sp.decode_bytes for sp, *_ in splits.values())  # large source files
+    peak = BASE_MEMORY + in_flight * per_batch + cfg.jobs * decode
     size = output_bytes([(n, c, image_bytes, cfg.shard_size) for _, n, c, _ in splits.values()])
     how = f"{cfg.jobs} worker(s), batches of {batch} image(s) x {most} copies"
+    if decode:
+        how += f", {human(decode)} a worker to decode the largest source file"
     for w in check_resources(out, size, peak, cfg.compression is not None, how):
         warnings.warn(w, stacklevel=3)
     kind = "at most " if cfg.compression else ""

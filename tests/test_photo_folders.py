@@ -235,3 +235,16 @@ def test_decompression_bomb_warning_once_with_the_file_name(tmp_path, key_file, 
     lines = [line for line in r.output.replace(str(tmp_path), "").splitlines()
              if "decompression" in line.lower()]
     assert len(lines) == 1 and "dog/huge.jpg (60x40)" in lines[0], r.output
+
+
+def test_memory_plan_counts_decoding_the_largest_source_file(tmp_path, key_file, run_cli):
+    """Large photos shrunk to small images: decoding one file can outweigh a whole batch."""
+    root = _class_folder(tmp_path / "photos", per_class=2, size=(40, 30))
+    _photo(root / "cat" / "big.jpg", 800, 600, seed=5)
+    src = open_source(f"folder:{root}", image_size=(16, 16))
+    assert src.splits["train"].decode_bytes == 2 * 4 * 800 * 600
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out",
+                tmp_path / "o.h5", "--image-size", "16", "--block-size", "4", "--jobs", "2",
+                "--test-fraction", "0.4")
+    assert r.exit_code == 0, r.output
+    assert "2 worker(s)" in r.output and "3.7 MiB a worker to decode" in r.output, r.output
