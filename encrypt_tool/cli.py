@@ -10,7 +10,9 @@ import click
 
 from encrypt_tool.clitools import Group, version_option
 
-__all__ = ["main"]
+__all__ = ["GRID_MAX", "main"]
+
+GRID_MAX = 32  # images in an inspect grid: one row, at most ~7,200 px wide at 224 px
 
 
 def _load_key(path: str | None, create: bool = False) -> bytes:
@@ -230,7 +232,8 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
               help="With the key, the grid also shows the decrypted images.")
 @click.option("--grid", type=click.Path(dir_okay=False), default=None,
               help="Save a PNG of encrypted samples (and their plain versions with --key).")
-@click.option("--samples", type=int, default=8, show_default=True, help="Images in the grid.")
+@click.option("--samples", type=int, default=8, show_default=True,
+              help=f"Images in the grid, 1..{GRID_MAX}.")
 @click.option("--split", default=None, help="Split shown in the grid [default: test].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing grid picture.")
 def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None,
@@ -240,18 +243,40 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
     from encrypt_tool.inspect import describe, sample_grid
 
     if grid is not None:
-        if samples < 1:
-            raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
+        if not 1 <= samples <= GRID_MAX:
+            raise ValueError(f"--samples {samples} is not valid for --grid; give 1..{GRID_MAX} "
+                             f"(one row of images)")
         if Path(grid).exists() and not overwrite:
             raise FileExistsError(f"{grid} already exists; pass --overwrite to replace it")
         if not Path(grid).parent.is_dir():
             raise FileNotFoundError(f"directory {Path(grid).parent} does not exist")
     with open_encrypted(file) as f:
-        click.echo(describe(read_info(f)))
+        info = read_info(f)
+        if grid is not None:
+            samples = _check_grid_samples(info, file, split, samples)
+        click.echo(describe(info))
         if grid is not None:
             k = _load_key(key) if key is not None else None
             path = sample_grid(f, grid, key=k, n=samples, split=split)
             click.echo(f"wrote {path}")
+
+
+def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int:
+    """A given --samples above the split's size is refused; the default shrinks, saying so."""
+    from click.core import ParameterSource
+
+    name = split or ("test" if "test" in info.splits else next(iter(info.splits)))
+    if name not in info.splits:
+        return samples  # sample_grid names the splits there are
+    n = info.splits[name].n_images
+    if samples <= n:
+        return samples
+    if click.get_current_context().get_parameter_source("samples") is ParameterSource.COMMANDLINE:
+        raise ValueError(f"--samples {samples} is more than the {n:,} images of split {name!r} "
+                         f"in {file}; give 1..{n}")
+    click.echo(f"showing all {n:,} images of split {name!r} (the default --samples is "
+               f"{samples})", err=True)
+    return n
 
 
 @main.command()
@@ -284,31 +309,43 @@ def audit(file: str, key: str | None, samples: int, start: int, indices: str | N
     if indices is not None and start != 0:
         raise ValueError("--start and --indices exclude each other; give one of them")
     if indices is None:
-        samples = _check_samples(file, split, samples)
+        samples = _check_samples(file, split, samples, start)
     chosen = parse_indices(indices) if indices is not None else None
     run_audit(file, _load_key(key), samples, out_dir, split=split, start=start, indices=chosen)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
 
 
-def _check_samples(file: str, split: str, samples: int) -> int:
-    """Refuse a given --samples above the split's size; the default shrinks to it, saying so."""
+def _check_samples(file: str, split: str, samples: int, start: int = 0) -> int:
+    """Refuse a --start past the split's end and a given --samples that runs past it; the
+    default --samples shrinks to what is left, saying so."""
     from click.core import ParameterSource
 
     from encrypt_tool.format import open_encrypted, read_info
 
     with open_encrypted(file) as f:
         splits = read_info(f).splits
-    if split not in splits or samples <= splits[split].n_images:
+    if split not in splits:
         return samples
     n = splits[split].n_images
+    if start >= n:
+        raise ValueError(f"--start {start} is past the end of split {split!r} in {file} "
+                         f"({n:,} images); give 0..{n - 1}")
+    room = n - start
+    if samples <= room:
+        return samples
     ctx = click.get_current_context()
     if ctx.get_parameter_source("samples") is ParameterSource.COMMANDLINE:
-        raise ValueError(f"--samples {samples} is more than the {n:,} images of split "
-                         f"{split!r} in {file}; give 1..{n}")
-    click.echo(f"auditing all {n:,} images of split {split!r} (the default --samples is "
-               f"{samples})", err=True)
-    return n
+        if start == 0:
+            raise ValueError(f"--samples {samples} is more than the {n:,} images of split "
+                             f"{split!r} in {file}; give 1..{n}")
+        raise ValueError(f"--samples {samples} from --start {start} runs past the {n:,} images "
+                         f"of split {split!r} in {file}; give --samples 1..{room} or an "
+                         f"earlier --start")
+    where = f"all {n:,} images" if start == 0 else f"the {room:,} images from --start {start}"
+    click.echo(f"auditing {where} of split {split!r} (the default --samples is {samples})",
+               err=True)
+    return room
 
 
 @main.command()

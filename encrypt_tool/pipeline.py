@@ -113,8 +113,16 @@ def plan_units(n: int, batch_size: int, shard_size: int) -> list[tuple[int, int]
 def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, int, AugmentConfig | None]]:
     """For every split of the source: (split source, images, copies, augmentation)."""
     out = {}
+    largest = max(sp.n for sp in src.splits.values())
+    if cfg.limit is not None and cfg.limit > largest:
+        sizes = ", ".join(f"{k} {sp.n:,}" for k, sp in src.splits.items())
+        raise ValueError(f"--limit {cfg.limit:,} is more than the images of every split of "
+                         f"{src.name!r} ({sizes}); give 1..{largest}, or leave it out for all")
     for name, sp in src.splits.items():
         n = sp.n if cfg.limit is None else min(sp.n, cfg.limit)
+        if n < (cfg.limit or 0):
+            warnings.warn(f"split {name!r} has {n:,} images, fewer than --limit {cfg.limit:,}: "
+                          f"all of them are used", stacklevel=3)
         if n == 0:
             raise ValueError(f"split {name!r} of source {src.name!r} has no images")
         train = name == "train"

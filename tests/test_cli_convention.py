@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from encrypt_tool import __version__
 from encrypt_tool.cli import main as encrypt_main
@@ -188,6 +189,58 @@ def test_audit_samples_larger_than_the_split_is_refused(enc, key_file, tmp_path)
     one_line_error(invoke("bs-encrypt", "audit", enc, "--key", key_file, "--samples", "100000",
                           "--out", out), "--samples 100000", "64 images", "1..64")
     assert not out.exists()
+
+
+def test_dataset_limit_above_every_split_is_refused(tmp_path, key_file):
+    out = tmp_path / "o.h5"
+    one_line_error(invoke("bs-encrypt", "dataset", "--source", "synthetic:64", "--limit",
+                          "100000", "--key", key_file, "--out", out, "--quiet"),
+                   "--limit 100,000", "train 64", "test 1,000", "1..1000")
+    assert not out.exists()
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic:64", "--limit", "100",
+               "--key", key_file, "--out", out, "--quiet")  # the smaller split: said, not hidden
+    assert r.exit_code == 0, r.output
+    assert "split 'train' has 64 images, fewer than --limit 100: all of them" in r.stderr
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--start", "999", "--samples", "5"], ["--start 999", "past the end", "64 images", "0..63"]),
+    (["--start", "64"], ["--start 64", "0..63"]),
+    (["--start", "60", "--samples", "5"], ["--samples 5 from --start 60", "1..4"]),
+])
+def test_audit_start_past_the_end_is_refused(enc, key_file, tmp_path, args, needles):
+    out = tmp_path / "audit"
+    one_line_error(invoke("bs-encrypt", "audit", enc, "--key", key_file, *args, "--out", out),
+                   *needles)
+    assert not out.exists()
+
+
+def test_audit_default_samples_shrink_to_the_rest_of_the_split_saying_so(enc, key_file,
+                                                                        tmp_path):
+    r = invoke("bs-encrypt", "audit", enc, "--key", key_file, "--start", "61", "--out",
+               tmp_path / "audit")
+    assert r.exit_code == 0, r.output
+    assert "auditing the 3 images from --start 61 of split 'test'" in r.stderr
+    assert "the default --samples is 200" in r.stderr
+
+
+@pytest.mark.parametrize("samples, needles", [
+    ("100000", ["--samples 100000", "1..32"]), ("0", ["--samples 0", "1..32"]),
+    ("20", ["--samples 20", "16 images", "1..16"]),
+])
+def test_inspect_grid_samples_out_of_range_are_refused(tmp_path, key_file, samples, needles):
+    small = tmp_path / "small.h5"
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic:16", "--limit", "16", "--key",
+               key_file, "--out", small, "--quiet")
+    assert r.exit_code == 0, r.output
+    grid = tmp_path / "g.png"
+    r = invoke("bs-encrypt", "inspect", small, "--grid", grid, "--samples", samples)
+    one_line_error(r, *needles)
+    assert not grid.exists() and r.stdout == ""
+    r = invoke("bs-encrypt", "inspect", small, "--grid", grid, "--samples", "16")
+    assert r.exit_code == 0 and grid.exists(), r.output
+    with Image.open(grid) as im:
+        assert im.width < 16 * 4 * (32 + 2) + 1
 
 
 def test_pad_larger_than_half_the_image_is_refused(tmp_path, key_file, run_cli):
