@@ -194,6 +194,19 @@ def test_run_without_checkpoint(cloud, outdir, tmp_path):
             "nothing")
 
 
+def test_data_file_or_csv_given_as_the_run(cloud, outdir, tmp_path):
+    r = predict_cli(cloud / "enc.h5", cloud / "enc.h5", "--out", outdir / "p.csv")
+    refused(r, "enc.h5 is a bs-encrypt data file, not a checkpoint")
+    assert "weights_only" not in r.output
+    (tmp_path / "p.csv").write_text("id,class,probability\n0,cat,0.9\n")
+    r = predict_cli(tmp_path / "p.csv", cloud / "enc.h5", "--out", outdir / "p.csv")
+    refused(r, "p.csv is not a checkpoint (a text file)", "run directory")
+    torch.save({"model": {}, "hook": Path("x")}, tmp_path / "evil.pt")
+    r = predict_cli(tmp_path / "evil.pt", cloud / "enc.h5", "--out", outdir / "p.csv")
+    refused(r, "evil.pt", "could run code")
+    assert "weights_only" not in r.output
+
+
 def test_truncated_or_foreign_checkpoint(cloud, outdir, tmp_path):
     blob = (cloud / "run" / "best.pt").read_bytes()
     (tmp_path / "cut.pt").write_bytes(blob[: len(blob) // 2])
