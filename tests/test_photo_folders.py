@@ -248,3 +248,33 @@ def test_memory_plan_counts_decoding_the_largest_source_file(tmp_path, key_file,
                 "--test-fraction", "0.4")
     assert r.exit_code == 0, r.output
     assert "2 worker(s)" in r.output and "3.7 MiB a worker to decode" in r.output, r.output
+
+
+def test_folder_without_test_or_with_one_class_is_warned_at_dataset_time(tmp_path, key_file,
+                                                                         run_cli):
+    from click.testing import CliRunner
+
+    from trainer.cli import main as train_main
+
+    root = _class_folder(tmp_path / "photos", per_class=2)
+    out = tmp_path / "o.h5"
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out", out,
+                "--block-size", "2", "--jobs", "1", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert "no test/ folder" in r.output and "--test-fraction" in r.output, r.output
+    r = CliRunner().invoke(train_main, [str(out), "--out", str(tmp_path / "run"), "--device",
+                                        "cpu", "--epochs", "1"])
+    assert r.exit_code == 1 and "no 'test' split" in r.output, r.output
+    assert "--test-fraction" in r.output and "--test" in r.output
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out",
+                tmp_path / "t.h5", "--block-size", "2", "--jobs", "1", "--quiet",
+                "--test-fraction", "0.5")
+    assert r.exit_code == 0 and "warning" not in r.output, r.output
+    for d in (root / "dog").iterdir():
+        d.unlink()
+    (root / "dog").rmdir()
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out",
+                tmp_path / "one.h5", "--block-size", "2", "--jobs", "1", "--quiet",
+                "--test-fraction", "0.5")
+    assert r.exit_code == 0, r.output
+    assert "has one class (cat)" in r.output and "at least 2" in r.output, r.output

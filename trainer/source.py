@@ -50,7 +50,11 @@ def describe(path: str, split: str, limit: int | None = None) -> Split:
     with open_encrypted(path) as f:
         info = read_info(f)
         if split not in info.splits:
-            raise TrainError(f"{path} has no {split!r} split (it has {sorted(info.splits)})")
+            hint = ("; encrypt the data again with `bs-encrypt dataset --test-fraction 0.2` "
+                    "(a folder without test/ needs it), or give a test file with --test"
+                    if split == "test" else "")
+            raise TrainError(f"{path} has no {split!r} split (it has {sorted(info.splits)})"
+                             f"{hint}")
         s = info.splits[split]
         h, w, c = info.image_shape
         starts, sizes = [], []
@@ -79,7 +83,8 @@ def describe(path: str, split: str, limit: int | None = None) -> Split:
     if n == 0:
         raise TrainError(f"{path}: the {split!r} split is empty (0 images)")
     if info.n_classes < 2:
-        raise TrainError(f"{path} declares {info.n_classes} classes; a classifier needs >= 2")
+        raise TrainError(f"{path} declares {info.n_classes} class(es); a classifier needs >= 2 "
+                         f"(a folder source needs a subfolder per class)")
     return Split(
         path=str(path), name=split, n_images=n, n_copies=s.n_copies,
         image_shape=(h, w, c), block_size=tuple(info.block_size),

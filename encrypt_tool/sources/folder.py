@@ -225,6 +225,13 @@ def open_folder(
         if small:
             notes.append(f"{small} image(s) smaller than {image_size[0]}x{image_size[1]} "
                          "enlarged")
+    if len(names) == 1:
+        notes.append(f"image folder {path} has one class ({names[0]}): bs-train needs at least "
+                     f"2, one subfolder per class (PATH/CLASS/IMAGE)")
+    if "test" not in split_dirs and test_fraction is None:
+        notes.append(f"image folder {path} has no test/ folder and --test-fraction is not "
+                     f"given: the file gets a train split only, which bs-train refuses; pass "
+                     f"--test-fraction 0.2 (for example) to hold out a share of every class")
     shape = (*(image_size or (h0, w0)), 3 if channels == "rgb" else 1)
     meta = {"channels": channels, "alpha": "composited on white " + str(ALPHA_BACKGROUND),
             "image_size": list(image_size) if image_size else None,
