@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,11 @@ def _load_key(path: str | None, create: bool = False) -> bytes:
         write_key,
     )
 
+    where = resolve_key_path(path)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:  # for a wrong-key error: which file was used
+        ctx.meta["bs_key_file"] = f"key file {where}" + (
+            "" if path is not None else ", the default; give the file's key with --key")
     if path is None and create and not default_key_path().exists():
         key = generate_key()
         where = write_key(key, default_key_path())
@@ -34,7 +40,25 @@ def _load_key(path: str | None, create: bool = False) -> bytes:
             err=True,
         )
         return key
-    return load_key(resolve_key_path(path))
+    return load_key(where)
+
+
+def _names_key_file(fn):
+    """A wrong-key error also names the key file that was used (often the default one)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from encrypt_tool.decrypt import WrongKeyError
+
+        try:
+            return fn(*args, **kwargs)
+        except WrongKeyError as e:
+            used = click.get_current_context().meta.get("bs_key_file")
+            if used is None:
+                raise
+            raise WrongKeyError(f"{e} ({used})") from None
+
+    return wrapper
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,6 +75,9 @@ def keygen(out: str | None, overwrite: bool) -> None:
     """Create a 256-bit master key (file mode 0600); prints only its fingerprint."""
     from keys.master import fingerprint, generate_key, resolve_key_path, write_key
 
+    if out is not None and not Path(out).expanduser().parent.is_dir():
+        raise FileNotFoundError(f"--out {out}: directory {Path(out).expanduser().parent} does "
+                                f"not exist; create it first")
     key = generate_key()
     path = write_key(key, resolve_key_path(out), overwrite=overwrite)
     click.echo(f"wrote master key {path}")
@@ -211,6 +238,7 @@ def _dataset_config(o: dict):
 
 
 @main.command()
+@_names_key_file
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--key", type=click.Path(dir_okay=False), default=None)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npz file.")
@@ -227,6 +255,7 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 
 
 @main.command()
+@_names_key_file
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="With the key, the grid also shows the decrypted images.")
@@ -280,6 +309,7 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
 
 
 @main.command()
+@_names_key_file
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="The master key: it scores the attacks (the attacks never see it).")
@@ -349,6 +379,7 @@ def _check_samples(file: str, split: str, samples: int, start: int = 0) -> int:
 
 
 @main.command()
+@_names_key_file
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--like", required=True, type=click.Path(dir_okay=False),
               help="The training file: its size, channels, blocks, padding and test treatment.")

@@ -289,6 +289,7 @@ def test_cifar10_download_failure_says_how_to_use_a_local_copy(tmp_path, key_fil
     assert "could not download CIFAR-10" in r.output and "name resolution" in r.output
     assert "--data-dir" in r.output and "CIFAR_DIR=" in r.output, r.output
     assert not out.exists()
+    assert not (tmp_path / "cifar").exists()  # no empty cache folder left behind
 
 
 def test_bare_bs_encrypt_prints_its_help():
@@ -325,3 +326,16 @@ def test_bs_reproduce_refusal_is_one_line_without_config(tmp_path):
                "--out", tmp_path / "r")
     one_line_error(r, "--batch-size 100000")
     assert "config" not in r.output.replace(str(tmp_path), "") and not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path, key_file, monkeypatch):
+    """Ctrl-C: status 130 (128 + SIGINT), the one convention of every command."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("encrypt_tool.pipeline.build_dataset", interrupted)
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic", "--limit", "8", "--key",
+               key_file, "--out", tmp_path / "o.h5", "--quiet")
+    assert r.exit_code == 130 and r.stderr.strip().splitlines() == [
+        "interrupted; nothing was written"], (r.exit_code, r.output)
+    assert not (tmp_path / "o.h5").exists()

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -176,8 +177,29 @@ def test_decrypt_with_wrong_key(enc, tmp_path, run_cli):
     other = tmp_path / "other.key"
     run_cli("keygen", "--out", other)
     out = tmp_path / "p.npz"
-    fails(run_cli("decrypt", enc, "--key", other, "--out", out), "wrong key")
+    fails(run_cli("decrypt", enc, "--key", other, "--out", out), "wrong key",
+          f"key file {other})")
     assert not out.exists()
+    # the default key (here $BS_ENCRYPT_KEY) is named as such
+    run_cli("keygen")
+    fails(run_cli("decrypt", enc, "--out", out), "wrong key", "master.key, the default",
+          "--key")
+    fails(run_cli("inspect", enc, "--grid", tmp_path / "g.png", "--key", other), "wrong key",
+          str(other))
+    assert not out.exists()
+
+
+def test_decrypted_images_are_private(enc, key_file, tmp_path, run_cli):
+    out = tmp_path / "p.npz"
+    assert run_cli("decrypt", enc, "--key", key_file, "--out", out).exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert np.load(out)["images"].shape == (64, 32, 32, 3)
+
+
+def test_keygen_refuses_a_missing_folder(tmp_path, run_cli):
+    fails(run_cli("keygen", "--out", tmp_path / "no" / "dir" / "k.key"), "no/dir",
+          "does not exist")
+    assert not (tmp_path / "no").exists()
 
 
 def test_decrypt_output_exists(enc, key_file, tmp_path, run_cli):
