@@ -165,6 +165,17 @@ class Dataset:
         self._check_labels(split, batch.labels)
         return batch
 
+    def labels(self, split: str) -> np.ndarray:
+        """The labels of every image of ``split``, (n,) int64 (-1 in a query file without
+        labels); reads no image."""
+        ys = []
+        for s in self.shards(split):
+            with self._reading(f"{split}/{s.name}"):
+                ys.append(self._f[split][s.name]["labels"][:].astype(np.int64))
+        y = _cat(ys) if ys else np.empty(0, np.int64)
+        self._check_labels(split, y)
+        return y
+
     def read(self, split: str, indices: Sequence[int] | np.ndarray | None = None,
              copy: int | None = 0) -> Batch:
         """Images ``indices`` (positions in the split, any order, repeats allowed; None: all)

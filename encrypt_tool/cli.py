@@ -293,8 +293,8 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             click.echo(f"checksums       all {checked} shards match their SHA-256")
         if grid is not None:
             k = _load_key(key) if key is not None else None
-            path = sample_grid(ds, grid, key=k, n=samples, split=split)
-            click.echo(f"wrote {path}")
+            path, shown = sample_grid(ds, grid, key=k, n=samples, split=split)
+            click.echo(f"wrote {path} ({shown})")
 
 
 def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int:
@@ -321,17 +321,19 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="The master key: it scores the attacks (the attacks never see it).")
 @click.option("--samples", type=int, default=200, show_default=True,
-              help="Encrypted images to attack, from --start.")
-@click.option("--start", type=int, default=0, show_default=True,
-              help="Position in the split of the first image to attack.")
+              help="Encrypted images to attack: a sample stratified by label (seed 0), or the "
+                   "images from --start.")
+@click.option("--start", type=int, default=None,
+              help="Attack --samples consecutive images from this position instead of a "
+                   "stratified sample.")
 @click.option("--indices", default=None,
               help="Attack these images instead, e.g. 0-99,250,300-309 (replaces --samples).")
 @click.option("--split", default="test", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder [default: FILE's name + '-audit'].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier report in --out.")
-def audit(file: str, key: str | None, samples: int, start: int, indices: str | None, split: str,
-          out: str | None, overwrite: bool) -> None:
+def audit(file: str, key: str | None, samples: int, start: int | None, indices: str | None,
+          split: str, out: str | None, overwrite: bool) -> None:
     """Attack the encrypted images without the key and report what leaks."""
     from encrypt_tool.audit import run_audit
     from encrypt_tool.audit.select import parse_indices
@@ -341,9 +343,9 @@ def audit(file: str, key: str | None, samples: int, start: int, indices: str | N
         raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     if samples < 1:
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
-    if start < 0:
+    if start is not None and start < 0:
         raise ValueError(f"--start {start} is not valid; it must be at least 0")
-    if indices is not None and start != 0:
+    if indices is not None and start is not None:
         raise ValueError("--start and --indices exclude each other; give one of them")
     if indices is None:
         samples = _check_samples(file, split, samples, start)
@@ -353,7 +355,7 @@ def audit(file: str, key: str | None, samples: int, start: int, indices: str | N
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
 
 
-def _check_samples(file: str, split: str, samples: int, start: int = 0) -> int:
+def _check_samples(file: str, split: str, samples: int, start: int | None = None) -> int:
     """Refuse a --start past the split's end and a given --samples that runs past it; the
     default --samples shrinks to what is left, saying so."""
     from click.core import ParameterSource
@@ -365,7 +367,9 @@ def _check_samples(file: str, split: str, samples: int, start: int = 0) -> int:
     if split not in splits:
         return samples
     n = splits[split].n_images
-    if start >= n:
+    if start is None:  # a stratified sample of the whole split
+        start = 0
+    elif start >= n:
         raise ValueError(f"--start {start} is past the end of split {split!r} in {file} "
                          f"({n:,} images); give 0..{n - 1}")
     room = n - start

@@ -10,6 +10,7 @@ from PIL import Image
 
 from bsformat.format import FileInfo, FormatError
 from bsformat.reader import Dataset
+from bsformat.subset import choose_subset
 from encrypt_tool.augment import describe_augment
 from encrypt_tool.captions import caption_band
 
@@ -74,24 +75,28 @@ def sample_grid(
     key: bytes | None = None,
     n: int = 8,
     split: str | None = None,
-) -> Path:
-    """Save encrypted samples (top row) and, with the key, their decryptions (bottom row)."""
+) -> tuple[Path, str]:
+    """Save encrypted samples (top row) and, with the key, their decryptions (bottom row);
+    returns the path and which images were shown: ``n`` of the split stratified by label
+    (seed 0; seeded random without labels), so a file stored class by class shows them all."""
     from encrypt_tool.decrypt import decrypt_images
 
     info = ds.info
     if not info.splits:
         raise FormatError(f"{ds.path} holds no splits: there are no images to show")
     split = split or ("test" if "test" in info.splits else next(iter(info.splits)))
-    index = np.arange(min(n, ds.split(split).n_images))
-    if len(index) == 0:
+    total = ds.split(split).n_images
+    if total == 0:
         raise ValueError(f"split {split!r} of {ds.path} is empty: there are no images to show")
+    chosen = choose_subset(total, min(n, total), 0, ds.labels(split))
+    index = chosen.indices  # (n,) int64, increasing
     enc = ds.read(split, index, copy=0).images  # (n, H, W, C) uint8, only these images
     rows = [enc]
-    labels = [f"encrypted ({split} split, copy 0, images 0-{len(index) - 1})"]
+    labels = [f"encrypted ({split} split, copy 0, {chosen.describe()})"]
     if key is not None:
         rows.append(decrypt_images(ds, key, split, 0, index)[0])
         labels.append("decrypted with the key")
     path = Path(out)
     scale = max(1, min(4, 128 // max(enc.shape[1:3])))  # large images stay 1:1
     tile(rows, scale=scale, labels=labels).save(path)
-    return path
+    return path, f"{split} split, {chosen.describe()}"

@@ -42,8 +42,8 @@ class TrainConfig:
     data_mode: str = "auto"  # auto | memory | stream
     workers: int = 0  # DataLoader worker processes for streaming
     normalize: str = "data"  # data: per-channel mean/std of the training data; fixed: 0.5/0.5
-    limit_train: int | None = None  # use only the first K training images
-    limit_test: int | None = None  # evaluate on the first K test images only
+    limit_train: int | None = None  # K training images, stratified by label, seeded
+    limit_test: int | None = None  # K test images, stratified by label, seeded
     checkpoint_every: int = 1  # epochs between saves of last.pt (and always the last epoch)
     resume: bool = False
     overwrite: bool = False

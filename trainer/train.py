@@ -34,8 +34,8 @@ def _log(d: ddp.Dist, text: str) -> None:
 
 
 def _splits(config: TrainConfig) -> tuple[Split, Split]:
-    train_split = describe(config.data, "train", config.limit_train)
-    test_split = describe(config.test or config.data, "test", config.limit_test)
+    train_split = describe(config.data, "train", config.limit_train, config.seed)
+    test_split = describe(config.test or config.data, "test", config.limit_test, config.seed)
     check_pair(train_split, test_split)
     if config.batch_size > train_split.n_images:
         raise TrainError(
@@ -154,6 +154,9 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
                                torch.get_num_threads())
     if warning:
         _log(d, warning)
+    for sp in (train_split, test_split):  # --limit-train/--limit-test: which images
+        if sp.subset:
+            _log(d, f"{sp.name} subset: {sp.subset}")
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
         sums, n_seen = _train_epoch(net, optimizer, schedule, train_loader, prepare, epoch,

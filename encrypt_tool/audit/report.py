@@ -50,7 +50,8 @@ def markdown(summary: dict) -> str:
     lines = [
         "# bs-encrypt security audit",
         "",
-        f"File `{summary['file']}`, split `{s['split']}`, {summary['samples']} images, "
+        f"File `{summary['file']}`, split `{s['split']}`, {summary['samples']} images "
+        f"({summary.get('selection', 'as chosen')}), "
         f"block {s['block_size'][0]}x{s['block_size'][1]} ({s['grid'][0]}x{s['grid'][1]} grid), "
         f"N = {s['n_copies']} copies, augmentation: `{json.dumps(s['augment'])}`. "
         f"Key fingerprint {summary['key_fingerprint']}.",
