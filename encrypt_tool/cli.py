@@ -301,6 +301,8 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
     """A given --samples above the split's size is refused; the default shrinks, saying so."""
     from click.core import ParameterSource
 
+    if not info.splits:
+        return samples  # sample_grid says there are no images to show
     name = split or ("test" if "test" in info.splits else next(iter(info.splits)))
     if name not in info.splits:
         return samples  # sample_grid names the splits there are
