@@ -7,7 +7,7 @@ here (or anywhere in ``trainer``) imports ``keys``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,7 @@ class Split:
     scrambled: bool
     shard_starts: tuple[int, ...]
     shard_sizes: tuple[int, ...]
+    defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute, as JSON
     rows: tuple[int, ...] | None = None  # with a limit: the file positions taken, increasing
     subset: str = ""  # how they were taken, e.g. "200 of 5,000 images, stratified by label"
 
@@ -84,13 +85,14 @@ def describe(path: str, split: str, limit: int | None = None, seed: int = 0) -> 
         path=str(path), name=split, n_images=n, n_copies=s.n_copies,
         image_shape=(h, w, c), block_size=tuple(info.block_size),
         class_names=info.class_names, dataset_id=info.dataset_id, scrambled=info.scrambled,
-        shard_starts=tuple(starts), shard_sizes=tuple(sizes), rows=rows, subset=subset,
+        shard_starts=tuple(starts), shard_sizes=tuple(sizes), defences=dict(info.defences),
+        rows=rows, subset=subset,
     )
 
 
 def check_pair(train: Split, test: Split) -> None:
     """TrainError unless the test split matches the training split in every way that matters."""
-    for what in ("image_shape", "block_size", "n_classes", "scrambled"):
+    for what in ("image_shape", "block_size", "n_classes", "scrambled", "defences"):
         a, b = getattr(train, what), getattr(test, what)
         if a != b:
             raise TrainError(
