@@ -353,4 +353,4 @@ def test_trainer_imports_only_the_format_and_cli_modules_of_encrypt_tool():
                 assert name.split(".")[0] != "keys", (path, name)
                 if name.startswith("encrypt_tool"):
                     # the file format, and the shared one-line error convention of the CLIs
-                    assert name in ("encrypt_tool.format", "encrypt_tool.clitools"), (path, name)
+                    assert name in ("bsformat.format", "bsformat.clitools"), (path, name)

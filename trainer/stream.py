@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from encrypt_tool.format import open_encrypted
+from bsformat.reader import open_dataset
 from trainer.plan import epoch_plan, window_order
 from trainer.source import Split, read_range
 
@@ -75,7 +75,7 @@ class ShardStream(IterableDataset):
             return False
 
         try:
-            with open_encrypted(self.split.path) as f:
+            with open_dataset(self.split.path) as f:
                 for idx in groups:
                     if not put(self._read(f, idx, copies)):
                         return
