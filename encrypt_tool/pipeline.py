@@ -11,14 +11,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bsformat.codec import check_grid, parse_store
 from bsformat.files import check_output
+from bsformat.folder import is_folder_out
 from bsformat.format import created_stamp
 from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
+from encrypt_tool.cluster import check_scheduler
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.scramble import block_grid
+from encrypt_tool.sharded import build_folder, check_folder_output, shard_tasks
 from encrypt_tool.sizing import (
     BASE_MEMORY,
     batch_bytes,
@@ -59,6 +63,10 @@ class DatasetConfig:
     channels: str = "rgb"
     test_fraction: float | None = None
     skip_corrupt: bool = False
+    store: str = "raw"
+    workers: int | None = None
+    scheduler: str | None = None
+    connect_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.channels not in ("rgb", "l"):
@@ -79,12 +87,28 @@ class DatasetConfig:
                              f"processes")
         if self.compression not in (None, "gzip", "lzf"):
             raise ValueError(f"--compression {self.compression!r} is not valid; use gzip or lzf")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"--workers {self.workers} is not valid; it must be at least 1")
+        if self.workers is not None and self.scheduler is not None:
+            raise ValueError("--workers and --scheduler exclude each other; give one of them")
+        if self.scheduler is not None:
+            check_scheduler(self.scheduler)
+        if not self.connect_timeout > 0:
+            raise ValueError(f"--connect-timeout {self.connect_timeout} is not valid; it must "
+                             f"be more than 0 seconds")
+        check_grid(self.block_size, self.block_size, parse_store(self.store))
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the output is a folder of shard files (bsformat.folder)."""
+        return is_folder_out(self.out, self.workers is not None or self.scheduler is not None)
 
     def identity(self) -> str:
         """The settings that fix the output bytes (not where or how fast it is written)."""
         fixed = {k: v for k, v in asdict(self).items()
                  if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
-                              "overwrite")}
+                              "overwrite", "workers", "scheduler", "connect_timeout")
+                 and not (k == "store" and v == "raw")}
         return json.dumps(fixed, sort_keys=True, default=str)
 
     def source_options(self) -> dict:
@@ -140,7 +164,8 @@ def build_dataset(
     Nothing appears at ``cfg.out`` unless the whole file was written.
     """
     out = Path(cfg.out).expanduser()
-    check_output(out, cfg.overwrite)
+    check_folder_output(out, cfg.overwrite) if cfg.sharded else check_output(out, cfg.overwrite)
+    store = parse_store(cfg.store)
     src = open_source(cfg.source, **cfg.source_options())
     for note in src.notes:
         warnings.warn(note, stacklevel=2)
@@ -150,6 +175,7 @@ def build_dataset(
         if tuple(sp.image_shape) != tuple(shape):
             raise ValueError(f"split {name!r} has images of {sp.image_shape}, others {shape}")
     block_grid(shape[:2], cfg.block_size)
+    check_grid(cfg.block_size, tuple(shape[:2]), store)
     augment = cfg.augment.resolve(shape) if cfg.augment is not None else None
     if augment is not None and augment.crop:
         check_pad(augment.pad, tuple(shape[:2]))
@@ -165,7 +191,7 @@ def build_dataset(
     else:
         description = json.dumps([src.name, cfg.identity()]).encode()
         dataset_id = derive_dataset_id(secret, description)
-    layouts, work = [], []
+    layouts, work, specs, units = [], [], {}, {}
     for name, (sp, n, n_copies, aug) in splits.items():
         spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
                          scramble=cfg.scramble, dataset_id=dataset_id)
@@ -173,7 +199,8 @@ def build_dataset(
         layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
                                    image_shape=tuple(shape), shard_size=cfg.shard_size,
                                    augment_json=aug_json))
-        work += [(name, sp, a, b, spec) for a, b in plan_units(n, batch, cfg.shard_size)]
+        specs[name], units[name] = spec, plan_units(n, batch, cfg.shard_size)
+        work += [(name, sp, a, b, spec) for a, b in units[name]]
     attrs = {
         "tool_version": __version__,
         "created": created_stamp(cfg.seed is not None),
@@ -186,10 +213,22 @@ def build_dataset(
         "augment": augment.to_json() if augment is not None else "null",
         "preprocess": json.dumps(src.meta, sort_keys=True),
     }
+    if store.kind != "raw":
+        attrs["store"] = json.dumps(store.to_json(), sort_keys=True)
     handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
     previous = {sig: signal.signal(sig, _raise_interrupt) for sig in handled}
     try:
-        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression)
+        if cfg.sharded:
+            tasks = shard_tasks(layouts, {k: v[0] for k, v in splits.items()}, specs, units,
+                                attrs, src.class_names, cfg.compression, store)
+            described = {lay.name: {"n_images": lay.n_images, "n_copies": lay.n_copies,
+                                    "shard_size": lay.shard_size} for lay in layouts}
+            return build_folder(out, tasks, key, described, attrs, src.class_names,
+                                jobs=cfg.jobs, backend=resolve_backend(cfg.backend, cfg.jobs),
+                                workers=cfg.workers, scheduler=cfg.scheduler,
+                                timeout=cfg.connect_timeout, progress=progress)
+        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression, store,
+                             threads=cfg.jobs)
         try:
             _run(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs), progress)
             return writer.commit(cfg.overwrite)
