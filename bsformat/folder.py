@@ -60,10 +60,11 @@ def shard_file_name(split: str, index: int) -> str:
 
 
 def is_folder_out(out: str, sharded: bool) -> bool:
-    """Whether ``--out`` asks for a folder: a trailing slash, an existing empty folder, or
-    ``sharded`` (--workers or --scheduler given)."""
+    """Whether ``--out`` asks for a folder: a trailing slash, an existing empty folder or shard
+    folder, or ``sharded`` (--workers or --scheduler given)."""
     p = Path(out).expanduser()
-    return sharded or str(out).endswith(("/", os.sep)) or (p.is_dir() and not any(p.iterdir()))
+    known = p.is_dir() and (not any(p.iterdir()) or (p / MANIFEST).is_file())
+    return sharded or str(out).endswith(("/", os.sep)) or known
 
 
 def file_sha256(path: str | os.PathLike) -> str:

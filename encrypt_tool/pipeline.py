@@ -104,11 +104,11 @@ class DatasetConfig:
         return is_folder_out(self.out, self.workers is not None or self.scheduler is not None)
 
     def identity(self) -> str:
-        """The settings that fix the output bytes (not where or how fast it is written)."""
+        """The settings that fix the pixels (not where, how fast or how they are stored: a JPEG
+        dataset holds the JPEGs of the raw one's pixels)."""
         fixed = {k: v for k, v in asdict(self).items()
                  if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
-                              "overwrite", "workers", "scheduler", "connect_timeout")
-                 and not (k == "store" and v == "raw")}
+                              "overwrite", "workers", "scheduler", "connect_timeout", "store")}
         return json.dumps(fixed, sort_keys=True, default=str)
 
     def source_options(self) -> dict:

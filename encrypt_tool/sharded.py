@@ -150,6 +150,7 @@ def build_folder(out: Path, tasks: list[ShardTask], key: bytes, splits: dict, at
                  timeout: float = 10.0, progress: Callable | None = None) -> Path:
     """Write every shard (here, or on Dask when ``workers`` or ``scheduler`` is given), then
     the manifest, then rename the folder to ``out``. Nothing at ``out`` unless all finished."""
+    out = out.absolute()  # workers on other machines see the same absolute path, if any
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
     tmp.mkdir()
     bar = progress(sum(t.stop - t.start for t in tasks)) if progress is not None else None
