@@ -75,8 +75,11 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
     """(client, cluster or None): a LocalCluster of ``workers`` processes on 127.0.0.1 without a
     dashboard, or a client of the existing ``scheduler`` (OSError when it does not answer
     within ``timeout`` seconds)."""
-    from distributed import Client, LocalCluster
-
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("--workers and --scheduler need Dask distributed: install the dask "
+                         "extra (pip install 'bs-encrypt[dask]')") from None
     if workers is not None and scheduler is not None:
         raise ValueError("--workers and --scheduler exclude each other; give one of them")
     if scheduler is None:
