@@ -341,7 +341,7 @@ def _check_samples(file: str, split: str, samples: int) -> int:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--like", required=True, type=click.Path(dir_okay=False),
+@click.option("--like", required=True, type=click.Path(),
               help="The training file: its size, channels, blocks, padding and test treatment.")
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="Master key [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key].")
