@@ -22,7 +22,7 @@ def _make(run_cli, key_file, out, *args):
 @pytest.fixture
 def pair(tmp_path, key_file, run_cli):
     one = _make(run_cli, key_file, tmp_path / "one.h5")
-    folder = _make(run_cli, key_file, f"{tmp_path}/enc/")
+    _make(run_cli, key_file, f"{tmp_path}/enc/")
     return one, tmp_path / "enc"
 
 
