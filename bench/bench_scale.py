@@ -8,7 +8,7 @@ where the offline copy is absent) and encrypts it to 224x224, 16x16 blocks, N = 
   2. a 2-worker LocalCluster (127.0.0.1, one thread each, started beforehand; its start-up
      time is printed apart), raw copies, same shards: the files must be identical;
   3. the same cluster with shards 10x smaller: (time - time of 2) / (extra shards) is the
-     scheduler's overhead per shard;
+     overhead per shard (beside the round trip of 200 trivial tasks);
   4. one process with ``--store jpeg:90:420`` and ``jpeg:90`` (4:4:4): bytes per image;
   5. reading every train image (one copy, batches of 256) through the one reader from the raw
      and the JPEG folders: images/s.
@@ -96,6 +96,9 @@ def main() -> None:
             dask = encrypt(tmp / "photos", tmp / "dask", key, args.shard, scheduler=addr)
             small = max(1, args.shard // 10)
             many = encrypt(tmp / "photos", tmp / "many", key, small, scheduler=addr)
+            t = time.perf_counter()
+            client.gather(client.map(abs, range(-200, 0), pure=False))
+            noop = (time.perf_counter() - t) / 200
             client.close()
         shards, small_shards = -(-n // args.shard), -(-n // small)
         overhead = (many - dask) / (small_shards - shards)
@@ -104,7 +107,8 @@ def main() -> None:
               f"({one / dask:.2f}x one process); cluster start-up {start:.1f} s apart; "
               f"files identical to one process: {same_files(tmp / 'one', tmp / 'dask')}")
         print(f"{small_shards} shards of {small}: {many:.1f} s -> scheduler overhead "
-              f"{1e3 * overhead:.0f} ms per shard")
+              f"{1e3 * overhead:.0f} ms per shard (scheduling, shard file set-up, checksum); "
+              f"a trivial task: {1e3 * noop:.1f} ms")
         j420 = encrypt(tmp / "photos", tmp / "j420", key, args.shard, jobs=2,
                        store="jpeg:90:420")
         j444 = encrypt(tmp / "photos", tmp / "j444", key, args.shard, jobs=2, store="jpeg:90")
