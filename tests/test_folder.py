@@ -107,3 +107,13 @@ def test_jpeg_off_the_grid_refused_before_any_output(tmp_path, key_file, run_cli
                 "--block-size", "8")
     assert r.exit_code == 1 and "8x8 is off the JPEG grid" in r.output
     assert list(tmp_path.glob("x*")) == [] and not list(tmp_path.glob(".x*"))
+
+
+def test_clean_partial_removes_a_killed_runs_folder(tmp_path, key_file, run_cli):
+    stale = tmp_path / ".enc.0badc0de.partial"
+    stale.mkdir()
+    (stale / "train-00000.h5").write_bytes(b"half")
+    r = run_cli(*SMALL, "--key", key_file, "--out", f"{tmp_path}/enc/", "--clean-partial")
+    assert r.exit_code == 0, r.output
+    assert not stale.exists() and "deleted 1 partial file(s)" in r.output
+    assert (tmp_path / "enc" / "manifest.json").is_file()
