@@ -139,7 +139,11 @@ class Dataset:
     def _images(self, g: h5py.Group, rows, copy: int | None) -> np.ndarray:
         """Images of ``rows``: (n, N, H, W, C) or, for one copy, (n, H, W, C) uint8; JPEG
         copies decoded."""
-        x = g["images"][rows] if copy is None else g["images"][rows, copy]
+        if isinstance(copy, np.ndarray):  # one copy per image
+            x = g["images"][rows]
+            x = x[np.arange(len(x)), copy]  # (n, H, W, C), or (n,) JPEG bytes
+        else:
+            x = g["images"][rows] if copy is None else g["images"][rows, copy]
         if not self._jpeg:
             return x
         flat = x.reshape(-1)  # object array of uint8 JPEG bytes
@@ -172,9 +176,13 @@ class Dataset:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _copy(self, split: str, copy: int | None) -> None:
+    def _copy(self, split: str, copy) -> None:
         n = self.split(split).n_copies
-        if copy is not None and not 0 <= copy < n:
+        if isinstance(copy, np.ndarray):
+            if copy.size and (copy.min() < 0 or copy.max() >= n):
+                raise ValueError(f"copies {int(copy.min())}..{int(copy.max())} are not valid; "
+                                 f"split {split!r} has copies 0..{n - 1}")
+        elif copy is not None and not 0 <= copy < n:
             raise ValueError(f"copy {copy} is not valid; split {split!r} has copies 0..{n - 1}")
 
     def _check_labels(self, split: str, y: np.ndarray) -> None:
@@ -184,9 +192,15 @@ class Dataset:
             raise FormatError(f"{self.path}: split {split!r} has labels outside "
                               f"[{low}, {k}): {int(y.min())}..{int(y.max())}")
 
-    def read_range(self, split: str, start: int, stop: int, copy: int | None = None) -> Batch:
+    def read_range(self, split: str, start: int, stop: int,
+                   copy: int | np.ndarray | None = None) -> Batch:
         """Images [start, stop) of ``split``: one contiguous read per shard spanned.
-        ``copy=None`` gives all copies, (n, N, H, W, C); an int gives (n, H, W, C)."""
+        ``copy=None`` gives all copies, (n, N, H, W, C); an int gives (n, H, W, C), and so
+        does an (n,) int array, one copy per image (JPEG copies: only those are decoded)."""
+        if copy is not None and not isinstance(copy, int | np.integer):
+            copy = np.asarray(copy, dtype=np.int64)
+            if copy.shape != (stop - start,):
+                raise ValueError(f"copies of shape {copy.shape} do not fit {stop - start} images")
         self._copy(split, copy)
         n = self.split(split).n_images
         if not 0 <= start <= stop <= n:
@@ -200,7 +214,8 @@ class Dataset:
             with self._reading(f"{split}/{s.name}"):
                 g = self._data(split, s.name)
                 rows = slice(a - s.start, b - s.start)
-                xs.append(self._images(g, rows, copy))
+                mine = copy[a - start:b - start] if isinstance(copy, np.ndarray) else copy
+                xs.append(self._images(g, rows, mine))
                 ys.append(g["labels"][rows].astype(np.int64))
                 js.append(g["ids"][rows].astype(np.int64))
         if not xs:

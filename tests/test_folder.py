@@ -117,3 +117,15 @@ def test_clean_partial_removes_a_killed_runs_folder(tmp_path, key_file, run_cli)
     assert r.exit_code == 0, r.output
     assert not stale.exists() and "deleted 1 partial file(s)" in r.output
     assert (tmp_path / "enc" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("store", ["raw", "jpeg:90"])
+def test_one_chosen_copy_per_image(tmp_path, key_file, run_cli, store):
+    out = _make(run_cli, key_file, f"{tmp_path}/e/", "--store", store)
+    copies = np.random.default_rng(0).integers(0, 4, 30)
+    with open_dataset(out) as ds:
+        every = ds.read_range("train", 10, 40).images  # (30, 4, H, W, C) across two shards
+        got = ds.read_range("train", 10, 40, copy=copies)
+        assert np.array_equal(got.images, every[np.arange(30), copies])
+        with pytest.raises(ValueError, match="copies 0..3"):
+            ds.read_range("train", 10, 40, copy=copies + 4)
