@@ -182,6 +182,7 @@ def build_folder(out: Path, tasks: list[ShardTask], key: bytes, splits: dict, at
 
 def _on_dask(tasks, tmp: Path, key: bytes, workers, scheduler, timeout, bar) -> list[dict]:
     from distributed import as_completed
+    from distributed.scheduler import KilledWorker
 
     client, cluster = open_client(workers, scheduler, timeout)
     try:
@@ -194,7 +195,12 @@ def _on_dask(tasks, tmp: Path, key: bytes, workers, scheduler, timeout, bar) -> 
         entries: list[dict | None] = [None] * len(tasks)
         try:
             for f in as_completed(futures):
-                entries[order[f.key]] = f.result()  # a failed task raises its error here
+                try:
+                    entries[order[f.key]] = f.result()  # a failed task raises its error here
+                except KilledWorker:
+                    raise OSError(f"shard {tasks[order[f.key]].name}: the workers running it "
+                                  f"died too often (Dask's distributed.scheduler."
+                                  f"allowed-failures); see the workers' logs") from None
                 if bar is not None:
                     bar.update(entries[order[f.key]]["count"])
         except BaseException:
