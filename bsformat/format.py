@@ -124,12 +124,15 @@ DAMAGE = (KeyError, OSError, ValueError, TypeError, RuntimeError, IndexError, At
 
 def reason(e: BaseException) -> str:
     """The reason of ``e`` on one line."""
-    text = " ".join(str(e).split()) or type(e).__name__
+    raw = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError quotes its text
+    text = " ".join(str(raw).split()) or type(e).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _check(f: h5py.File, path: Path) -> None:
     if f.attrs.get("format") != FORMAT_NAME:
+        if "class_names" in f:  # laid out as one, but the attribute cannot be read
+            raise FormatError(f"{path} is damaged: its root attribute 'format' cannot be read")
         raise FormatError(
             f"{path} is an HDF5 file but not a bs-encrypt file (no format='bs-encrypt')"
         )

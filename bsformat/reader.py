@@ -171,9 +171,6 @@ class Dataset:
         self.split(split)
         return self._spans[split]
 
-    def __len__(self) -> int:
-        return sum(sp.n_images for sp in self.info.splits.values())
-
     # -- reading -------------------------------------------------------------------------------
 
     def _copy(self, split: str, copy) -> None:

@@ -77,3 +77,17 @@ def test_client_commands_never_import_torch():
     loaded = _loaded_after(CLIENT)
     assert "encrypt_tool" in loaded and "keys" in loaded
     assert "torch" not in loaded and "torchvision" not in loaded and "trainer" not in loaded
+
+
+def test_cifar10_download_without_torchvision_is_one_line(tmp_path, monkeypatch):
+    from encrypt_tool.sources.base import SourceError
+    from encrypt_tool.sources.cifar10 import download_cifar10
+
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # as if it were not installed
+    try:
+        download_cifar10(tmp_path / "cache")
+    except SourceError as e:
+        assert "needs torchvision" in str(e) and "[cloud]" in str(e) and "\n" not in str(e)
+    else:
+        raise AssertionError("no error without torchvision")
+    assert not (tmp_path / "cache").exists()  # nothing left behind

@@ -50,7 +50,7 @@ class ShardStream(IterableDataset):
                     range(0, n, self.chunk * self.window)]
         return window_order(self.seed, self.epoch, n, self.chunk, self.window)
 
-    def _read(self, f, idx: np.ndarray, copies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _read(self, ds, idx: np.ndarray, copies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gather images ``idx`` (copies ``copies[idx]``) from contiguous chunk reads."""
         x = np.empty((len(idx), *self.split.image_shape), np.uint8)  # (m, H, W, C)
         y = np.empty(len(idx), np.int64)
@@ -58,7 +58,7 @@ class ShardStream(IterableDataset):
         for c in np.unique(chunk_of):
             a = int(c) * self.chunk
             b = min(a + self.chunk, self.split.n_images)
-            got = f.read_range(self.split.name, a, b, copy=copies[a:b])  # (b-a, H, W, C)
+            got = ds.read_range(self.split.name, a, b, copy=copies[a:b])  # (b-a, H, W, C)
             sel = np.flatnonzero(chunk_of == c)
             local = idx[sel] - a
             x[sel] = got.images[local]
@@ -76,9 +76,9 @@ class ShardStream(IterableDataset):
             return False
 
         try:
-            with open_dataset(self.split.path) as f:
+            with open_dataset(self.split.path) as ds:
                 for idx in groups:
-                    if not put(self._read(f, idx, copies)):
+                    if not put(self._read(ds, idx, copies)):
                         return
             put(_DONE)
         except BaseException as e:  # hand errors to the consumer
