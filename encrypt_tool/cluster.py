@@ -94,6 +94,10 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
         from distributed.security import Security
 
         kwargs["security"] = Security()  # from dask config: distributed.comm.tls.*
+        if not kwargs["security"].get_connection_args("client").get("ssl_context"):
+            raise ValueError(f"--scheduler {scheduler} needs Dask's TLS settings (a CA and this "
+                             f"client's certificate and key in distributed.comm.tls.*, e.g. "
+                             f"DASK_DISTRIBUTED__COMM__TLS__CA_FILE); none are configured")
     try:
         client = Client(scheduler, timeout=timeout, **kwargs)
     except (OSError, TimeoutError) as e:

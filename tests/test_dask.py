@@ -157,3 +157,35 @@ def test_workers_option_starts_a_local_cluster(tmp_path, run_cli, key_file):
     r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "w", "--workers", "2")
     assert r.exit_code == 0, r.output
     assert _files(tmp_path / "w") == _files(one)
+
+
+def test_tls_scheduler_gives_the_same_bytes(tmp_path, run_cli, key_file):
+    """A cluster that speaks only TLS (a self-signed certificate made with openssl)."""
+    import dask
+    from distributed.security import Security
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = shutil.which("openssl") and subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+         cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        capture_output=True).returncode == 0
+    if not made:
+        pytest.skip("openssl cannot make a test certificate here")
+    c, k = str(cert), str(key)
+    sec = Security(tls_ca_file=c, tls_scheduler_cert=c, tls_scheduler_key=k, tls_worker_cert=c,
+                   tls_worker_key=k, tls_client_cert=c, tls_client_key=k,
+                   require_encryption=True)
+    one = _single(tmp_path, run_cli, key_file)
+    r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "none", "--scheduler",
+                "tls://127.0.0.1:1")
+    assert r.exit_code == 1 and "needs Dask's TLS settings" in r.output
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", protocol="tls",
+                      security=sec, dashboard_address=None) as lc:
+        assert lc.scheduler_address.startswith("tls://")
+        with dask.config.set({"distributed.comm.tls.ca-file": c,
+                              "distributed.comm.tls.client.cert": c,
+                              "distributed.comm.tls.client.key": k}):
+            r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "tls",
+                        "--scheduler", lc.scheduler_address)
+    assert r.exit_code == 0, r.output
+    assert _files(tmp_path / "tls") == _files(one)
