@@ -87,7 +87,7 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
             raise ValueError(f"--workers {workers} is not valid; it must be at least 1")
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None)
-        return Client(cluster), cluster
+        return Client(cluster, set_as_default=False), cluster
     check_scheduler(scheduler)
     kwargs = {}
     if scheduler.startswith("tls://"):
@@ -99,7 +99,7 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
                              f"client's certificate and key in distributed.comm.tls.*, e.g. "
                              f"DASK_DISTRIBUTED__COMM__TLS__CA_FILE); none are configured")
     try:
-        client = Client(scheduler, timeout=timeout, **kwargs)
+        client = Client(scheduler, timeout=timeout, set_as_default=False, **kwargs)
     except (OSError, TimeoutError) as e:
         raise OSError(f"--scheduler {scheduler} did not answer within {timeout:g} s "
                       f"({type(e).__name__}); check the address and that the scheduler "

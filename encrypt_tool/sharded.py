@@ -194,7 +194,7 @@ def _on_dask(tasks, tmp: Path, key: bytes, workers, scheduler, timeout, bar) -> 
         order = {f.key: i for i, f in enumerate(futures)}
         entries: list[dict | None] = [None] * len(tasks)
         try:
-            for f in as_completed(futures):
+            for f in as_completed(futures, loop=client.loop):
                 try:
                     entries[order[f.key]] = f.result()  # a failed task raises its error here
                 except KilledWorker:

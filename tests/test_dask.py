@@ -31,7 +31,7 @@ SMALL = ["dataset", "--source", "synthetic", "--limit", "120", "--batch-size", "
 @pytest.fixture(scope="module")
 def cluster():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as lc, Client(lc) as client:
+                      dashboard_address=None) as lc, Client(lc, set_as_default=False) as client:
         yield lc, client
 
 
@@ -59,15 +59,15 @@ def test_scheduler_run_is_byte_identical_to_one_process(tmp_path, run_cli, key_f
 class _KillOnFirstShard:
     """A progress bar that kills one worker process when the first shard is in."""
 
-    def __init__(self, client):
-        self.client, self.killed = client, None
+    def __init__(self, pids: dict[str, int]):
+        self.pids, self.killed = pids, None
 
     def __call__(self, total):
         return self
 
     def update(self, n):
         if self.killed is None:
-            address, pid = sorted(self.client.run(os.getpid).items())[0]
+            address, pid = sorted(self.pids.items())[0]
             os.kill(pid, signal.SIGKILL)
             self.killed = address
 
@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, run_cli, key_file, clus
     cfg = DatasetConfig(out=str(tmp_path / "dask"), source="synthetic", limit=120,
                         batch_size=20, shard_size=30, seed=11,
                         scheduler=lc.scheduler_address)
-    bar = _KillOnFirstShard(client)
+    bar = _KillOnFirstShard(client.run(os.getpid))  # worker address -> process id
     build_dataset(cfg, load_key(key_file), open_source, progress=bar)
     assert bar.killed is not None
     assert _files(tmp_path / "dask") == _files(one)
@@ -139,7 +139,7 @@ def test_output_invisible_to_a_worker_is_refused(tmp_path, run_cli, key_file):
         worker = subprocess.Popen(["unshare", "-rm", "sh", "-c", cmd], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            with Client(lc) as c:
+            with Client(lc, set_as_default=False) as c:
                 c.wait_for_workers(1, timeout=60)
             r = run_cli(*SMALL, "--key", key_file, "--out", out_parent / "enc",
                         "--scheduler", lc.scheduler_address)
