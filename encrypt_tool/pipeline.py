@@ -20,6 +20,7 @@ from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
 from encrypt_tool.cluster import check_scheduler
+from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.scramble import block_grid
 from encrypt_tool.sharded import build_folder, check_folder_output, shard_tasks
@@ -63,12 +64,17 @@ class DatasetConfig:
     channels: str = "rgb"
     test_fraction: float | None = None
     skip_corrupt: bool = False
+    defences: DefenceConfig = field(default_factory=DefenceConfig)
     store: str = "raw"
     workers: int | None = None
     scheduler: str | None = None
     connect_timeout: float = 10.0
 
     def __post_init__(self) -> None:
+        if self.defences.active and not self.scramble:
+            raise ValueError("--drop-border, --rotate, --negpos and --channel-perm are keyed "
+                             "like the scrambling; leave out --no-scramble to use them")
+        self.defences.check_block(self.block_size)
         if self.channels not in ("rgb", "l"):
             raise ValueError(f"--channels {self.channels!r} is not valid; use rgb or l")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
@@ -96,7 +102,8 @@ class DatasetConfig:
         if not self.connect_timeout > 0:
             raise ValueError(f"--connect-timeout {self.connect_timeout} is not valid; it must "
                              f"be more than 0 seconds")
-        check_grid(self.block_size, self.block_size, parse_store(self.store))
+        kept = tuple(b - 2 * self.defences.drop_border for b in self.block_size)  # stored
+        check_grid(kept, kept, parse_store(self.store))
 
     @property
     def sharded(self) -> bool:
@@ -109,6 +116,8 @@ class DatasetConfig:
         fixed = {k: v for k, v in asdict(self).items()
                  if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
                               "overwrite", "workers", "scheduler", "connect_timeout", "store")}
+        if not self.defences.active:  # files without defences keep their earlier identity
+            del fixed["defences"]
         return json.dumps(fixed, sort_keys=True, default=str)
 
     def source_options(self) -> dict:
@@ -175,14 +184,17 @@ def build_dataset(
         if tuple(sp.image_shape) != tuple(shape):
             raise ValueError(f"split {name!r} has images of {sp.image_shape}, others {shape}")
     block_grid(shape[:2], cfg.block_size)
-    check_grid(cfg.block_size, tuple(shape[:2]), store)
     augment = cfg.augment.resolve(shape) if cfg.augment is not None else None
     if augment is not None and augment.crop:
         check_pad(augment.pad, tuple(shape[:2]))
     _check_gridmask(augment, cfg.block_size)
+    defences = cfg.defences.resolve(cfg.block_size, shape) if cfg.defences.active else None
+    stored = defences.kept_image_shape() if defences is not None else tuple(shape)
+    block = defences.kept_block() if defences is not None else cfg.block_size
+    check_grid(tuple(block), tuple(stored[:2]), store)  # the stored blocks are JPEG's
     splits = {k: (sp, n, c, a.resolve(shape) if a is not None else None)
               for k, (sp, n, c, a) in splits.items()}
-    batch, plan = _check_sizes(cfg, out, splits, shape)
+    batch, plan = _check_sizes(cfg, out, splits, shape, stored)
     if report is not None:
         report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
     secret = key if cfg.scramble else b""
@@ -194,10 +206,10 @@ def build_dataset(
     layouts, work, specs, units = [], [], {}, {}
     for name, (sp, n, n_copies, aug) in splits.items():
         spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
-                         scramble=cfg.scramble, dataset_id=dataset_id)
+                         scramble=cfg.scramble, dataset_id=dataset_id, defences=defences)
         aug_json = spec.augment.to_json() if spec.augment is not None else "null"
         layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
-                                   image_shape=tuple(shape), shard_size=cfg.shard_size,
+                                   image_shape=stored, shard_size=cfg.shard_size,
                                    augment_json=aug_json))
         specs[name], units[name] = spec, plan_units(n, batch, cfg.shard_size)
         work += [(name, sp, a, b, spec) for a, b in units[name]]
@@ -207,12 +219,14 @@ def build_dataset(
         "dataset_id": dataset_id.hex(),
         "key_fingerprint": fingerprint(key) if cfg.scramble else "",
         "scrambled": cfg.scramble,
-        "block_size": list(cfg.block_size),
-        "image_shape": list(shape),
+        "block_size": list(block),  # stored: the kept blocks and images
+        "image_shape": list(stored),
         "source": src.name,
         "augment": augment.to_json() if augment is not None else "null",
         "preprocess": json.dumps(src.meta, sort_keys=True),
     }
+    if defences is not None:  # absent: none (files without defences are as before)
+        attrs["defences"] = defences.to_json()
     if store.kind != "raw":
         attrs["store"] = json.dumps(store.to_json(), sort_keys=True)
     handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
@@ -253,16 +267,18 @@ def _check_gridmask(augment: AugmentConfig | None, block: tuple[int, int]) -> No
             f"it with the image size)", stacklevel=3)
 
 
-def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple) -> tuple[int, str]:
+def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple,
+                 stored: tuple) -> tuple[int, str]:
     """The batch size of the run and a line describing the plan, after checking disk and
-    memory (OSError when short)."""
+    memory (OSError when short); ``shape`` is the source image's, ``stored`` the file's."""
     image_bytes = int(shape[0]) * int(shape[1]) * int(shape[2])
+    stored_bytes = int(stored[0]) * int(stored[1]) * int(stored[2])
     most = max(c for _, _, c, _ in splits.values())
     batch = effective_batch(cfg.batch_size, image_bytes, most)
     per_batch = batch_bytes(batch, image_bytes, most)
     in_flight = cfg.jobs if cfg.compression is None else 2 * cfg.jobs
     peak = BASE_MEMORY + in_flight * per_batch
-    size = output_bytes([(n, c, image_bytes, cfg.shard_size) for _, n, c, _ in splits.values()])
+    size = output_bytes([(n, c, stored_bytes, cfg.shard_size) for _, n, c, _ in splits.values()])
     how = f"{cfg.jobs} worker(s), batches of {batch} image(s) x {most} copies"
     for w in check_resources(out, size, peak, cfg.compression is not None, how):
         warnings.warn(w, stacklevel=3)
