@@ -129,3 +129,15 @@ def test_one_chosen_copy_per_image(tmp_path, key_file, run_cli, store):
         assert np.array_equal(got.images, every[np.arange(30), copies])
         with pytest.raises(ValueError, match="copies 0..3"):
             ds.read_range("train", 10, 40, copy=copies + 4)
+
+
+def test_jpeg_grid_is_checked_on_the_kept_blocks(tmp_path, key_file, run_cli):
+    r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "x.h5", "--store", "jpeg",
+                "--block-size", "16", "--drop-border", "2")
+    assert r.exit_code == 1 and "12x12 is off the JPEG grid" in r.output
+    assert not list(tmp_path.glob("*x*"))
+    out = _make(run_cli, key_file, tmp_path / "y.h5", "--store", "jpeg", "--block-size", "16",
+                "--drop-border", "4")
+    with open_dataset(out) as ds:
+        assert ds.info.block_size == (8, 8)
+        assert ds.read("train", [0], copy=None).images.shape == (1, 4, 16, 16, 3)
