@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -90,10 +91,24 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="cifar10 | synthetic[:N] | npz:PATH[,TEST_PATH] | folder:PATH")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where cifar10 lives.")
 @click.option("--download", is_flag=True, help="Download cifar10 with torchvision if missing.")
-@click.option("--out", type=click.Path(dir_okay=False), default="enc.h5", show_default=True)
+@click.option("--out", type=click.Path(), default="enc.h5", show_default=True,
+              help="One .h5 file, or a folder of shard files + manifest.json when it ends in / "
+                   "or is an empty folder (always with --workers or --scheduler).")
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="Master key file [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key, "
                    "created on first use].")
+@click.option("--store", default="raw", show_default=True,
+              help="raw pixels, or jpeg[:Q[:444|420]] (default Q 90, 4:4:4): lossy, blocks must "
+                   "be multiples of 8 (16 with 420).")
+@click.option("--workers", type=int, default=None,
+              help="Encrypt one shard per task on a local Dask cluster of this many processes "
+                   "(127.0.0.1, no dashboard); output is a shard folder.")
+@click.option("--scheduler", default=None,
+              help="Encrypt on an existing Dask cluster: tcp://127.0.0.1:PORT, or tls://HOST:PORT "
+                   "with Dask's TLS settings for another machine; output is a shard folder that "
+                   "every worker must see.")
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True,
+              help="Seconds to wait for --scheduler to answer.")
 @click.option("--preset", type=click.Choice(["paper", "hardened"]), default="paper",
               show_default=True,
               help="paper: 8x8 blocks, zero padding, GridMask, N=4. hardened: 4x4 blocks, reflect "
@@ -170,9 +185,11 @@ def dataset(**o) -> None:
     cfg = _dataset_config(o)
     from bsformat.files import check_output
     from encrypt_tool.pipeline import build_dataset
+    from encrypt_tool.sharded import check_folder_output
     from encrypt_tool.sources import open_source
 
-    check_output(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
+    check = check_folder_output if cfg.sharded else check_output
+    check(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
     _stale_partials(Path(cfg.out).expanduser(), o["clean_partial"])
     key = _load_key(o["key"], create=True) if cfg.scramble else b""
 
@@ -185,8 +202,10 @@ def dataset(**o) -> None:
 
     path = build_dataset(cfg, key, open_source, progress,
                          report=None if o["quiet"] else lambda line: click.echo(line, err=True))
-    size = path.stat().st_size / 2**20
-    click.echo(f"wrote {path} ({size:.1f} MiB)")
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    size = sum(p.stat().st_size for p in files) / 2**20
+    shards = f", {len(files) - 1} shard files + manifest.json" if path.is_dir() else ""
+    click.echo(f"wrote {path} ({size:.1f} MiB{shards})")
 
 
 def _interactive() -> bool:
@@ -209,7 +228,7 @@ def _stale_partials(out: Path, clean: bool) -> None:
                               err=True)
     if clean:
         for p, _ in stale:
-            p.unlink(missing_ok=True)
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         click.echo(f"deleted {what}", err=True)
     else:
         click.echo(f"warning: kept {what}; pass --clean-partial to delete them", err=True)
@@ -246,7 +265,8 @@ def _dataset_config(o: dict):
         batch_size=o["batch_size"],
         shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
         overwrite=o["overwrite"], image_size=image_size, channels=o["channels"],
-        test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"],
+        test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"], store=o["store"],
+        workers=o["workers"], scheduler=o["scheduler"], connect_timeout=o["connect_timeout"],
         defences=DefenceConfig(drop_border=o["drop_border"], rotate=o["rotate"],
                                negpos=o["negpos"], channel_perm=o["channel_perm"]),
     )
@@ -254,7 +274,7 @@ def _dataset_config(o: dict):
 
 @main.command()
 @_names_key_file
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--key", type=click.Path(dir_okay=False), default=None)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npz file.")
 @click.option("--split", default=None, help="train or test [default: train if present].")
@@ -271,7 +291,7 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 
 @main.command()
 @_names_key_file
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="With the key, the grid also shows the decrypted images.")
 @click.option("--grid", type=click.Path(dir_okay=False), default=None,
@@ -338,7 +358,7 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
 
 @main.command()
 @_names_key_file
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="The master key: it scores the attacks (the attacks never see it).")
 @click.option("--samples", type=int, default=200, show_default=True,
@@ -414,7 +434,7 @@ def _check_samples(file: str, split: str, samples: int, start: int | None = None
 @main.command()
 @_names_key_file
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--like", required=True, type=click.Path(dir_okay=False),
+@click.option("--like", required=True, type=click.Path(),
               help="The training file: its size, channels, blocks, padding and test treatment.")
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="Master key [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key].")

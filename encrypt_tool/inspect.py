@@ -31,6 +31,7 @@ def describe(info: FileInfo) -> str:
         f"key fingerprint {info.key_fingerprint or '-'}",
         f"dataset id      {info.dataset_id}",
         f"classes         {info.n_classes}: {', '.join(info.class_names)}",
+        f"stored as       {_store(info.attrs.get('store'))}",
     ]
     for sp in info.splits.values():
         lines.append(
@@ -39,6 +40,17 @@ def describe(info: FileInfo) -> str:
             f"up to {sp.shard_size:,} images; augment {describe_augment(sp.augment)}"
         )
     return "\n".join(lines)
+
+
+def _store(raw) -> str:
+    """``raw pixels`` or ``JPEG q90, 4:4:4 chroma (lossy)`` from the ``store`` attribute."""
+    import json
+
+    spec = json.loads(raw) if raw else {"kind": "raw"}
+    if spec.get("kind") != "jpeg":
+        return "raw pixels"
+    sub = str(spec.get("subsampling", "444"))
+    return f"JPEG q{spec.get('quality')}, {sub[0]}:{sub[1]}:{sub[2]} chroma (lossy)"
 
 
 def _defences(info: FileInfo) -> str:

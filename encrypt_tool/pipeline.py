@@ -12,15 +12,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bsformat.codec import check_grid, parse_store
 from bsformat.files import check_output
+from bsformat.folder import is_folder_out
 from bsformat.format import created_stamp
 from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
+from encrypt_tool.cluster import check_scheduler
 from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.scramble import block_grid
+from encrypt_tool.sharded import build_folder, check_folder_output, shard_tasks
 from encrypt_tool.sizing import (
     BASE_MEMORY,
     batch_bytes,
@@ -62,6 +66,10 @@ class DatasetConfig:
     test_fraction: float | None = None
     skip_corrupt: bool = False
     defences: DefenceConfig = field(default_factory=DefenceConfig)
+    store: str = "raw"
+    workers: int | None = None
+    scheduler: str | None = None
+    connect_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.defences.active and not self.scramble:
@@ -86,12 +94,29 @@ class DatasetConfig:
                              f"processes")
         if self.compression not in (None, "gzip", "lzf"):
             raise ValueError(f"--compression {self.compression!r} is not valid; use gzip or lzf")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"--workers {self.workers} is not valid; it must be at least 1")
+        if self.workers is not None and self.scheduler is not None:
+            raise ValueError("--workers and --scheduler exclude each other; give one of them")
+        if self.scheduler is not None:
+            check_scheduler(self.scheduler)
+        if not self.connect_timeout > 0:
+            raise ValueError(f"--connect-timeout {self.connect_timeout} is not valid; it must "
+                             f"be more than 0 seconds")
+        kept = tuple(b - 2 * self.defences.drop_border for b in self.block_size)  # stored
+        check_grid(kept, kept, parse_store(self.store))
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the output is a folder of shard files (bsformat.folder)."""
+        return is_folder_out(self.out, self.workers is not None or self.scheduler is not None)
 
     def identity(self) -> str:
-        """The settings that fix the output bytes (not where or how fast it is written)."""
+        """The settings that fix the pixels (not where, how fast or how they are stored: a JPEG
+        dataset holds the JPEGs of the raw one's pixels)."""
         fixed = {k: v for k, v in asdict(self).items()
                  if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
-                              "overwrite")}
+                              "overwrite", "workers", "scheduler", "connect_timeout", "store")}
         if not self.defences.active:  # files without defences keep their earlier identity
             del fixed["defences"]
         return json.dumps(fixed, sort_keys=True, default=str)
@@ -158,14 +183,16 @@ def build_dataset(
     Nothing appears at ``cfg.out`` unless the whole file was written.
     """
     out = Path(cfg.out).expanduser()
-    check_output(out, cfg.overwrite)
+    check_folder_output(out, cfg.overwrite) if cfg.sharded else check_output(out, cfg.overwrite)
+    store = parse_store(cfg.store)
     src = open_source(cfg.source, **cfg.source_options())
     with _shown_if_valid():
         for note in src.notes:
             warnings.warn(note, stacklevel=2)
         splits, shape, augment, defences, batch, plan = _check(cfg, src, out)
-    stored = defences.kept_image_shape() if defences is not None else tuple(shape)
-    block = defences.kept_block() if defences is not None else cfg.block_size
+        stored = defences.kept_image_shape() if defences is not None else tuple(shape)
+        block = defences.kept_block() if defences is not None else cfg.block_size
+        check_grid(tuple(block), tuple(stored[:2]), store)  # the stored blocks are JPEG's
     if report is not None:  # the options are valid: say what will be done
         report(f"config {cfg.describe()}")
         report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
@@ -175,7 +202,7 @@ def build_dataset(
     else:
         description = json.dumps([src.name, cfg.identity()]).encode()
         dataset_id = derive_dataset_id(secret, description)
-    layouts, work = [], []
+    layouts, work, specs, units = [], [], {}, {}
     for name, (sp, n, n_copies, aug) in splits.items():
         spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
                          scramble=cfg.scramble, dataset_id=dataset_id, defences=defences)
@@ -183,7 +210,8 @@ def build_dataset(
         layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
                                    image_shape=stored, shard_size=cfg.shard_size,
                                    augment_json=aug_json))
-        work += [(name, sp, a, b, spec) for a, b in plan_units(n, batch, cfg.shard_size)]
+        specs[name], units[name] = spec, plan_units(n, batch, cfg.shard_size)
+        work += [(name, sp, a, b, spec) for a, b in units[name]]
     attrs = {
         "tool_version": __version__,
         "created": created_stamp(cfg.seed is not None),
@@ -198,10 +226,22 @@ def build_dataset(
     }
     if defences is not None:  # absent: none (files without defences are as before)
         attrs["defences"] = defences.to_json()
+    if store.kind != "raw":
+        attrs["store"] = json.dumps(store.to_json(), sort_keys=True)
     handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
     previous = {sig: signal.signal(sig, _raise_interrupt) for sig in handled}
     try:
-        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression)
+        if cfg.sharded:
+            tasks = shard_tasks(layouts, {k: v[0] for k, v in splits.items()}, specs, units,
+                                attrs, src.class_names, cfg.compression, store)
+            described = {lay.name: {"n_images": lay.n_images, "n_copies": lay.n_copies,
+                                    "shard_size": lay.shard_size} for lay in layouts}
+            return build_folder(out, tasks, key, described, attrs, src.class_names,
+                                jobs=cfg.jobs, backend=resolve_backend(cfg.backend, cfg.jobs),
+                                workers=cfg.workers, scheduler=cfg.scheduler,
+                                timeout=cfg.connect_timeout, progress=progress)
+        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression, store,
+                             threads=cfg.jobs)
         try:
             _run(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs), progress)
             return writer.commit(cfg.overwrite)

@@ -48,7 +48,9 @@ def enc(tmp_path, key_file, run_cli):
 @pytest.mark.parametrize("args, needles", [
     (["dataset", "--key", "{dir}"], ["--key", "is a directory"]),
     (["keygen", "--out", "{dir}/"], ["--out", "is a directory"]),
-    (["dataset", "--out", "{dir}"], ["--out", "is a directory"]),
+    (["dataset", "--out", "{dir}", "--workers", "0"], ["--workers 0", "at least 1"]),
+    (["dataset", "--store", "jpeg", "--block-size", "4"], ["4x4", "off the JPEG grid"]),
+    (["dataset", "--scheduler", "tcp://10.1.2.3:8786"], ["tcp://10.1.2.3:8786", "tls://"]),
     (["dataset", "--preset", "strong"], ["--preset", "'strong'", "paper", "hardened"]),
     (["dataset", "--n-keys", "four"], ["--n-keys", "'four'", "integer"]),
     (["dataset", "--n-keys", "0"], ["--n-keys 0", "at least 1"]),
@@ -69,7 +71,7 @@ def test_output_naming_an_existing_file_is_one_line(tmp_path, key_file, run_cli)
 
 
 @pytest.mark.parametrize("args, needles", [
-    (["{dir}"], ["DATA", "is a directory"]),
+    (["{dir}"], ["is a folder without manifest.json"]),
     (["{dir}/none.h5"], ["none.h5", "does not exist"]),
     (["{h5}", "--epochs", "0"], ["--epochs 0", ">= 1"]),
     (["{h5}", "--batch-size", "-1"], ["--batch-size -1", ">= 1"]),

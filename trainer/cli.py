@@ -26,8 +26,8 @@ __all__ = ["main"]
 
 @click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @version_option("bs-train")
-@click.argument("data", type=click.Path(dir_okay=False, path_type=str), required=False)
-@click.option("--test", "test", type=click.Path(dir_okay=False, path_type=str), default=None,
+@click.argument("data", type=click.Path(path_type=str), required=False)
+@click.option("--test", "test", type=click.Path(path_type=str), default=None,
               help="A separate file whose 'test' split to evaluate on (default: DATA's).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Run directory (default: runs/<name of DATA>).")

@@ -95,9 +95,11 @@ class TrainConfig:
             if not ok:
                 raise TrainError(message)
         for path in (self.data, self.test) if check_files else ():
-            if path is not None and not Path(path).is_file():
-                what = "is a directory" if Path(path).is_dir() else "does not exist"
-                raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file")
+            if path is None or Path(path).is_file() or (Path(path) / "manifest.json").is_file():
+                continue
+            what = "is a folder without manifest.json" if Path(path).is_dir() else "does not exist"
+            raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file or shard "
+                             f"folder")
         if self.device.startswith("cuda") and gpu_absent():
             raise TrainError(f"--device {self.device} asked for, but no GPU is visible here; "
                              "use --device cpu (or auto)")

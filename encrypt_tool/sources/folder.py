@@ -235,7 +235,9 @@ def open_folder(
     shape = (*(image_size or (h0, w0)), 3 if channels == "rgb" else 1)
     meta = {"channels": channels, "alpha": "composited on white " + str(ALPHA_BACKGROUND),
             "image_size": list(image_size) if image_size else None,
-            "resize": "cover + centre crop, bilinear, antialiased (PIL)" if image_size else None}
+            "resize": "cover + centre crop, bilinear, antialiased (PIL); JPEGs of 4x the "
+                      "covering size or more decoded at reduced scale first (PIL draft, keeping "
+                      "2x)" if image_size else None}
     kept = {s: [(p, c) for p, c in files if p in good] for s, files in scanned.items()}
     if test_fraction is not None:
         train = kept["train"]
