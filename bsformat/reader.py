@@ -227,7 +227,7 @@ class Dataset:
         ys = []
         for s in self.shards(split):
             with self._reading(f"{split}/{s.name}"):
-                ys.append(self._f[split][s.name]["labels"][:].astype(np.int64))
+                ys.append(self._group(split, s.name)["labels"][:].astype(np.int64))
         y = _cat(ys) if ys else np.empty(0, np.int64)
         self._check_labels(split, y)
         return y
