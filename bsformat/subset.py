@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Subset", "choose_subset", "stratified_counts"]
+__all__ = ["SUBSET_WAYS", "Subset", "choose_subset", "stratified_counts"]
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,15 @@ class Subset:
 
     indices: np.ndarray
     n: int
-    how: str  # "all", "stratified" (by label) or "random" (no labels)
+    how: str  # "all", "stratified" (by label), "random" (no labels) or "first"
     seed: int
 
     def describe(self) -> str:
         """``all 5,000 images``, ``200 of 5,000 images, stratified by label (seed 0)``, ..."""
         if self.how == "all":
             return f"all {self.n:,} images"
+        if self.how == "first":
+            return f"the first {len(self.indices):,} of {self.n:,} images"
         way = "stratified by label" if self.how == "stratified" else "seeded random, no labels"
         return f"{len(self.indices):,} of {self.n:,} images, {way} (seed {self.seed})"
 
@@ -55,14 +57,23 @@ def stratified_counts(class_sizes: np.ndarray, k: int) -> np.ndarray:
     return take
 
 
+SUBSET_WAYS = ("stratified", "first")
+
+
 def choose_subset(n: int, k: int | None, seed: int = 0,
-                  labels: np.ndarray | None = None) -> Subset:
+                  labels: np.ndarray | None = None, way: str = "stratified") -> Subset:
     """``k`` of ``n`` positions: stratified by ``labels`` (n,) when given and all >= 0, else
-    seeded random; ``k`` None or ``n`` gives all. ValueError for ``k`` outside 1..n."""
+    seeded random; ``way="first"`` takes the first ``k`` (for data whose head means something,
+    such as CIFAR-10's exact test images). ``k`` None or ``n`` gives all. ValueError for ``k``
+    outside 1..n or an unknown ``way``."""
+    if way not in SUBSET_WAYS:
+        raise ValueError(f"subset {way!r} is not known; use {' or '.join(SUBSET_WAYS)}")
     if k is None or k == n:
         return Subset(np.arange(n, dtype=np.int64), n, "all", seed)
     if not 1 <= k <= n:
         raise ValueError(f"cannot take {k} of {n} images; give 1..{n}")
+    if way == "first":
+        return Subset(np.arange(k, dtype=np.int64), n, "first", seed)
     rng = np.random.default_rng(seed)
     if labels is None or len(labels) != n or (n and int(np.min(labels)) < 0):
         picked = rng.choice(n, size=k, replace=False)

@@ -134,3 +134,21 @@ def test_inspect_grid_shows_every_class(ordered, tmp_path):
     pixels = np.asarray(Image.open(grid).convert("L"))
     greys = set(np.unique(pixels).tolist()) & {20 + 20 * k for k in range(10)}
     assert len(greys) == 10  # one image of every class
+
+
+def test_first_k_on_request():
+    labels = np.repeat(np.arange(10), 20)  # (200,) class by class
+    s = choose_subset(200, 30, seed=5, labels=labels, way="first")
+    assert s.indices.tolist() == list(range(30))
+    assert s.describe() == "the first 30 of 200 images"
+    with pytest.raises(ValueError, match="subset 'last' is not known"):
+        choose_subset(200, 30, way="last")
+
+
+def test_limit_with_subset_first_reads_the_head(ordered):
+    from trainer.source import describe, load_split
+
+    sp = describe(str(ordered / "enc.h5"), "test", limit=30, seed=0, way="first")
+    assert sp.subset == "the first 30 of 2,000 images"
+    _, y = load_split(sp)
+    assert y.tolist() == [0] * 30  # the file is stored class by class

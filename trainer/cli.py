@@ -53,6 +53,10 @@ __all__ = ["main"]
               help="Use K training images, stratified by label and seeded by --seed.")
 @click.option("--limit-test", type=int, default=None,
               help="Evaluate on K test images, stratified by label and seeded by --seed.")
+@click.option("--subset", type=click.Choice(["stratified", "first"]), default="stratified",
+              show_default=True,
+              help="How --limit-train/--limit-test choose: stratified by label, or the first K "
+                   "(CIFAR-10's first 1,000 test images are the exact ones of the offline copy).")
 @click.option("--checkpoint-every", type=int, default=1, show_default=True,
               help="Epochs between saves of last.pt (the last epoch is always saved).")
 @click.option("--threads", type=int, default=None,

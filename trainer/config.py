@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from bsformat.subset import SUBSET_WAYS
 from trainer.errors import TrainError
 
 __all__ = ["MACHINE_FIELDS", "MAX_DEFAULT_THREADS", "MODEL_NAMES", "RECIPE_NAMES", "RESULT_FIELDS",
@@ -23,7 +24,7 @@ MAX_DEFAULT_THREADS = 8
 
 # The fields that change the result: a resumed run must agree with its checkpoint on these.
 RESULT_FIELDS = (
-    "epochs", "batch_size", "recipe", "lr", "seed", "model", "limit_train", "normalize",
+    "epochs", "batch_size", "recipe", "lr", "seed", "model", "limit_train", "normalize", "subset",
 )
 # The fields that say how and where a run computes, not what: a resumed run may change them.
 # (``data`` and ``test`` are locations too: the checkpoint checks the data's identity.)
@@ -54,6 +55,7 @@ class TrainConfig:
     normalize: str = "data"  # data: per-channel mean/std of the training data; fixed: 0.5/0.5
     limit_train: int | None = None  # K training images, stratified by label, seeded
     limit_test: int | None = None  # K test images, stratified by label, seeded
+    subset: str = "stratified"  # how the limits choose: stratified, or the first K
     checkpoint_every: int = 1  # epochs between saves of last.pt (and always the last epoch)
     resume: bool = False
     overwrite: bool = False
@@ -89,6 +91,8 @@ class TrainConfig:
              f"--limit-train {self.limit_train} is not valid; it must be >= 1"),
             (self.limit_test is None or self.limit_test >= 1,
              f"--limit-test {self.limit_test} is not valid; it must be >= 1"),
+            (self.subset in SUBSET_WAYS,
+             f"--subset {self.subset!r} is not known; use {' or '.join(SUBSET_WAYS)}"),
             (not (self.resume and self.overwrite), "give --resume or --overwrite, not both"),
         ]
         for ok, message in checks:

@@ -48,11 +48,13 @@ class Split:
         return self.n_images * self.n_copies * h * w * c
 
 
-def describe(path: str, split: str, limit: int | None = None, seed: int = 0) -> Split:
+def describe(path: str, split: str, limit: int | None = None, seed: int = 0,
+             way: str = "stratified") -> Split:
     """The split ``split`` of the bs-encrypt file at ``path``; FormatError or TrainError if bad.
 
     ``limit`` K takes K images stratified by label, seeded by ``seed`` (``bsformat.subset``):
     a file may store its images class by class, so the first K could miss whole classes.
+    ``way="first"`` takes the first K instead, where the head of a split means something.
     """
     with open_dataset(path) as ds:
         info = ds.info
@@ -72,7 +74,7 @@ def describe(path: str, split: str, limit: int | None = None, seed: int = 0) -> 
                 raise TrainError(f"--limit-{split} {limit} is not valid for {path}: its "
                                  f"{split!r} split holds {n:,} images; give 1..{n} or leave "
                                  f"it out")
-            chosen = choose_subset(n, limit, seed, ds.labels(split))
+            chosen = choose_subset(n, limit, seed, ds.labels(split), way)
             rows, subset, n = tuple(chosen.indices.tolist()), chosen.describe(), limit
     starts = [sp.start for sp in spans]
     sizes = [sp.n for sp in spans]
