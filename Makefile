@@ -9,7 +9,7 @@ CIFAR_DIR ?= $(if $(wildcard $(SHARED_CIFAR)/README.md),$(SHARED_CIFAR),$(HOME)/
 DATA   ?= data
 RUNS   ?= runs
 
-.PHONY: install test lint demo encrypt train bench reproduce reproduce-short reproduce-smoke audit clean \
+.PHONY: install test test-fast lint demo encrypt train bench reproduce reproduce-short reproduce-smoke audit clean \
 	frontier gpu-check
 
 install:
@@ -19,6 +19,10 @@ install:
 
 test:
 	$(BIN)/pytest -q
+
+# the suite without the tests marked slow (end-to-end runs of several commands)
+test-fast:
+	$(BIN)/pytest -q -m "not slow"
 
 lint:
 	$(BIN)/ruff check .
@@ -69,6 +73,8 @@ bench:
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_audit.py
 	$(BIN)/python bench/bench_predict.py
+	$(BIN)/python bench/bench_defences.py
+	$(BIN)/python bench/bench_scale.py
 
 clean:
 	rm -rf $(DATA)/demo.h5 $(DATA)/demo-public.key $(RUNS)/demo $(DATA)/predict-demo

@@ -220,7 +220,7 @@ def build_dataset(
         "scrambled": cfg.scramble,
         "block_size": list(block),  # stored: the kept blocks and images
         "image_shape": list(stored),
-        "source": src.name,
+        "source": src.name.split(":", 1)[0],  # the kind only: a folder's name can be private
         "augment": augment.to_json() if augment is not None else "null",
         "preprocess": json.dumps(src.meta, sort_keys=True),
     }

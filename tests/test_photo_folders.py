@@ -63,6 +63,8 @@ def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cl
         assert pre["image_size"] == [224, 224] and pre["channels"] == "rgb"
         assert pre["split"] == {"test_fraction": 0.25, "seed": 3, "stratified": True}
         assert "broken" not in f.attrs["preprocess"]
+        assert f.attrs["source"] == "folder"  # the kind only: a folder's name can be private
+    assert b"photos" not in out.read_bytes()
     grid = tmp_path / "grid.png"
     r = run_cli("inspect", out, "--key", key_file, "--grid", grid, "--split", "train")
     assert r.exit_code == 0, r.output
