@@ -1,8 +1,9 @@
 """bs-encrypt: block-scrambling image encryption for privacy-preserving deep learning.
 
 Importing this package is cheap and imports neither ``keys`` nor ``torch``; the submodules are
-imported where they are used.
+imported where they are used. The version is the format package's: one for all commands.
 """
 
-__version__ = "0.1.0"
+from bsformat import __version__
+
 __all__ = ["__version__"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from encrypt_tool.clitools import Group, version_option
+from bsformat.clitools import Group, version_option
 
 __all__ = ["main"]
 
@@ -126,9 +126,9 @@ def dataset(**o) -> None:
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
             o[name] = value
     cfg = _dataset_config(o)
+    from bsformat.files import check_output
     from encrypt_tool.pipeline import build_dataset
     from encrypt_tool.sources import open_source
-    from encrypt_tool.writer import check_output
 
     check_output(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
     click.echo(f"config {cfg.describe()}", err=True)
@@ -154,8 +154,8 @@ def _interactive() -> bool:
 
 def _stale_partials(out: Path, clean: bool) -> None:
     """Name partial files a killed run left beside ``out``; delete them when asked to."""
+    from bsformat.writer import stale_partials
     from encrypt_tool.sizing import human
-    from encrypt_tool.writer import stale_partials
 
     stale = stale_partials(out)
     if not stale:
@@ -233,10 +233,12 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 @click.option("--samples", type=int, default=8, show_default=True, help="Images in the grid.")
 @click.option("--split", default=None, help="Split shown in the grid [default: test].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing grid picture.")
+@click.option("--verify", is_flag=True,
+              help="Check every shard's images against the SHA-256 stored when it was written.")
 def inspect(file: str, key: str | None, grid: str | None, samples: int, split: str | None,
-            overwrite: bool) -> None:
+            overwrite: bool, verify: bool) -> None:
     """Print a file's public metadata."""
-    from encrypt_tool.format import open_encrypted, read_info
+    from bsformat.reader import open_dataset
     from encrypt_tool.inspect import describe, sample_grid
 
     if grid is not None:
@@ -246,11 +248,17 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             raise FileExistsError(f"{grid} already exists; pass --overwrite to replace it")
         if not Path(grid).parent.is_dir():
             raise FileNotFoundError(f"directory {Path(grid).parent} does not exist")
-    with open_encrypted(file) as f:
-        click.echo(describe(read_info(f)))
+    with open_dataset(file) as ds:
+        checked = ds.verify() if verify else None  # a damaged shard stops here, in one line
+        click.echo(describe(ds.info))
+        if checked == 0:
+            click.echo(f"checksums       none stored ({file} was written before they existed); "
+                       f"nothing verified")
+        elif checked:
+            click.echo(f"checksums       all {checked} shards match their SHA-256")
         if grid is not None:
             k = _load_key(key) if key is not None else None
-            path = sample_grid(f, grid, key=k, n=samples, split=split)
+            path = sample_grid(ds, grid, key=k, n=samples, split=split)
             click.echo(f"wrote {path}")
 
 
@@ -295,10 +303,10 @@ def _check_samples(file: str, split: str, samples: int) -> int:
     """Refuse a given --samples above the split's size; the default shrinks to it, saying so."""
     from click.core import ParameterSource
 
-    from encrypt_tool.format import open_encrypted, read_info
+    from bsformat.reader import open_dataset
 
-    with open_encrypted(file) as f:
-        splits = read_info(f).splits
+    with open_dataset(file) as ds:
+        splits = ds.info.splits
     if split not in splits or samples <= splits[split].n_images:
         return samples
     n = splits[split].n_images
@@ -358,8 +366,8 @@ def query(inputs: tuple[str, ...], like: str, key: str | None, out: str, manifes
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
 def results(predictions: str, manifest: str, out: str | None, overwrite: bool) -> None:
     """Show the cloud's predictions by file: path, class, probability."""
+    from bsformat.files import check_output
     from encrypt_tool.results import format_table, load, write_table
-    from encrypt_tool.writer import check_output
 
     if out is not None:
         check_output(Path(out), overwrite)

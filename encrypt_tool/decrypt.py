@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from encrypt_tool.format import FileInfo, FormatError, open_encrypted, read_info
+from bsformat.files import partial_name
+from bsformat.format import FileInfo, FormatError
+from bsformat.reader import Batch, Dataset, open_dataset
 from encrypt_tool.scramble import block_grid, unscramble
 from keys.derive import derive_permutations
 from keys.master import fingerprint
 
-__all__ = ["WrongKeyError", "check_key", "decrypt_file", "decrypt_images", "read_split"]
+__all__ = ["WrongKeyError", "check_key", "decrypt_file", "decrypt_images"]
+
+_BATCH = 4096  # images decrypted at a time
 
 
 class WrongKeyError(ValueError):
@@ -32,57 +34,27 @@ def check_key(info: FileInfo, key: bytes) -> None:
         )
 
 
-def read_split(
-    f: h5py.File, split: str, copy: int, index: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Encrypted copy ``copy`` of a split: images (n, H, W, C), labels (n,), ids (n,).
-
-    ``index`` selects image positions within the split (sorted or not); None takes all.
-    """
-    info = read_info(f)
-    if split not in info.splits:
-        raise FormatError(f"split {split!r} is not in {f.filename}; it has {sorted(info.splits)}")
-    sp = info.splits[split]
-    if not 0 <= copy < sp.n_copies:
-        raise ValueError(
-            f"copy {copy} is not valid; split {split!r} has copies 0..{sp.n_copies - 1}"
-        )
-    images, labels, ids = [], [], []
-    for name in sp.shards:
-        g = f[split][name]
-        images.append(g["images"][:, copy])  # (n_s, H, W, C)
-        labels.append(g["labels"][()])
-        ids.append(g["ids"][()])
-    x, y, j = np.concatenate(images), np.concatenate(labels), np.concatenate(ids)
-    if index is not None:
-        index = np.asarray(index)
-        if index.size and (index.min() < 0 or index.max() >= len(x)):
-            raise ValueError(f"image index out of range 0..{len(x) - 1}")
-        x, y, j = x[index], y[index], j[index]
-    return x, y, j
-
-
 def decrypt_images(
-    f: h5py.File, key: bytes, split: str, copy: int = 0, index: np.ndarray | None = None
+    ds: Dataset, key: bytes, split: str, copy: int = 0, index: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Plain images (n, H, W, C) and their permutations (n, gy*gx) for copy ``copy``."""
-    plain, perm, _ = _decrypt(f, key, split, copy, index)
+    """Plain images (n, H, W, C) and their permutations (n, gy*gx) of copy ``copy`` of the
+    images ``index`` (positions in the split; None: all). Reads only those images."""
+    check_key(ds.info, key)
+    plain, perm, _ = _decrypt(ds.info, key, split, copy, ds.read(split, index, copy))
     return plain, perm
 
 
 def _decrypt(
-    f: h5py.File, key: bytes, split: str, copy: int, index: np.ndarray | None = None
+    info: FileInfo, key: bytes, split: str, copy: int, batch: Batch
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Plain images, permutations and labels of copy ``copy``, from one read of the split."""
-    info = read_info(f)
-    check_key(info, key)
-    x, labels, ids = read_split(f, split, copy, index)
+    """Plain images, permutations and labels of one batch of copy ``copy``."""
+    x = batch.images  # (n, H, W, C) uint8
     grid = block_grid(info.image_shape[:2], info.block_size)
     if not info.scrambled:
-        return x, np.tile(np.arange(grid[0] * grid[1]), (len(x), 1)), labels
+        return x, np.tile(np.arange(grid[0] * grid[1]), (len(x), 1)), batch.labels
     dataset_id = bytes.fromhex(info.dataset_id)
-    perm = derive_permutations(key, dataset_id, split, ids, copy, grid)  # (n, gy*gx)
-    return unscramble(x, perm, info.block_size), perm, labels
+    perm = derive_permutations(key, dataset_id, split, batch.ids, copy, grid)  # (n, gy*gx)
+    return unscramble(x, perm, info.block_size), perm, batch.labels
 
 
 def decrypt_file(
@@ -99,11 +71,21 @@ def decrypt_file(
         raise FileExistsError(f"output {out} already exists; pass --overwrite to replace it")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output directory {out.parent} does not exist")
-    with open_encrypted(path) as f:
-        info = read_info(f)
+    with open_dataset(path) as ds:
+        info = ds.info
+        if not info.splits:
+            raise FormatError(f"{path} holds no splits: there is nothing to decrypt")
         split = split or ("train" if "train" in info.splits else sorted(info.splits)[0])
-        plain, _, labels = _decrypt(f, key, split, copy)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial.npz")
+        n = ds.split(split).n_images
+        check_key(info, key)
+        plain = np.empty((n, *info.image_shape), np.uint8)  # (n, H, W, C)
+        labels = np.empty(n, np.int64)
+        at = 0
+        for batch in ds.iter_batches(split, _BATCH, copy):
+            x, _, y = _decrypt(info, key, split, copy, batch)
+            plain[at:at + len(x)], labels[at:at + len(x)] = x, y
+            at += len(x)
+    tmp = partial_name(out, ".npz")
     try:
         np.savez(tmp, images=plain, labels=labels, class_names=np.array(info.class_names))
         os.replace(tmp, out)

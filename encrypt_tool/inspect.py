@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import h5py
 import numpy as np
 from PIL import Image
 
+from bsformat.format import FileInfo, FormatError
+from bsformat.reader import Dataset
 from encrypt_tool.augment import describe_augment
 from encrypt_tool.captions import caption_band
-from encrypt_tool.format import FileInfo, read_info
 
 __all__ = ["describe", "sample_grid", "tile"]
 
@@ -69,23 +69,27 @@ def tile(
 
 
 def sample_grid(
-    f: h5py.File,
+    ds: Dataset,
     out: str | os.PathLike,
     key: bytes | None = None,
     n: int = 8,
     split: str | None = None,
 ) -> Path:
     """Save encrypted samples (top row) and, with the key, their decryptions (bottom row)."""
-    from encrypt_tool.decrypt import decrypt_images, read_split
+    from encrypt_tool.decrypt import decrypt_images
 
-    info = read_info(f)
+    info = ds.info
+    if not info.splits:
+        raise FormatError(f"{ds.path} holds no splits: there are no images to show")
     split = split or ("test" if "test" in info.splits else next(iter(info.splits)))
-    index = np.arange(min(n, info.splits[split].n_images))
-    enc, _, _ = read_split(f, split, 0, index)
+    index = np.arange(min(n, ds.split(split).n_images))
+    if len(index) == 0:
+        raise ValueError(f"split {split!r} of {ds.path} is empty: there are no images to show")
+    enc = ds.read(split, index, copy=0).images  # (n, H, W, C) uint8, only these images
     rows = [enc]
     labels = [f"encrypted ({split} split, copy 0, images 0-{len(index) - 1})"]
     if key is not None:
-        rows.append(decrypt_images(f, key, split, 0, index)[0])
+        rows.append(decrypt_images(ds, key, split, 0, index)[0])
         labels.append("decrypted with the key")
     path = Path(out)
     scale = max(1, min(4, 128 // max(enc.shape[1:3])))  # large images stay 1:1

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from keys.master import write_private
+from bsformat.files import write_private
 
 __all__ = ["MANIFEST_FORMAT", "ManifestError", "manifest_path", "read_manifest",
            "write_manifest"]

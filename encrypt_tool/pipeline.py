@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bsformat.files import check_output
+from bsformat.format import created_stamp
+from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
-from encrypt_tool.format import created_stamp
 from encrypt_tool.scramble import block_grid
 from encrypt_tool.sizing import (
     BASE_MEMORY,
@@ -25,7 +27,6 @@ from encrypt_tool.sizing import (
     human,
     output_bytes,
 )
-from encrypt_tool.writer import ShardWriter, SplitLayout, check_output
 from keys.derive import derive_dataset_id
 from keys.master import fingerprint
 

@@ -17,15 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
+from bsformat.files import check_output
+from bsformat.format import FileInfo, FormatError
+from bsformat.reader import open_dataset
+from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig
 from encrypt_tool.decrypt import check_key
 from encrypt_tool.encrypt import BatchSpec, encrypt_batch
-from encrypt_tool.format import FileInfo, FormatError, open_encrypted, read_info
 from encrypt_tool.manifest import manifest_path, write_manifest
 from encrypt_tool.pipeline import plan_units
 from encrypt_tool.query_input import QueryImages, find_inputs, load_query_images
-from encrypt_tool.writer import ShardWriter, SplitLayout, check_output
 
 __all__ = ["QUERY_SPLIT", "QueryConfig", "QueryResult", "build_query", "read_like"]
 
@@ -82,13 +84,18 @@ def read_like(path: str) -> tuple[FileInfo, AugmentConfig | None, bool]:
     """The public settings of the training file ``path``, the test treatment its test split
     received (crop and flip, never GridMask; None where it had none), and whether its images
     were resized to their size (`dataset --image-size`), so that a query must be too."""
-    with open_encrypted(path) as f:
-        info = read_info(f)
+    with open_dataset(path) as ds:
+        info = ds.info
+    try:
         if "test" in info.splits:
             raw = info.splits["test"].augment
         else:  # no test split: the treatment `dataset` would have given one
-            raw = json.loads(f.attrs.get("augment", "null"))
-        preprocess = json.loads(f.attrs.get("preprocess", "{}") or "{}")
+            raw = json.loads(info.attrs.get("augment", "null") or "null")
+        preprocess = json.loads(info.attrs.get("preprocess", "{}") or "{}")
+        if not isinstance(preprocess, dict) or not isinstance(raw, dict | None):
+            raise ValueError("not a JSON object")
+    except (ValueError, TypeError) as e:
+        raise FormatError(f"{path}: its augment or preprocess attribute is damaged ({e})") from None
     return info, _augment(raw), bool(preprocess.get("image_size"))
 
 

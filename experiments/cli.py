@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from encrypt_tool.clitools import Command, version_option
+from bsformat.clitools import Command, version_option
 from experiments.conditions import CONDITIONS
 
 __all__ = ["main"]

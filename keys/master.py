@@ -9,6 +9,8 @@ import stat
 import warnings
 from pathlib import Path
 
+from bsformat.files import write_private
+
 __all__ = [
     "KEY_BYTES",
     "KeyError_",
@@ -18,7 +20,6 @@ __all__ = [
     "load_key",
     "resolve_key_path",
     "write_key",
-    "write_private",
 ]
 
 KEY_BYTES = 32
@@ -66,24 +67,6 @@ def write_key(key: bytes, path: str | os.PathLike, overwrite: bool = False) -> P
         raise KeyError_(f"key path {path} is a directory, expected a file")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return write_private(path, key.hex() + "\n")
-
-
-def write_private(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` with mode 0600 (owner only), under a temporary name that is
-    renamed into place, so a reader sees the whole file or none."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _not_a_key(path: Path) -> str:

@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from encrypt_tool.format import open_encrypted, read_info
+from bsformat.format import open_encrypted, read_info
 from encrypt_tool.sources import open_source
 from keys.master import load_key
 
@@ -160,7 +160,7 @@ def test_inspect(enc, key_file, tmp_path, run_cli):
 
 
 def test_presets_and_explicit_options(tmp_path, key_file, run_cli):
-    from encrypt_tool.format import open_encrypted, read_info
+    from bsformat.format import open_encrypted, read_info
 
     def info(name, *extra):
         out = tmp_path / name

@@ -238,7 +238,7 @@ def _start_dataset(tmp_path, key_file, stderr=subprocess.DEVNULL):
 
 
 def test_killed_during_dataset_leaves_nothing_complete(tmp_path, key_file):
-    from encrypt_tool.format import FormatError, open_encrypted
+    from bsformat.format import FormatError, open_encrypted
 
     proc, out = _start_dataset(tmp_path, key_file)
     proc.send_signal(signal.SIGKILL)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from encrypt_tool.writer import stale_partials
+from bsformat.writer import stale_partials
 
 
 def _start(tmp_path, key_file, name="big.h5"):

@@ -201,8 +201,13 @@ def test_query_that_does_not_match_the_model(cloud, outdir, tmp_path, case, word
     kw = {"size": dict(size=16), "block": dict(block=4)}.get(case, {})
     write_file(q, n_train=8, n_test=4, n_classes=10, **kw)
     with h5py.File(q, "r+") as f:
-        if case == "channels":
+        if case == "channels":  # a consistent one-channel file: attribute and images
             f.attrs["image_shape"] = [32, 32, 1]
+            for split in ("train", "test"):
+                for g in f[split].values():
+                    x = g["images"][..., :1]
+                    del g["images"]
+                    g["images"] = x
         if case == "plain":
             f.attrs["scrambled"] = False
     refused(predict_cli(cloud / "run", q, "--out", outdir / "p.csv"), "q.h5", *words)

@@ -73,7 +73,7 @@ def write_file(path, n_train: int = 256, n_test: int = 128, n_copies: int = 4,
 
 
 def test_written_file_is_valid(tmp_path):
-    from encrypt_tool.format import open_encrypted, read_info
+    from bsformat.format import open_encrypted, read_info
 
     with open_encrypted(write_file(tmp_path / "x.h5", n_train=30, shard_size=8)) as f:
         info = read_info(f)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from encrypt_tool.clitools import Command, version_option
+from bsformat.clitools import Command, version_option
 from trainer.config import (
     MAX_DEFAULT_THREADS,
     MODEL_NAMES,

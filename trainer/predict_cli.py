@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from encrypt_tool.clitools import Command, version_option
+from bsformat.clitools import Command, version_option
 
 __all__ = ["main"]
 

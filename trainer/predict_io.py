@@ -1,5 +1,5 @@
 """What ``bs-predict`` reads and writes: the encrypted images of a query (or of a dataset's test
-split) and the predictions CSV with its JSON beside it. Only ``encrypt_tool.format`` is used.
+split), through ``bsformat.reader``, and the predictions CSV with its JSON beside it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from encrypt_tool.format import FormatError, open_encrypted, read_info
+from bsformat.reader import open_dataset
 from trainer.errors import TrainError
 from trainer.predict import ModelInfo
 
@@ -40,14 +40,14 @@ class PredictInput:
 
 def open_input(path: str) -> PredictInput:
     """Describe the images of a query file or the test split of a bs-encrypt file."""
-    with open_encrypted(path) as f:
-        info = read_info(f)
-        split = "query" if "query" in info.splits else "test" if "test" in info.splits else None
-        if split is None:
-            raise TrainError(f"{path} has neither a query nor a test split (it has "
-                             f"{sorted(info.splits)}); make a query with `bs-encrypt query`")
-        query = split == "query"
-        has_labels = bool(f.attrs.get("has_labels", True)) if query else True
+    with open_dataset(path) as ds:
+        info = ds.info
+    split = "query" if "query" in info.splits else "test" if "test" in info.splits else None
+    if split is None:
+        raise TrainError(f"{path} has neither a query nor a test split (it has "
+                         f"{sorted(info.splits)}); make a query with `bs-encrypt query`")
+    query = split == "query"
+    has_labels = bool(info.attrs.get("has_labels", True)) if query else True
     sp = info.splits[split]
     return PredictInput(
         path=str(path), split=split, kind="query" if query else "dataset",
@@ -89,18 +89,9 @@ def check_match(inp: PredictInput, model: ModelInfo) -> None:
 def iter_batches(inp: PredictInput, batch_size: int
                  ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Batches of (B, H, W, C) uint8 images, (B,) ids and (B,) labels, in file order."""
-    with open_encrypted(inp.path) as f:
-        g = f[inp.split]
-        for name in inp.shards:
-            s = g[name]
-            n = s["images"].shape[0]
-            for a in range(0, n, batch_size):
-                b = min(n, a + batch_size)
-                try:
-                    x = s["images"][a:b, 0]  # (B, H, W, C) uint8
-                    yield x, s["ids"][a:b].astype(np.int64), s["labels"][a:b].astype(np.int64)
-                except (OSError, KeyError) as e:
-                    raise FormatError(f"{inp.path}: cannot read {inp.split}/{name}: {e}") from None
+    with open_dataset(inp.path) as ds:
+        for b in ds.iter_batches(inp.split, batch_size, copy=0):
+            yield b.images, b.ids, b.labels
 
 
 def json_path(out: str | os.PathLike) -> Path:

@@ -1,7 +1,7 @@
 """Open bs-encrypt files on the cloud side: describe a split, check a train/test pair, read ranges.
 
 Reads are large and contiguous: a range of consecutive images with all their copies, split at
-shard boundaries, never one HDF5 read per image. Only ``encrypt_tool.format`` is used; nothing
+shard boundaries, never one HDF5 read per image, through ``bsformat.reader``; nothing
 here (or anywhere in ``trainer``) imports ``keys``.
 """
 
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import h5py
 import numpy as np
 
-from encrypt_tool.format import FormatError, open_encrypted, read_info
+from bsformat.reader import Dataset, open_dataset
 from trainer.errors import TrainError
 
 __all__ = ["Split", "check_pair", "channel_stats", "describe", "load_split", "read_range"]
@@ -47,30 +46,16 @@ class Split:
 
 def describe(path: str, split: str, limit: int | None = None) -> Split:
     """The split ``split`` of the bs-encrypt file at ``path``; FormatError or TrainError if bad."""
-    with open_encrypted(path) as f:
-        info = read_info(f)
+    with open_dataset(path) as ds:
+        info = ds.info
         if split not in info.splits:
             raise TrainError(f"{path} has no {split!r} split (it has {sorted(info.splits)})")
         s = info.splits[split]
         h, w, c = info.image_shape
-        starts, sizes = [], []
-        for name in s.shards:
-            g = f[split][name]
-            try:
-                shape = g["images"].shape
-                n_labels = g["labels"].shape[0]
-            except KeyError as e:
-                raise FormatError(f"{path}: {split}/{name} is damaged: {e}") from None
-            if shape[1:] != (s.n_copies, h, w, c) or n_labels != shape[0]:
-                raise FormatError(
-                    f"{path}: {split}/{name}/images has shape {shape} with {n_labels} labels;"
-                    f" expected (n, {s.n_copies}, {h}, {w}, {c}) and n labels"
-                )
-            starts.append(int(g.attrs.get("start", sum(sizes))))
-            sizes.append(int(shape[0]))
-    n = sum(sizes)
-    if n != s.n_images:
-        raise FormatError(f"{path}: {split} declares {s.n_images} images but its shards hold {n}")
+        spans = ds.shards(split)
+    starts = [sp.start for sp in spans]
+    sizes = [sp.n for sp in spans]
+    n = sum(sizes)  # the reader checked that the shards hold what the split declares
     if limit is not None:
         if not 1 <= limit <= n:
             raise TrainError(f"--limit-{split} {limit} is not valid for {path}: its {split!r} "
@@ -103,39 +88,17 @@ def check_pair(train: Split, test: Split) -> None:
         )
 
 
-def read_range(
-    f: h5py.File, split: Split, start: int, stop: int
-) -> tuple[np.ndarray, np.ndarray]:
+def read_range(ds: Dataset, split: Split, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Images [start, stop) with all their copies, in as few contiguous reads as there are
     shards in the range. Returns (stop-start, N, H, W, C) uint8 and (stop-start,) int64."""
-    xs, ys = [], []
-    g = f[split.name]
-    for i, (s0, n) in enumerate(zip(split.shard_starts, split.shard_sizes, strict=True)):
-        a, b = max(start, s0), min(stop, s0 + n)
-        if a >= b:
-            continue
-        shard = g[f"shard_{i:05d}"]
-        try:
-            xs.append(shard["images"][a - s0:b - s0])  # (b-a, N, H, W, C) uint8
-            ys.append(shard["labels"][a - s0:b - s0].astype(np.int64))
-        except OSError as e:
-            raise FormatError(
-                f"{split.path}: cannot read {split.name}/shard_{i:05d}: {e}"
-            ) from None
-    x = xs[0] if len(xs) == 1 else np.concatenate(xs)
-    y = ys[0] if len(ys) == 1 else np.concatenate(ys)
-    if y.size and (y.min() < 0 or y.max() >= split.n_classes):
-        raise FormatError(
-            f"{split.path}: {split.name} has labels outside [0, {split.n_classes}): "
-            f"{int(y.min())}..{int(y.max())}"
-        )
-    return x, y
+    b = ds.read_range(split.name, start, stop, copy=None)
+    return b.images, b.labels
 
 
 def load_split(split: Split) -> tuple[np.ndarray, np.ndarray]:
     """The whole split in memory: (n, N, H, W, C) uint8 and (n,) int64, read shard by shard."""
-    with open_encrypted(split.path) as f:
-        return read_range(f, split, 0, split.n_images)
+    with open_dataset(split.path) as ds:
+        return read_range(ds, split, 0, split.n_images)
 
 
 def channel_stats(split: Split, max_images: int = 10_000) -> tuple[list[float], list[float]]:
@@ -147,11 +110,11 @@ def channel_stats(split: Split, max_images: int = 10_000) -> tuple[list[float], 
     sums = np.zeros(split.image_shape[2])
     sq = np.zeros(split.image_shape[2])
     count = 0
-    with open_encrypted(split.path) as f:
+    with open_dataset(split.path) as ds:
         for s0 in split.shard_starts:
             if s0 >= split.n_images:
                 break
-            x, _ = read_range(f, split, s0, min(s0 + per_shard, split.n_images))
+            x, _ = read_range(ds, split, s0, min(s0 + per_shard, split.n_images))
             for k in range(0, len(x), 1024):
                 v = x[k:k + 1024].reshape(-1, x.shape[-1]).astype(np.int64)  # (pixels, C)
                 sums += v.sum(0)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from encrypt_tool.format import open_encrypted
+from bsformat.reader import open_dataset
 from trainer.plan import epoch_plan, window_order
 from trainer.source import Split, read_range
 
@@ -50,14 +50,14 @@ class ShardStream(IterableDataset):
                     range(0, n, self.chunk * self.window)]
         return window_order(self.seed, self.epoch, n, self.chunk, self.window)
 
-    def _read(self, f, idx: np.ndarray, copies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _read(self, ds, idx: np.ndarray, copies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gather images ``idx`` (copies ``copies[idx]``) from contiguous chunk reads."""
         x = np.empty((len(idx), *self.split.image_shape), np.uint8)  # (m, H, W, C)
         y = np.empty(len(idx), np.int64)
         chunk_of = idx // self.chunk
         for c in np.unique(chunk_of):
             a = int(c) * self.chunk
-            xs, ys = read_range(f, self.split, a, min(a + self.chunk, self.split.n_images))
+            xs, ys = read_range(ds, self.split, a, min(a + self.chunk, self.split.n_images))
             sel = np.flatnonzero(chunk_of == c)
             local = idx[sel] - a
             x[sel] = xs[local, copies[idx[sel]]]
@@ -75,9 +75,9 @@ class ShardStream(IterableDataset):
             return False
 
         try:
-            with open_encrypted(self.split.path) as f:
+            with open_dataset(self.split.path) as ds:
                 for idx in groups:
-                    if not put(self._read(f, idx, copies)):
+                    if not put(self._read(ds, idx, copies)):
                         return
             put(_DONE)
         except BaseException as e:  # hand errors to the consumer

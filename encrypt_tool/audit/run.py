@@ -176,23 +176,6 @@ def audit_arrays(
     return summary, images
 
 
-def _read(f, split: str, shards: list[str], index: np.ndarray) -> np.ndarray:
-    """Encrypted images ``index`` of a split with all copies: (M, N, H, W, C)."""
-    out = None
-    lo = 0
-    for name in shards:
-        ds = f[split][name]["images"]
-        sel = (index >= lo) & (index < lo + len(ds))
-        if sel.any():
-            local, inv = np.unique(index[sel] - lo, return_inverse=True)
-            x = ds[local]  # h5py reads increasing positions
-            if out is None:
-                out = np.empty((len(index),) + x.shape[1:], dtype=x.dtype)
-            out[sel] = x[inv]
-        lo += len(ds)
-    return out
-
-
 def audit_file(
     path: str | os.PathLike,
     key: bytes,
@@ -208,20 +191,18 @@ def audit_file(
     Selection: ``indices`` (positions in the split) or ``samples`` images from ``start``
     (None: to the end). Returns the summary (as in audit.json) and the images to picture.
     """
+    from bsformat.reader import open_dataset
     from encrypt_tool.decrypt import decrypt_images
-    from encrypt_tool.format import FormatError, open_encrypted, read_info
 
     t0 = time.perf_counter()
-    with open_encrypted(path) as f:
-        info = read_info(f)
-        if split not in info.splits:
-            raise FormatError(f"split {split!r} is not in {path}; it has {sorted(info.splits)}")
+    with open_dataset(path) as ds:
+        info = ds.info
+        sp = ds.split(split)
         if not info.scrambled:
             raise ValueError(f"{path} is not scrambled: there is nothing to attack")
-        sp = info.splits[split]
         index = select_indices(sp.n_images, samples, start, indices)
-        plain, _ = decrypt_images(f, key, split, 0, index)  # (m, H, W, C)
-        enc = _read(f, split, list(sp.shards), index)  # (m, N, H, W, C)
+        plain, _ = decrypt_images(ds, key, split, 0, index)  # (m, H, W, C)
+        enc = ds.read(split, index, copy=None).images  # (m, N, H, W, C), only these images
     block = tuple(info.block_size)
     summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index, costs)
     summary = {

@@ -204,7 +204,14 @@ def default_data_dirs() -> list[Path]:
 
 def download_cifar10(root: Path) -> None:
     """Download CIFAR-10 with torchvision into ``root/cifar-10-batches-py``."""
-    import torchvision  # noqa: PLC0415  (heavy; only needed here)
+    try:
+        import torchvision  # noqa: PLC0415  (heavy, and only in the cloud extra; needed here)
+    except ImportError:
+        raise SourceError(
+            f"downloading CIFAR-10 needs torchvision, which is not installed; install it "
+            f"(pip install 'bs-encrypt[cloud]') or point --data-dir at a local copy "
+            f"({BATCHES_DIR}/ or cifar10_train.npz + cifar10_test.npz)"
+        ) from None
 
     root.mkdir(parents=True, exist_ok=True)
     try:

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from encrypt_tool.format import FORMAT_NAME, FORMAT_VERSION, shard_name
+from bsformat.checksum import CHECKSUM_ATTR, shard_digest
+from bsformat.files import partial_name
+from bsformat.format import FORMAT_NAME, FORMAT_VERSION, shard_name
 
-__all__ = ["SplitLayout", "ShardWriter", "check_output", "stale_partials"]
+__all__ = ["SplitLayout", "ShardWriter", "stale_partials"]
 
 
 @dataclass(frozen=True)
@@ -42,21 +43,6 @@ class SplitLayout:
     @property
     def n_shards(self) -> int:
         return max(1, -(-self.n_images // self.shard_size))
-
-
-def check_output(out: Path, overwrite: bool) -> None:
-    """Fail early, before any work, when ``out`` cannot or must not be written."""
-    if out.exists() and out.is_dir():
-        raise FileExistsError(f"output {out} is a directory; give a file name such as {out}/enc.h5")
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"output {out} already exists; pass --overwrite to replace it")
-    parent = out.parent
-    if not parent.exists():
-        raise FileNotFoundError(f"output directory {parent} does not exist; create it first")
-    if not parent.is_dir():
-        raise NotADirectoryError(f"output directory {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"output directory {parent} is not writable")
 
 
 def stale_partials(out: Path) -> list[tuple[Path, int]]:
@@ -93,7 +79,7 @@ class ShardWriter:
         compression: str | None = None,
     ) -> None:
         self.out = Path(out)
-        self.tmp = self.out.with_name(f".{self.out.name}.{secrets.token_hex(4)}.partial")
+        self.tmp = partial_name(self.out)
         self.compression = compression
         self.splits = {s.name: s for s in splits}
         self._offsets: dict[tuple[str, int], int] = {}
@@ -157,11 +143,16 @@ class ShardWriter:
         self._h5[split][shard_name(shard)]["images"][row : row + len(batch)] = batch
 
     def commit(self, overwrite: bool) -> Path:
-        """Mark the file complete, flush it to disk and move it to its final name."""
+        """Store each shard's checksum, mark the file complete, flush it to disk and move it
+        to its final name."""
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
         with h5py.File(self.tmp, "r+", locking=False) as f:
+            for s in self.splits.values():
+                for i in range(s.n_shards):
+                    g = f[s.name][shard_name(i)]
+                    g.attrs[CHECKSUM_ATTR] = shard_digest(g["images"])
             f.attrs["complete"] = True
         with open(self.tmp, "rb+") as fh:
             os.fsync(fh.fileno())

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from encrypt_tool import __version__
+from bsformat import __version__
 
 __all__ = ["Command", "Group", "friendly", "version_option"]
 

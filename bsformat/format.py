@@ -83,6 +83,8 @@ class FileInfo:
     source: str
     class_names: tuple[str, ...]
     splits: dict[str, SplitInfo]
+    attrs: dict = field(default_factory=dict)  # every public root attribute, plain Python values
+    defences: dict = field(default_factory=dict)  # the ``defences`` attribute; {} when none
 
     @property
     def n_classes(self) -> int:
@@ -104,14 +106,33 @@ def open_encrypted(path: str | os.PathLike) -> h5py.File:
         ) from None
     try:
         _check(f, path)
+    except FormatError:
+        f.close()
+        raise
+    except DAMAGE as e:
+        f.close()
+        raise FormatError(f"{path} is damaged: its metadata cannot be read ({reason(e)})") from None
     except BaseException:
         f.close()
         raise
     return f
 
 
+# what h5py raises on a file whose metadata is corrupted (besides the OSError it usually gives)
+DAMAGE = (KeyError, OSError, ValueError, TypeError, RuntimeError, IndexError, AttributeError)
+
+
+def reason(e: BaseException) -> str:
+    """The reason of ``e`` on one line."""
+    raw = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError quotes its text
+    text = " ".join(str(raw).split()) or type(e).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def _check(f: h5py.File, path: Path) -> None:
     if f.attrs.get("format") != FORMAT_NAME:
+        if "class_names" in f:  # laid out as one, but the attribute cannot be read
+            raise FormatError(f"{path} is damaged: its root attribute 'format' cannot be read")
         raise FormatError(
             f"{path} is an HDF5 file but not a bs-encrypt file (no format='bs-encrypt')"
         )
@@ -126,6 +147,8 @@ def _check(f: h5py.File, path: Path) -> None:
 
 def _split_info(g: h5py.Group) -> SplitInfo:
     n_shards = int(g.attrs["n_shards"])
+    if not 0 <= n_shards <= 10**7:
+        raise ValueError(f"split {g.name} declares {n_shards} shards")
     shards = tuple(shard_name(i) for i in range(n_shards))
     missing = [s for s in shards if s not in g]
     if missing:
@@ -136,16 +159,42 @@ def _split_info(g: h5py.Group) -> SplitInfo:
         n_copies=int(g.attrs["n_copies"]),
         shard_size=int(g.attrs["shard_size"]),
         shards=shards,
-        augment=json.loads(g.attrs.get("augment", "{}")),
+        augment=_json_dict(g.attrs.get("augment", "{}"), f"{g.name} augment", none_ok=True),
     )
+
+
+def _json_dict(raw, what: str, none_ok: bool = False) -> dict | None:
+    """A JSON object stored as a string attribute ({} when empty)."""
+    value = json.loads(raw) if raw else {}
+    if value is None and none_ok:
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"attribute {what} is not a JSON object")
+    return value
+
+
+def _plain(v):
+    """An attribute value as plain Python (str, int, float, bool, list)."""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def read_info(f: h5py.File) -> FileInfo:
     """The metadata of an open, checked file."""
     try:
         a = f.attrs
+        attrs = {k: _plain(a[k]) for k in a.keys()}
         names = tuple(s.decode() if isinstance(s, bytes) else str(s) for s in f["class_names"][()])
         splits = {k: _split_info(f[k]) for k in f.keys() if isinstance(f[k], h5py.Group)}
+        block = tuple(int(v) for v in np.asarray(a["block_size"]).reshape(-1))
+        shape = tuple(int(v) for v in np.asarray(a["image_shape"]).reshape(-1))
+        if len(block) != 2 or len(shape) != 3 or min(block + shape) < 1:
+            raise ValueError(f"block_size {block} or image_shape {shape} is not valid")
         return FileInfo(
             path=str(f.filename),
             format_version=int(a["format_version"]),
@@ -153,11 +202,15 @@ def read_info(f: h5py.File) -> FileInfo:
             dataset_id=str(a["dataset_id"]),
             key_fingerprint=str(a["key_fingerprint"]),
             scrambled=bool(a["scrambled"]),
-            block_size=tuple(int(v) for v in np.asarray(a["block_size"])),
-            image_shape=tuple(int(v) for v in np.asarray(a["image_shape"])),
+            block_size=block,
+            image_shape=shape,
             source=str(a["source"]),
             class_names=names,
             splits=splits,
+            attrs=attrs,
+            defences=_json_dict(a.get("defences", "{}"), "defences"),
         )
-    except (KeyError, OSError) as e:
-        raise FormatError(f"{f.filename} is damaged or incomplete: {e}") from None
+    except FormatError as e:
+        raise FormatError(f"{f.filename}: {e}") from None
+    except DAMAGE as e:
+        raise FormatError(f"{f.filename} is damaged or incomplete: {reason(e)}") from None

@@ -1,0 +1,281 @@
+"""The one reader of bs-encrypt files: every command reads images through it.
+
+    with open_dataset("enc.h5") as ds:
+        ds.info                                   # FileInfo: public metadata
+        b = ds.read("test", [3, 1, 7], copy=0)    # Batch: images (3, H, W, C) uint8
+        b = ds.read_range("train", 0, 512)        # images (512, N, H, W, C): all copies
+        for b in ds.iter_batches("test", 256): ...
+
+A dataset is opened and checked once (format, completeness, every shard's shapes); a read then
+touches only the rows it asks for, in as few HDF5 reads as the shards it spans. Anything a
+damaged file makes h5py raise (KeyError, OSError, bad attributes) comes out as one
+``FormatError`` line that names the path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+from bsformat.checksum import CHECKSUM_ATTR, shard_digest
+from bsformat.format import (
+    DAMAGE,
+    FileInfo,
+    FormatError,
+    SplitInfo,
+    open_encrypted,
+    read_info,
+    reason,
+)
+
+__all__ = ["Batch", "Dataset", "ShardSpan", "open_dataset"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Images with their labels and ids, in the order asked for."""
+
+    images: np.ndarray  # (n, H, W, C) uint8 for one copy, (n, N, H, W, C) for all
+    labels: np.ndarray  # (n,) int64; -1 in a query file without labels
+    ids: np.ndarray  # (n,) int64
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class ShardSpan:
+    """One shard of a split: its group name and the images [start, start + n) it holds."""
+
+    name: str
+    start: int
+    n: int
+
+
+class Dataset:
+    """An open bs-encrypt file; use :func:`open_dataset`."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
+        self._f: h5py.File | None = open_encrypted(path)
+        try:
+            self.info: FileInfo = read_info(self._f)
+            self._spans = {name: self._check_split(sp) for name, sp in self.info.splits.items()}
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Turn what h5py raises on a damaged file into one FormatError line."""
+        try:
+            yield
+        except FormatError:
+            raise
+        except DAMAGE as e:
+            raise FormatError(f"{self.path}: cannot read {what} ({reason(e)})") from None
+
+    def _check_split(self, sp: SplitInfo) -> tuple[ShardSpan, ...]:
+        h, w, c = self.info.image_shape
+        spans, start = [], 0
+        for name in sp.shards:
+            with self._reading(f"{sp.name}/{name}"):
+                g = self._f[sp.name][name]
+                shape = g["images"].shape
+                n_labels, n_ids = len(g["labels"]), len(g["ids"])
+                declared = int(g.attrs.get("start", start))
+            if shape[1:] != (sp.n_copies, h, w, c) or not shape[0] == n_labels == n_ids:
+                raise FormatError(
+                    f"{self.path}: {sp.name}/{name}/images has shape {shape} with {n_labels} "
+                    f"labels and {n_ids} ids; expected (n, {sp.n_copies}, {h}, {w}, {c}) and n "
+                    f"of each"
+                )
+            if declared != start:
+                raise FormatError(f"{self.path}: {sp.name}/{name} starts at image {declared}; "
+                                  f"its place in the split is {start}")
+            spans.append(ShardSpan(name, start, int(shape[0])))
+            start += int(shape[0])
+        if start != sp.n_images:
+            raise FormatError(f"{self.path}: split {sp.name!r} declares {sp.n_images} images "
+                              f"but its shards hold {start}")
+        return tuple(spans)
+
+    # -- metadata ------------------------------------------------------------------------------
+
+    @property
+    def attrs(self) -> dict:
+        """The public root attributes (plain Python values)."""
+        return self.info.attrs
+
+    def split(self, split: str) -> SplitInfo:
+        """What split ``split`` declares; FormatError naming the splits there are."""
+        if split not in self.info.splits:
+            raise FormatError(f"split {split!r} is not in {self.path}; it has "
+                              f"{sorted(self.info.splits)}")
+        return self.info.splits[split]
+
+    def shards(self, split: str) -> tuple[ShardSpan, ...]:
+        """The shards of ``split`` in order."""
+        self.split(split)
+        return self._spans[split]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _copy(self, split: str, copy: int | None) -> None:
+        n = self.split(split).n_copies
+        if copy is not None and not 0 <= copy < n:
+            raise ValueError(f"copy {copy} is not valid; split {split!r} has copies 0..{n - 1}")
+
+    def _check_labels(self, split: str, y: np.ndarray) -> None:
+        low = 0 if self.attrs.get("has_labels", True) else -1
+        k = self.info.n_classes
+        if y.size and (y.min() < low or y.max() >= k):
+            raise FormatError(f"{self.path}: split {split!r} has labels outside "
+                              f"[{low}, {k}): {int(y.min())}..{int(y.max())}")
+
+    def read_range(self, split: str, start: int, stop: int, copy: int | None = None) -> Batch:
+        """Images [start, stop) of ``split``: one contiguous read per shard spanned.
+        ``copy=None`` gives all copies, (n, N, H, W, C); an int gives (n, H, W, C)."""
+        self._copy(split, copy)
+        n = self.split(split).n_images
+        if not 0 <= start <= stop <= n:
+            raise ValueError(f"range {start}..{stop} is not valid; split {split!r} holds "
+                             f"images 0..{n}")
+        xs, ys, js = [], [], []
+        for s in self._spans[split]:
+            a, b = max(start, s.start), min(stop, s.start + s.n)
+            if a >= b:
+                continue
+            with self._reading(f"{split}/{s.name}"):
+                g = self._f[split][s.name]
+                rows = slice(a - s.start, b - s.start)
+                xs.append(g["images"][rows] if copy is None else g["images"][rows, copy])
+                ys.append(g["labels"][rows].astype(np.int64))
+                js.append(g["ids"][rows].astype(np.int64))
+        if not xs:
+            return self._empty(split, copy)
+        batch = Batch(_cat(xs), _cat(ys), _cat(js))
+        self._check_labels(split, batch.labels)
+        return batch
+
+    def read(self, split: str, indices: Sequence[int] | np.ndarray | None = None,
+             copy: int | None = 0) -> Batch:
+        """Images ``indices`` (positions in the split, any order, repeats allowed; None: all)
+        of copy ``copy`` (None: all copies). Reads only those rows."""
+        if indices is None:
+            return self.read_range(split, 0, self.split(split).n_images, copy)
+        self._copy(split, copy)
+        n = self.split(split).n_images
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise ValueError("indices must be a flat list of whole numbers")
+        idx = idx.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError(f"image index {int(idx.min() if idx.min() < 0 else idx.max())} is "
+                             f"out of range; split {split!r} holds images 0..{n - 1}")
+        if idx.size == 0:
+            return self._empty(split, copy)
+        x = y = j = None
+        for s in self._spans[split]:
+            sel = np.flatnonzero((idx >= s.start) & (idx < s.start + s.n))
+            if sel.size == 0:
+                continue
+            local, inv = np.unique(idx[sel] - s.start, return_inverse=True)  # increasing
+            with self._reading(f"{split}/{s.name}"):
+                xs, ys, js = self._rows(self._f[split][s.name], local, copy)
+            if x is None:
+                x = np.empty((len(idx), *xs.shape[1:]), np.uint8)
+                y, j = np.empty(len(idx), np.int64), np.empty(len(idx), np.int64)
+            x[sel], y[sel], j[sel] = xs[inv], ys[inv], js[inv]
+        self._check_labels(split, y)
+        return Batch(x, y, j)
+
+    @staticmethod
+    def _rows(g: h5py.Group, local: np.ndarray, copy: int | None):
+        """Rows ``local`` (increasing) of one shard: a slice when they are dense, else a
+        selection of just those rows."""
+        lo, hi = int(local[0]), int(local[-1]) + 1
+        if hi - lo <= 2 * len(local):  # dense: one contiguous read, picked in memory
+            rows, pick = slice(lo, hi), local - lo
+        else:
+            rows, pick = local, slice(None)
+        x = g["images"][rows] if copy is None else g["images"][rows, copy]
+        y = g["labels"][rows].astype(np.int64)
+        j = g["ids"][rows].astype(np.int64)
+        return x[pick], y[pick], j[pick]
+
+    def _empty(self, split: str, copy: int | None) -> Batch:
+        shape = self.info.image_shape
+        lead = (0,) if copy is not None else (0, self.split(split).n_copies)
+        return Batch(np.empty((*lead, *shape), np.uint8), np.empty(0, np.int64),
+                     np.empty(0, np.int64))
+
+    def iter_batches(self, split: str, batch_size: int, copy: int | None = 0,
+                     indices: Sequence[int] | np.ndarray | None = None) -> Iterator[Batch]:
+        """Batches of at most ``batch_size`` images, in file order (or in ``indices`` order)."""
+        if batch_size < 1:
+            raise ValueError(f"batch size {batch_size} is not valid; it must be at least 1")
+        if indices is None:
+            n = self.split(split).n_images
+            for a in range(0, n, batch_size):
+                yield self.read_range(split, a, min(a + batch_size, n), copy)
+        else:
+            idx = np.asarray(indices)
+            for a in range(0, len(idx), batch_size):
+                yield self.read(split, idx[a:a + batch_size], copy)
+
+    # -- checksums -----------------------------------------------------------------------------
+
+    def verify(self) -> int:
+        """Check every shard's images against the SHA-256 stored when the file was written.
+
+        Returns the number of shards checked (0: the file stores no checksums, written before
+        they existed). FormatError naming the first shard that differs or lacks its checksum.
+        """
+        spans = [(split, s) for split in self.info.splits for s in self._spans[split]]
+        with self._reading("the shard checksums"):
+            stored = [self._f[split][s.name].attrs.get(CHECKSUM_ATTR) for split, s in spans]
+        if all(v is None for v in stored):
+            return 0
+        for (split, s), want in zip(spans, stored, strict=True):
+            if want is None:
+                raise FormatError(f"{self.path}: {split}/{s.name} has no checksum while "
+                                  f"other shards have one")
+            want = want.decode() if isinstance(want, bytes) else str(want)
+            with self._reading(f"{split}/{s.name}"):
+                got = shard_digest(self._f[split][s.name]["images"])
+            if got != want:
+                raise FormatError(f"{self.path}: {split}/{s.name} is damaged: its images' "
+                                  f"SHA-256 {got[:16]}... differs from the stored {want[:16]}...")
+        return len(spans)
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._f is not None:
+            with contextlib.suppress(Exception):
+                self._f.close()
+            self._f = None
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def open_dataset(path: str | os.PathLike) -> Dataset:
+    """Open and check the bs-encrypt file at ``path``; FormatError when it is not one, is
+    unfinished or damaged. Use as a context manager, or call ``close()``."""
+    return Dataset(path)
