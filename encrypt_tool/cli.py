@@ -276,8 +276,9 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder [default: FILE's name + '-audit'].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier report in --out.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def audit(file: str, key: str | None, samples: int, start: int, indices: str | None, split: str,
-          out: str | None, overwrite: bool) -> None:
+          out: str | None, overwrite: bool, quiet: bool) -> None:
     """Attack the encrypted images without the key and report what leaks."""
     from encrypt_tool.audit import run_audit
     from encrypt_tool.audit.select import parse_indices
@@ -294,7 +295,8 @@ def audit(file: str, key: str | None, samples: int, start: int, indices: str | N
     if indices is None:
         samples = _check_samples(file, split, samples)
     chosen = parse_indices(indices) if indices is not None else None
-    run_audit(file, _load_key(key), samples, out_dir, split=split, start=start, indices=chosen)
+    run_audit(file, _load_key(key), samples, out_dir, split=split, start=start, indices=chosen,
+              progress=not quiet)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
 

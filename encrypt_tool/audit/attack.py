@@ -23,6 +23,7 @@ __all__ = [
     "Puzzle",
     "SideInfo",
     "attack",
+    "attack_all",
     "base_costs",
     "prepare",
     "run_attacks",
@@ -130,6 +131,43 @@ def self_chosen(
     D, prior = _problem(pz, judge, pz.prior is not None)
     cost = arrangement_cost(np.where(np.isfinite(D), D, 1e12), orders, pz.grid, prior)  # (M, A)
     return cost.argmin(axis=1)
+
+
+def attack_all(
+    enc: np.ndarray,
+    block: tuple[int, int],
+    side: SideInfo,
+    beam: int = 64,
+    costs: tuple[str, ...] = COSTS,
+    progress=None,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Every attack on copy 0 of enc (M, N, H, W, C) uint8, a chunk of images at a time.
+
+    Edges only, then with the side information when there is some (padding or N > 1).
+    Returns the pieces (M, n, bh, bw, C), attack name -> arrangement (M, P) and the
+    self-chosen candidate (M,). ``progress.update(k)`` is called after each chunk.
+    """
+    M, N, H, W, C = enc.shape
+    gy, gx = block_grid((H, W), block)
+    step = max(1, 2**12 // (gy * gx))  # 256 CIFAR images of 16 blocks, 20 photos of 196
+    pieces, orders, picks = [], {}, []
+    for lo in range(0, M, step):
+        e = enc[lo : lo + step]
+        puzzles = [prepare(e[:, :1], block, None)]
+        if side.pad > 0 or N > 1:
+            puzzles.append(prepare(e, block, side))
+        bases = base_costs(puzzles[0], costs)
+        found = run_attacks(puzzles[0], bases, beam)
+        if len(puzzles) > 1:
+            found.update(run_attacks(puzzles[1], bases, beam))
+        for name, o in found.items():
+            orders.setdefault(name, []).append(o)
+        picks.append(self_chosen(puzzles[-1], bases, found))
+        pieces.append(puzzles[0].pieces)
+        if progress is not None:
+            progress.update(len(e))
+    orders = {name: np.concatenate(o) for name, o in orders.items()}
+    return np.concatenate(pieces), orders, np.concatenate(picks)
 
 
 def attack(

@@ -7,14 +7,7 @@ import time
 
 import numpy as np
 
-from encrypt_tool.audit.attack import (
-    COSTS,
-    SideInfo,
-    base_costs,
-    prepare,
-    run_attacks,
-    self_chosen,
-)
+from encrypt_tool.audit.attack import COSTS, SideInfo, attack_all
 from encrypt_tool.audit.metrics import (
     direct_comparison,
     key_space_bits,
@@ -26,6 +19,7 @@ from encrypt_tool.audit.metrics import (
     ssim,
 )
 from encrypt_tool.audit.pieces import assemble
+from encrypt_tool.audit.progress import AuditProgress
 from encrypt_tool.audit.report import write_report
 from encrypt_tool.audit.select import select_indices
 from encrypt_tool.scramble import block_grid
@@ -115,10 +109,12 @@ def audit_arrays(
     beam: int = 64,
     index: np.ndarray | None = None,
     costs: tuple[str, ...] = COSTS,
+    progress=None,
 ) -> tuple[dict, list[np.ndarray]]:
     """Attack copy 0 of enc (M, N, H, W, C) with every attack and score it against plain.
 
     plain: (M, H, W, C). ``index`` names the images in the per-image rows (default 0..M-1).
+    ``progress``: an :class:`~encrypt_tool.audit.progress.AuditProgress` (or None).
     Returns the scores and the images to picture (plain, encrypted, best attack output,
     self-chosen answer), the first few of each.
     """
@@ -127,20 +123,12 @@ def audit_arrays(
         raise ValueError(f"plain images {plain.shape} do not match encrypted {enc.shape}")
     index = np.arange(M) if index is None else np.asarray(index)
     grid = block_grid((H, W), block)
-    puzzles = [prepare(enc[:, :1], block, None)]
-    if side.pad > 0 or N > 1:
-        puzzles.append(prepare(enc, block, side))
-    bases = base_costs(puzzles[0], costs)
-    orders = run_attacks(puzzles[0], bases, beam)
-    if len(puzzles) > 1:
-        orders.update(run_attacks(puzzles[1], bases, beam))
-    pieces = puzzles[0].pieces
+    pieces, orders, pick = attack_all(enc, block, side, beam, costs, progress)
     outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}
     rows = {name: _per_image(out, plain, block) for name, out in outs.items()}
     scores = {name: _scores(outs[name], plain, rows[name]) for name in outs}
     stack = np.stack(list(rows.values()), axis=1)  # (M, A, 5)
     names = list(rows)
-    pick = self_chosen(puzzles[-1], bases, orders)  # (M,) attack index
     m = np.arange(M)
     best_per_image = np.lexsort((stack[:, :, 0], stack[:, :, 1], stack[:, :, 2]))[:, -1]
     union_out = np.stack([outs[names[a]][i] for i, a in enumerate(best_per_image)])
@@ -185,11 +173,13 @@ def audit_file(
     indices: np.ndarray | list[int] | None = None,
     beam: int = 64,
     costs: tuple[str, ...] = COSTS,
+    progress: bool = False,
 ) -> tuple[dict, list[np.ndarray]]:
     """Attack copy 0 of the selected images of ``split`` and score every attack with the key.
 
     Selection: ``indices`` (positions in the split) or ``samples`` images from ``start``
     (None: to the end). Returns the summary (as in audit.json) and the images to picture.
+    ``progress``: report on stderr (a bar on a terminal, else a line per chunk of images).
     """
     from bsformat.reader import open_dataset
     from encrypt_tool.decrypt import decrypt_images
@@ -204,7 +194,12 @@ def audit_file(
         plain, _ = decrypt_images(ds, key, split, 0, index)  # (m, H, W, C)
         enc = ds.read(split, index, copy=None).images  # (m, N, H, W, C), only these images
     block = tuple(info.block_size)
-    summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index, costs)
+    bar = AuditProgress(len(index), enabled=progress)
+    try:
+        summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index,
+                                       costs, bar)
+    finally:
+        bar.close()
     summary = {
         "file": os.path.basename(str(path)),
         "dataset_id": info.dataset_id,
@@ -259,13 +254,14 @@ def run_audit(
     split: str = "test",
     start: int = 0,
     indices: np.ndarray | list[int] | None = None,
+    progress: bool = False,
 ) -> dict:
     """Audit the selected images of ``split``; write audit.md, audit.json, audit.png to out_dir.
 
     The key only decrypts the images to score the attacks; no key material, permutation or
     plain image other than the picture's is written. The attacks are deterministic.
     """
-    summary, images = audit_file(path, key, split, samples, start, indices)
+    summary, images = audit_file(path, key, split, samples, start, indices, progress=progress)
     captions = ["plain", "encrypted", f"best: {summary['best_attack']}", SELF]
     summary["outputs"] = write_report(summary, images, out_dir, captions)
     return summary
