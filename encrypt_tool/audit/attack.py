@@ -14,8 +14,10 @@ import numpy as np
 from encrypt_tool.audit import compat
 from encrypt_tool.audit.borders import border_prior
 from encrypt_tool.audit.crosscopy import adjacency_votes
+from encrypt_tool.audit.extended import extended_attack
 from encrypt_tool.audit.pieces import assemble, to_pieces
 from encrypt_tool.audit.solver import arrangement_cost, solve
+from encrypt_tool.audit.states import StateSpace
 from encrypt_tool.scramble import block_grid
 
 __all__ = [
@@ -76,9 +78,9 @@ def prepare(enc: np.ndarray, block: tuple[int, int], side: SideInfo | None) -> P
     return Puzzle(target, grid, prior, votes, label)
 
 
-def _costs(pieces: np.ndarray, method: str, bb_factor: float = 0.5) -> np.ndarray:
+def _costs(pieces: np.ndarray, method: str, bb_factor: float = 0.5, gap: int = 0) -> np.ndarray:
     """Normalized dissimilarities, best buddies made cheaper: (M, n, n, 2)."""
-    D = compat.normalize(compat.dissimilarity(pieces, method))
+    D = compat.normalize(compat.dissimilarity(pieces, method, gap))
     return np.where(compat.best_buddies(D), D * bb_factor, D)
 
 
@@ -97,9 +99,11 @@ def _problem(pz: Puzzle, base: np.ndarray, use_side: bool):
     return D, pz.prior
 
 
-def base_costs(pz: Puzzle, costs: tuple[str, ...] = COSTS) -> dict[str, np.ndarray]:
-    """Normalized cost matrices (M, n, n, 2) of the compatibilities ``costs``."""
-    return {method: _costs(pz.pieces, method) for method in costs}
+def base_costs(pz: Puzzle, costs: tuple[str, ...] = COSTS, gap: int = 0
+               ) -> dict[str, np.ndarray]:
+    """Normalized cost matrices (M, n, n, 2) of the compatibilities ``costs``; ``gap``: px
+    dropped between neighbours (twice the public border drop)."""
+    return {method: _costs(pz.pieces, method, gap=gap) for method in costs}
 
 
 def run_attacks(
@@ -140,23 +144,31 @@ def attack_all(
     beam: int = 64,
     costs: tuple[str, ...] = COSTS,
     progress=None,
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    defences: dict | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray | None]]:
     """Every attack on copy 0 of enc (M, N, H, W, C) uint8, a chunk of images at a time.
 
-    Edges only, then with the side information when there is some (padding or N > 1).
-    Returns the pieces (M, n, bh, bw, C), attack name -> arrangement (M, P) and the
-    self-chosen candidate (M,). ``progress.update(k)`` is called after each chunk.
+    Edges only, then with the side information when there is some (padding or N > 1). The
+    file's public ``defences`` tell the attacker the gap between kept blocks (every cost
+    extrapolates across it) and which within-block transforms to try (the extended solver,
+    edges only, masked prediction and prediction). Returns the pieces (M, n, bh, bw, C),
+    attack name -> arrangement (M, P), the self-chosen candidate (M,) and extended attack
+    name -> output images (M, H, W, C) (None when the state space is too large).
+    ``progress.update(k)`` is called after each chunk.
     """
     M, N, H, W, C = enc.shape
     gy, gx = block_grid((H, W), block)
+    d = defences or {}
+    gap = 2 * int(d.get("drop_border", 0))
+    space = StateSpace.of(d)
     step = max(1, 2**12 // (gy * gx))  # 256 CIFAR images of 16 blocks, 20 photos of 196
-    pieces, orders, picks = [], {}, []
+    pieces, orders, picks, extended = [], {}, [], {}
     for lo in range(0, M, step):
         e = enc[lo : lo + step]
         puzzles = [prepare(e[:, :1], block, None)]
         if side.pad > 0 or N > 1:
             puzzles.append(prepare(e, block, side))
-        bases = base_costs(puzzles[0], costs)
+        bases = base_costs(puzzles[0], costs, gap)
         found = run_attacks(puzzles[0], bases, beam)
         if len(puzzles) > 1:
             found.update(run_attacks(puzzles[1], bases, beam))
@@ -164,10 +176,17 @@ def attack_all(
             orders.setdefault(name, []).append(o)
         picks.append(self_chosen(puzzles[-1], bases, found))
         pieces.append(puzzles[0].pieces)
+        if space.size > 1:
+            for method in ("masked", "prediction"):
+                out = extended_attack(puzzles[0].pieces, (gy, gx), space, method, gap)
+                extended.setdefault(f"extended ({space.size} states), {COST_NAMES[method]}",
+                                    []).append(out)
         if progress is not None:
             progress.update(len(e))
     orders = {name: np.concatenate(o) for name, o in orders.items()}
-    return np.concatenate(pieces), orders, np.concatenate(picks)
+    extended = {name: None if any(x is None for x in v) else np.concatenate(v)
+                for name, v in extended.items()}
+    return np.concatenate(pieces), orders, np.concatenate(picks), extended
 
 
 def attack(

@@ -26,10 +26,16 @@ def start_pieces(cost: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(right + left, axis=1)[:, :k]
 
 
-def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: float) -> np.ndarray:
-    """Fill the frame around seed (M, cy*cx) pieces (-1: empty cell): order (M, gy*gx)."""
+def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: float,
+          group: int = 1) -> np.ndarray:
+    """Fill the frame around seed (M, cy*cx) pieces (-1: empty cell): order (M, gy*gx).
+
+    ``group`` > 1: candidates j*group .. j*group+group-1 are states of one piece j; placing
+    one uses them all.
+    """
     gy, gx = grid
     M, n = cost.shape[:2]
+    P = gy * gx
     cy, cx = 2 * gy - 1, 2 * gx - 1
     C = cy * cx
     rows = np.arange(M)
@@ -47,7 +53,7 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
         """Put piece j[k] into cell c[k] of puzzle r[k]."""
         y, x = np.divmod(c, cx)
         cells[r, c] = j
-        free[r, j] = False
+        free.reshape(M, -1, group)[r, j // group] = False
         for dy, dx, side, before in steps:
             ny, nx = y + dy, x + dx
             ok = (ny >= 0) & (ny < cy) & (nx >= 0) & (nx < cx)
@@ -74,7 +80,7 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
         best_val[tm, tc] = a[np.arange(len(tm)), j]
 
     rescore(np.ones((M, C), dtype=bool))
-    for _ in range(n - int((seed >= 0).sum(1).min())):
+    for _ in range(P - int((seed >= 0).sum(1).min())):
         left = free.any(axis=1)
         if not left.any():
             break
@@ -92,23 +98,24 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
         for dy, dx, _, _ in steps:
             ny, nx = np.clip(y + dy, 0, cy - 1), np.clip(x + dx, 0, cx - 1)
             touched[r, ny * cx + nx] = True
-        touched[r] |= best_j[r] == j[:, None]  # their best piece was just used
+        touched[r] |= best_j[r] // group == (j // group)[:, None]  # their best piece was used
         rescore(touched)
     y = lo_y[:, None, None] + np.arange(gy)[None, :, None]  # (M, gy, 1)
     x = lo_x[:, None, None] + np.arange(gx)[None, None, :]
-    return cells[rows[:, None, None], y * cx + x].reshape(M, n)
+    return cells[rows[:, None, None], y * cx + x].reshape(M, P)
 
 
-def grow(cost: np.ndarray, grid: tuple[int, int], start: np.ndarray, multi: float = 0.1
-         ) -> np.ndarray:
+def grow(cost: np.ndarray, grid: tuple[int, int], start: np.ndarray, multi: float = 0.1,
+         group: int = 1) -> np.ndarray:
     """Place every piece, starting from piece ``start[m]`` alone: order (M, gy*gx) int64.
 
     cost: (M, n, n, 2) finite costs (lower is better); a cell's candidate score is the mean cost
     against its placed neighbours minus ``multi`` per neighbour beyond the first, so cells
-    closed on several sides (more evidence) go first.
+    closed on several sides (more evidence) go first. ``group``: states per piece (cost rows
+    j*group + s are piece j in state s), of which one is placed.
     """
     gy, gx = grid
     M = cost.shape[0]
     seed = np.full((M, (2 * gy - 1) * (2 * gx - 1)), -1, dtype=np.int64)
     seed[:, (gy - 1) * (2 * gx - 1) + gx - 1] = start
-    return _grow(cost, grid, seed, multi)
+    return _grow(cost, grid, seed, multi, group)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
 import numpy as np
 
 from encrypt_tool.audit.attack import COSTS, SideInfo, attack_all
+from encrypt_tool.audit.extended import MAX_CANDIDATES
 from encrypt_tool.audit.metrics import (
     direct_comparison,
     key_space_bits,
@@ -18,10 +20,11 @@ from encrypt_tool.audit.metrics import (
     segment_scores,
     ssim,
 )
-from encrypt_tool.audit.pieces import assemble
+from encrypt_tool.audit.pieces import assemble, to_pieces
 from encrypt_tool.audit.progress import AuditProgress
 from encrypt_tool.audit.report import write_report
 from encrypt_tool.audit.select import select_indices
+from encrypt_tool.audit.states import StateSpace, global_variants
 from encrypt_tool.scramble import block_grid
 
 __all__ = ["audit_arrays", "audit_file", "leak_figures", "run_audit", "side_info"]
@@ -93,6 +96,34 @@ def _verdict(worst: dict) -> str:
     )
 
 
+def kept_plain(plain: np.ndarray, defences: dict, stored: tuple[int, int]) -> np.ndarray:
+    """The decrypted images (M, H, W, C) cut down to what the file stores: with a border drop
+    of d px, each source block's interior, in plain order: (M, H', W', C)."""
+    d = int(defences.get("drop_border", 0))
+    if d == 0 or plain.shape[1:3] == tuple(stored):
+        return plain
+    bh, bw = defences["source_block_size"]
+    M, H, W, C = plain.shape
+    gy, gx = H // bh, W // bw
+    p = to_pieces(plain, (bh, bw))[:, :, d : bh - d, d : bw - d]  # (M, n, kh, kw, C)
+    return assemble(np.ascontiguousarray(p), np.tile(np.arange(gy * gx), (M, 1)), (gy, gx))
+
+
+def _best_variant(out: np.ndarray, plain: np.ndarray, block: tuple[int, int],
+                  space: StateSpace) -> np.ndarray:
+    """Scores (M, 5) of out against plain, each image at its best whole-image transform: the
+    extended solver finds the blocks' states only up to one transform of the whole picture."""
+    best = None
+    for v in global_variants(out, space):
+        r = _per_image(v, plain, block)
+        if best is None:
+            best = r
+        else:
+            better = (r[:, 2] > best[:, 2]) | ((r[:, 2] == best[:, 2]) & (r[:, 1] > best[:, 1]))
+            best = np.where(better[:, None], r, best)
+    return best
+
+
 def _row(r: np.ndarray) -> dict:
     """One image's scores for audit.json."""
     out = {k: round(float(v), 4) for k, v in zip(ROW, r, strict=True)}
@@ -110,11 +141,13 @@ def audit_arrays(
     index: np.ndarray | None = None,
     costs: tuple[str, ...] = COSTS,
     progress=None,
+    defences: dict | None = None,
 ) -> tuple[dict, list[np.ndarray]]:
     """Attack copy 0 of enc (M, N, H, W, C) with every attack and score it against plain.
 
     plain: (M, H, W, C). ``index`` names the images in the per-image rows (default 0..M-1).
     ``progress``: an :class:`~encrypt_tool.audit.progress.AuditProgress` (or None).
+    ``defences``: the file's public ``defences`` attribute (the attacks that know them run).
     Returns the scores and the images to picture (plain, encrypted, best attack output,
     self-chosen answer), the first few of each.
     """
@@ -123,9 +156,18 @@ def audit_arrays(
         raise ValueError(f"plain images {plain.shape} do not match encrypted {enc.shape}")
     index = np.arange(M) if index is None else np.asarray(index)
     grid = block_grid((H, W), block)
-    pieces, orders, pick = attack_all(enc, block, side, beam, costs, progress)
+    skipped: list[str] = []
+    pieces, orders, pick, extended = attack_all(enc, block, side, beam, costs, progress,
+                                                defences)
     outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}
     rows = {name: _per_image(out, plain, block) for name, out in outs.items()}
+    space = StateSpace.of(defences)
+    for name, out in extended.items():
+        if out is None:
+            skipped.append(name)
+            continue
+        outs[name] = out
+        rows[name] = _best_variant(out, plain, block, space)
     scores = {name: _scores(outs[name], plain, rows[name]) for name in outs}
     stack = np.stack(list(rows.values()), axis=1)  # (M, A, 5)
     names = list(rows)
@@ -135,7 +177,7 @@ def audit_arrays(
     self_out = np.stack([outs[names[a]][i] for i, a in enumerate(pick)])
     union_rows = stack.max(axis=1)  # any attack: perfect if one is, best of each other score
     best = max(scores, key=lambda k: (scores[k]["perfect"], scores[k]["neighbour"]))
-    bits = key_space_bits(grid)
+    bits = key_space_bits(grid) + grid[0] * grid[1] * math.log2(space.size)
     summary = {
         "key_space": {
             "blocks": grid[0] * grid[1],
@@ -148,6 +190,8 @@ def audit_arrays(
         "union": _scores(union_out, plain, union_rows),
         "self_chosen": _scores(self_out, plain, stack[m, pick]),
         "verdict": _verdict(_scores(union_out, plain, union_rows)),
+        "defences": dict(defences or {}),
+        "not_run": [f"{name}: more than {MAX_CANDIDATES} pieces in states" for name in skipped],
         "per_image": [
             {
                 "index": int(index[i]),
@@ -194,10 +238,12 @@ def audit_file(
         plain, _ = decrypt_images(ds, key, split, 0, index)  # (m, H, W, C)
         enc = ds.read(split, index, copy=None).images  # (m, N, H, W, C), only these images
     block = tuple(info.block_size)
+    defences = dict(info.defences or {})
+    plain = kept_plain(plain, defences, enc.shape[2:4])
     bar = AuditProgress(len(index), enabled=progress)
     try:
         summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index,
-                                       costs, bar)
+                                       costs, bar, defences)
     finally:
         bar.close()
     summary = {
