@@ -41,11 +41,14 @@ def direct_comparison(recon: np.ndarray, plain: np.ndarray, block: tuple[int, in
 
 
 def _classes(pieces: np.ndarray) -> np.ndarray:
-    """Content class of each piece (index of its first identical piece): (M, n) int64."""
+    """Content class of each piece (equal ids for pixel-identical pieces): (M, n) int64."""
     M, n = pieces.shape[:2]
-    flat = pieces.reshape(M, n, -1)
-    same = (flat[:, :, None] == flat[:, None, :]).all(axis=3)  # (M, n, n)
-    return same.argmax(axis=2)
+    flat = np.ascontiguousarray(pieces.reshape(M, n, -1))
+    rows = flat.view(np.dtype((np.void, flat.shape[2]))).reshape(M, n)  # one bytes value each
+    out = np.empty((M, n), dtype=np.int64)
+    for m in range(M):
+        out[m] = np.unique(rows[m], return_inverse=True)[1].ravel()
+    return out
 
 
 def neighbour_comparison(

@@ -21,6 +21,8 @@ from encrypt_tool.audit.grow import grow, start_pieces
 
 __all__ = ["arrangement_cost", "solve"]
 
+WIDE_BEAM = 8  # beam width for puzzles of more than 64 pieces
+
 
 def arrangement_cost(
     cost: np.ndarray, order: np.ndarray, grid: tuple[int, int], prior: np.ndarray | None = None
@@ -183,6 +185,9 @@ def solve(
 
     cost: (M, n, n, 2) pairwise costs (see :mod:`encrypt_tool.audit.compat`); prior: (M, n, P)
     cost of piece i at position p, or None. ``starts``: growth candidates (0: beam search only).
+    Above 64 pieces the beam is at most ``WIDE_BEAM`` wide: on nine 224-px photos (196 pieces)
+    widths 64, 8 and 1 gave the same neighbours once growth competes (96.3, 96.1, 96.1% with
+    side information), and width 64 took three times as long.
     """
     gy, gx = grid
     M, n = cost.shape[:2]
@@ -205,7 +210,7 @@ def solve(
         for fy in (False, True):
             for fx in (False, True):
                 cf, pf, pos = _flip_problem(c, pr, grid, fy, fx)
-                o = _beam(cf, pf, grid, beam)  # (m, P) in the mirrored frame
+                o = _beam(cf, pf, grid, beam if n <= 64 else min(beam, WIDE_BEAM))  # (m, P)
                 true = np.empty_like(o)
                 true[:, pos] = o
                 cands.append(true)
