@@ -50,9 +50,14 @@ def test_scattered_blocks_form_no_segment():
     (0.11, 0.9, 0.8, "LEAKS."),  # the photos: few exact, all recognisable
     (0.0, 0.2, 0.6, "LEAKS."),
     (0.0, 0.0, 0.47, "LEAKS PARTLY."),
-    (0.0, 0.0, 0.1, "Resisted"),
+    (0.0, 0.0, 0.1, "LEAKS PARTLY."),  # in_segments 0.3: fragments can be seen
 ])
 def test_verdict_says_leaks_when_images_are_recognisable(perfect, recog, neighbour, word):
     worst = {"perfect": perfect, "recognisable": recog, "neighbour": neighbour,
              "in_segments": 0.3}
     assert _verdict(worst).startswith(word)
+
+
+def test_verdict_resisted_only_without_fragments():
+    worst = {"perfect": 0.0, "recognisable": 0.0, "neighbour": 0.2, "in_segments": 0.05}
+    assert _verdict(worst).startswith("Resisted")

@@ -44,6 +44,7 @@ def side_info(augment: dict | None) -> SideInfo:
 ROW = ("direct", "neighbour", "perfect", "largest_segment", "in_segments")
 LEAKS = 0.1  # share of images reassembled or recognisable that makes the verdict "LEAKS"
 PARTLY = 0.25  # share of true neighbour pairs that makes it "LEAKS PARTLY"
+PARTLY_SEGMENTS = 0.1  # or share of blocks in correct segments of 4+ blocks
 
 
 def _per_image(out: np.ndarray, plain: np.ndarray, block: tuple[int, int]) -> np.ndarray:
@@ -83,7 +84,7 @@ def _verdict(worst: dict) -> str:
             f"{100 * worst['perfect']:.0f}% exactly, by at least one attack. These settings do "
             "not hide the images' content."
         )
-    if worst["neighbour"] >= PARTLY:
+    if worst["neighbour"] >= PARTLY or worst["in_segments"] >= PARTLY_SEGMENTS:
         return (
             f"LEAKS PARTLY. No more than {100 * shown:.0f}% of the images were recognisable, "
             f"but {100 * worst['neighbour']:.0f}% of true neighbouring blocks were recovered "
