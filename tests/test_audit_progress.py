@@ -39,3 +39,18 @@ def test_audit_cli_reports_progress_on_stderr(tmp_path, key_file, run_cli):
     r = runner.invoke(main, args + ["--out", str(tmp_path / "b"), "--quiet"])
     assert r.exit_code == 0, r.output
     assert "images attacked" not in r.stderr
+
+
+def test_attacks_in_two_processes_give_the_same_answers():
+    from test_audit import smooth_images
+
+    from encrypt_tool.audit.attack import SideInfo
+    from encrypt_tool.audit.battery import attack_all
+    from encrypt_tool.audit.simulate import Settings, simulate
+
+    x = smooth_images(8, seed=2)
+    _, enc, _ = simulate(x, Settings(n_copies=2), seed=0)
+    one = attack_all(enc, (8, 8), SideInfo(4), costs=("masked",), jobs=1, chunk=3)
+    two = attack_all(enc, (8, 8), SideInfo(4), costs=("masked",), jobs=2, chunk=3)
+    assert (one[2] == two[2]).all()
+    assert all((one[1][k] == two[1][k]).all() for k in one[1])

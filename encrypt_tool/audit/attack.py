@@ -14,10 +14,8 @@ import numpy as np
 from encrypt_tool.audit import compat
 from encrypt_tool.audit.borders import border_prior
 from encrypt_tool.audit.crosscopy import adjacency_votes
-from encrypt_tool.audit.extended import extended_attack
 from encrypt_tool.audit.pieces import assemble, to_pieces
 from encrypt_tool.audit.solver import arrangement_cost, solve
-from encrypt_tool.audit.states import StateSpace
 from encrypt_tool.scramble import block_grid
 
 __all__ = [
@@ -25,7 +23,6 @@ __all__ = [
     "Puzzle",
     "SideInfo",
     "attack",
-    "attack_all",
     "base_costs",
     "prepare",
     "run_attacks",
@@ -135,58 +132,6 @@ def self_chosen(
     D, prior = _problem(pz, judge, pz.prior is not None)
     cost = arrangement_cost(np.where(np.isfinite(D), D, 1e12), orders, pz.grid, prior)  # (M, A)
     return cost.argmin(axis=1)
-
-
-def attack_all(
-    enc: np.ndarray,
-    block: tuple[int, int],
-    side: SideInfo,
-    beam: int = 64,
-    costs: tuple[str, ...] = COSTS,
-    progress=None,
-    defences: dict | None = None,
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray | None]]:
-    """Every attack on copy 0 of enc (M, N, H, W, C) uint8, a chunk of images at a time.
-
-    Edges only, then with the side information when there is some (padding or N > 1). The
-    file's public ``defences`` tell the attacker the gap between kept blocks (every cost
-    extrapolates across it) and which within-block transforms to try (the extended solver,
-    edges only, masked prediction and prediction). Returns the pieces (M, n, bh, bw, C),
-    attack name -> arrangement (M, P), the self-chosen candidate (M,) and extended attack
-    name -> output images (M, H, W, C) (None when the state space is too large).
-    ``progress.update(k)`` is called after each chunk.
-    """
-    M, N, H, W, C = enc.shape
-    gy, gx = block_grid((H, W), block)
-    d = defences or {}
-    gap = 2 * int(d.get("drop_border", 0))
-    space = StateSpace.of(d)
-    step = max(1, 2**12 // (gy * gx))  # 256 CIFAR images of 16 blocks, 20 photos of 196
-    pieces, orders, picks, extended = [], {}, [], {}
-    for lo in range(0, M, step):
-        e = enc[lo : lo + step]
-        puzzles = [prepare(e[:, :1], block, None)]
-        if side.pad > 0 or N > 1:
-            puzzles.append(prepare(e, block, side))
-        bases = base_costs(puzzles[0], costs, gap)
-        found = run_attacks(puzzles[0], bases, beam)
-        if len(puzzles) > 1:
-            found.update(run_attacks(puzzles[1], bases, beam))
-        for name, o in found.items():
-            orders.setdefault(name, []).append(o)
-        picks.append(self_chosen(puzzles[-1], bases, found))
-        pieces.append(puzzles[0].pieces)
-        if space.size > 1:
-            for method in ("masked", "prediction"):
-                out = extended_attack(puzzles[0].pieces, (gy, gx), space, method, gap)
-                extended.setdefault(f"extended ({space.size} states), {COST_NAMES[method]}",
-                                    []).append(out)
-        if progress is not None:
-            progress.update(len(e))
-    orders = {name: np.concatenate(o) for name, o in orders.items()}
-    extended = {name: None if any(x is None for x in v) else np.concatenate(v)
-                for name, v in extended.items()}
-    return np.concatenate(pieces), orders, np.concatenate(picks), extended
 
 
 def attack(

@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from encrypt_tool.audit.attack import COSTS, SideInfo, attack_all
+from encrypt_tool.audit.attack import COSTS, SideInfo
+from encrypt_tool.audit.battery import attack_all
 from encrypt_tool.audit.extended import MAX_CANDIDATES
 from encrypt_tool.audit.metrics import (
     direct_comparison,
@@ -143,12 +144,14 @@ def audit_arrays(
     costs: tuple[str, ...] = COSTS,
     progress=None,
     defences: dict | None = None,
+    jobs: int = 1,
 ) -> tuple[dict, list[np.ndarray]]:
     """Attack copy 0 of enc (M, N, H, W, C) with every attack and score it against plain.
 
     plain: (M, H, W, C). ``index`` names the images in the per-image rows (default 0..M-1).
     ``progress``: an :class:`~encrypt_tool.audit.progress.AuditProgress` (or None).
     ``defences``: the file's public ``defences`` attribute (the attacks that know them run).
+    ``jobs``: worker processes for the attacks (chunks of images in parallel).
     Returns the scores and the images to picture (plain, encrypted, best attack output,
     self-chosen answer), the first few of each.
     """
@@ -159,7 +162,7 @@ def audit_arrays(
     grid = block_grid((H, W), block)
     skipped: list[str] = []
     pieces, orders, pick, extended = attack_all(enc, block, side, beam, costs, progress,
-                                                defences)
+                                                defences, jobs)
     outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}
     rows = {name: _per_image(out, plain, block) for name, out in outs.items()}
     space = StateSpace.of(defences)
@@ -219,12 +222,14 @@ def audit_file(
     beam: int = 64,
     costs: tuple[str, ...] = COSTS,
     progress: bool = False,
+    jobs: int = 1,
 ) -> tuple[dict, list[np.ndarray]]:
     """Attack copy 0 of the selected images of ``split`` and score every attack with the key.
 
     Selection: ``indices`` (positions in the split) or ``samples`` images from ``start``
     (None: to the end). Returns the summary (as in audit.json) and the images to picture.
     ``progress``: report on stderr (a bar on a terminal, else a line per chunk of images).
+    ``jobs``: worker processes for the attacks.
     """
     from bsformat.reader import open_dataset
     from encrypt_tool.decrypt import decrypt_images
@@ -244,7 +249,7 @@ def audit_file(
     bar = AuditProgress(len(index), enabled=progress)
     try:
         summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index,
-                                       costs, bar, defences)
+                                       costs, bar, defences, jobs)
     finally:
         bar.close()
     summary = {
@@ -302,13 +307,15 @@ def run_audit(
     start: int = 0,
     indices: np.ndarray | list[int] | None = None,
     progress: bool = False,
+    jobs: int = 1,
 ) -> dict:
     """Audit the selected images of ``split``; write audit.md, audit.json, audit.png to out_dir.
 
     The key only decrypts the images to score the attacks; no key material, permutation or
     plain image other than the picture's is written. The attacks are deterministic.
     """
-    summary, images = audit_file(path, key, split, samples, start, indices, progress=progress)
+    summary, images = audit_file(path, key, split, samples, start, indices, progress=progress,
+                                 jobs=jobs)
     captions = ["plain", "encrypted", f"best: {summary['best_attack']}", SELF]
     summary["outputs"] = write_report(summary, images, out_dir, captions)
     return summary
