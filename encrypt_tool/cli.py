@@ -98,6 +98,18 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="GridMask r: kept share of a unit's edge.")
 @click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
               help="Share of images that get a GridMask.")
+@click.option("--drop-border", type=int, default=0, show_default=True, metavar="PX",
+              help="Defence: keep only each block's interior, dropping PX pixels at its edges, "
+                   "so that neighbouring blocks share no edge; the file stores the smaller "
+                   "blocks, and decrypt gives 0 in the dropped pixels.")
+@click.option("--rotate", is_flag=True,
+              help="Defence: turn and mirror every block by its own key (8 states; square "
+                   "blocks only).")
+@click.option("--negpos", is_flag=True,
+              help="Defence: invert every block (x -> 255 - x) or not, by its own key.")
+@click.option("--channel-perm", is_flag=True,
+              help="Defence: reorder the colour channels of every block by its own key (3 "
+                   "channels only).")
 @click.option("--image-size", default=None,
               help="folder: resize the shorter side and centre-crop to S or HxW (as torchvision "
                    "Resize + CenterCrop, bilinear, antialiased). Without it all images must have "
@@ -176,6 +188,7 @@ def _stale_partials(out: Path, clean: bool) -> None:
 
 def _dataset_config(o: dict):
     from encrypt_tool.augment import AugmentConfig
+    from encrypt_tool.defences import DefenceConfig
     from encrypt_tool.pipeline import DatasetConfig
     from encrypt_tool.scramble import parse_block_size
     from encrypt_tool.sources.imagefile import parse_image_size
@@ -205,6 +218,8 @@ def _dataset_config(o: dict):
         shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
         overwrite=o["overwrite"], image_size=image_size, channels=o["channels"],
         test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"],
+        defences=DefenceConfig(drop_border=o["drop_border"], rotate=o["rotate"],
+                               negpos=o["negpos"], channel_perm=o["channel_perm"]),
     )
 
 

@@ -1,4 +1,6 @@
-"""Decrypt with the master key: recompute each image's permutation and invert it."""
+"""Decrypt with the master key: recompute each image's permutation (and defence states) and
+invert them. With a border drop, the plain image has the source size and the dropped border
+pixels of every block are 0."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import numpy as np
 from bsformat.files import partial_name
 from bsformat.format import FileInfo, FormatError
 from bsformat.reader import Batch, Dataset, open_dataset
-from encrypt_tool.scramble import block_grid, unscramble
-from keys.derive import derive_permutations
+from encrypt_tool.defences import DefenceConfig
+from encrypt_tool.keyed import decrypt_copy
+from encrypt_tool.scramble import block_grid
 from keys.master import fingerprint
 
 __all__ = ["WrongKeyError", "check_key", "decrypt_file", "decrypt_images"]
@@ -53,8 +56,10 @@ def _decrypt(
     if not info.scrambled:
         return x, np.tile(np.arange(grid[0] * grid[1]), (len(x), 1)), batch.labels
     dataset_id = bytes.fromhex(info.dataset_id)
-    perm = derive_permutations(key, dataset_id, split, batch.ids, copy, grid)  # (n, gy*gx)
-    return unscramble(x, perm, info.block_size), perm, batch.labels
+    defences = DefenceConfig.from_dict(info.defences)
+    plain, perm = decrypt_copy(x, key, dataset_id, split, batch.ids, copy, info.block_size,
+                               defences)  # plain (n, H, W, C) at the source size, (n, gy*gx)
+    return plain, perm, batch.labels
 
 
 def decrypt_file(
@@ -78,7 +83,9 @@ def decrypt_file(
         split = split or ("train" if "train" in info.splits else sorted(info.splits)[0])
         n = ds.split(split).n_images
         check_key(info, key)
-        plain = np.empty((n, *info.image_shape), np.uint8)  # (n, H, W, C)
+        defences = DefenceConfig.from_dict(info.defences)
+        shape = defences.source_image_shape if defences.active else info.image_shape
+        plain = np.empty((n, *shape), np.uint8)  # (n, H, W, C) at the source size
         labels = np.empty(n, np.int64)
         at = 0
         for batch in ds.iter_batches(split, _BATCH, copy):

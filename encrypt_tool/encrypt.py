@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from encrypt_tool.augment import AugmentConfig, apply_augment, sample_augment
-from encrypt_tool.scramble import block_grid, scramble
-from keys.derive import derive_permutations, derive_seed_words
+from encrypt_tool.defences import DefenceConfig
+from encrypt_tool.keyed import encrypt_copy
+from keys.derive import derive_seed_words
 
 __all__ = ["BatchSpec", "encrypt_batch", "encrypt_unit"]
 
@@ -27,18 +28,25 @@ class BatchSpec:
     augment: AugmentConfig | None
     scramble: bool
     dataset_id: bytes
+    defences: DefenceConfig | None = None  # resolved for the source size; None: none
+
+    def stored_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The stored (H', W', C) of source images of ``shape``."""
+        if self.defences is None or not self.defences.active:
+            return tuple(shape)
+        return self.defences.kept_image_shape()
 
 
 def encrypt_batch(x: np.ndarray, ids: np.ndarray, spec: BatchSpec, key: bytes) -> np.ndarray:
-    """Encrypt x (B, H, W, C) uint8 of images ``ids`` (B,) into (B, N, H, W, C) uint8.
+    """Encrypt x (B, H, W, C) uint8 of images ``ids`` (B,) into (B, N, H', W', C) uint8.
 
-    Copy ``s`` is augmented with draws seeded from (key, dataset id, split, first id, s) and
-    scrambled with the permutations of (key, dataset id, split, id, s).
+    Copy ``s`` is augmented with draws seeded from (key, dataset id, split, first id, s), then
+    its defences (if any) and its block permutation are keyed by (key, dataset id, split, id,
+    s). (H', W') is (H, W), or the grid of kept block interiors with a border drop.
     """
     B, H, W, C = x.shape
     secret = key if spec.scramble else b""
-    grid = block_grid((H, W), spec.block)
-    out = np.empty((B, spec.n_copies, H, W, C), dtype=np.uint8)  # (B, N, H, W, C)
+    out = np.empty((B, spec.n_copies, *spec.stored_shape((H, W, C))), dtype=np.uint8)
     for s in range(spec.n_copies):
         y = x
         if spec.augment is not None:
@@ -46,8 +54,8 @@ def encrypt_batch(x: np.ndarray, ids: np.ndarray, spec: BatchSpec, key: bytes) -
             rng = np.random.default_rng(np.random.SeedSequence(words))
             y = apply_augment(x, sample_augment(rng, B, spec.augment), spec.augment)
         if spec.scramble:
-            perm = derive_permutations(key, spec.dataset_id, spec.split, ids, s, grid)  # (B, n)
-            y = scramble(y, perm, spec.block)
+            y = encrypt_copy(y, key, spec.dataset_id, spec.split, ids, s, spec.block,
+                             spec.defences)
         out[:, s] = y
     return out
 

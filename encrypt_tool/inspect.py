@@ -12,6 +12,7 @@ from bsformat.format import FileInfo, FormatError
 from bsformat.reader import Dataset
 from encrypt_tool.augment import describe_augment
 from encrypt_tool.captions import caption_band
+from encrypt_tool.defences import DefenceConfig
 
 __all__ = ["describe", "sample_grid", "tile"]
 
@@ -28,6 +29,7 @@ def describe(info: FileInfo) -> str:
             f"blocks {bh}x{bw} ({(h // bh) * (w // bw)} per image)" if info.scrambled
             else "not cut into blocks"),
         f"scrambled       {'yes' if info.scrambled else 'no (plain baseline)'}",
+        f"defences        {_defences(info)}",
         f"key fingerprint {info.key_fingerprint or '-'}",
         f"dataset id      {info.dataset_id}",
         f"classes         {info.n_classes}: {', '.join(info.class_names)}",
@@ -41,6 +43,18 @@ def describe(info: FileInfo) -> str:
     return "\n".join(lines)
 
 
+def _defences(info: FileInfo) -> str:
+    """The defences line: ``none``, or what is on and the source size."""
+    try:
+        d = DefenceConfig.from_dict(info.defences)
+    except ValueError as e:
+        return f"not understood ({e})"
+    if not d.active:
+        return "none"
+    shape = "x".join(str(v) for v in d.source_image_shape or ())
+    return f"{d.describe()}; source images {shape}" if shape else d.describe()
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     """``1 copy``, ``4 copies``, ``10,000 images``."""
     return f"{n:,} {one if n == 1 else many or one + 's'}"
@@ -50,14 +64,16 @@ def tile(
     rows: list[np.ndarray], scale: int = 4, gap: int = 2, labels: list[str] | None = None
 ) -> Image.Image:
     """Lay out rows of images, each (n, H, W, C) uint8, as one picture; labels[i] captions
-    row i (a band above it)."""
+    row i (a band above it). Rows may differ in size (stored and decrypted images with a
+    border drop); each image sits at the top left of its cell."""
     n = max(len(r) for r in rows)
-    h, w = rows[0].shape[1:3]
+    h, w = max(r.shape[1] for r in rows), max(r.shape[2] for r in rows)
     sheet = np.full(((h + gap) * len(rows), (w + gap) * n, 3), 255, dtype=np.uint8)
     for i, r in enumerate(rows):
         for k, img in enumerate(r):
             img = img if img.shape[-1] == 3 else np.repeat(img[..., :1], 3, axis=-1)
-            sheet[i * (h + gap) : i * (h + gap) + h, k * (w + gap) : k * (w + gap) + w] = img
+            ih, iw = img.shape[:2]
+            sheet[i * (h + gap) : i * (h + gap) + ih, k * (w + gap) : k * (w + gap) + iw] = img
     big = sheet.repeat(scale, axis=0).repeat(scale, axis=1)  # nearest-neighbour upscale
     if labels:
         parts = []

@@ -17,6 +17,7 @@ from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
+from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.scramble import block_grid
 from encrypt_tool.sizing import (
@@ -59,8 +60,13 @@ class DatasetConfig:
     channels: str = "rgb"
     test_fraction: float | None = None
     skip_corrupt: bool = False
+    defences: DefenceConfig = field(default_factory=DefenceConfig)
 
     def __post_init__(self) -> None:
+        if self.defences.active and not self.scramble:
+            raise ValueError("--drop-border, --rotate, --negpos and --channel-perm are keyed "
+                             "like the scrambling; leave out --no-scramble to use them")
+        self.defences.check_block(self.block_size)
         if self.channels not in ("rgb", "l"):
             raise ValueError(f"--channels {self.channels!r} is not valid; use rgb or l")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
@@ -85,6 +91,8 @@ class DatasetConfig:
         fixed = {k: v for k, v in asdict(self).items()
                  if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
                               "overwrite")}
+        if not self.defences.active:  # files without defences keep their earlier identity
+            del fixed["defences"]
         return json.dumps(fixed, sort_keys=True, default=str)
 
     def source_options(self) -> dict:
@@ -154,9 +162,12 @@ def build_dataset(
     if augment is not None and augment.crop:
         check_pad(augment.pad, tuple(shape[:2]))
     _check_gridmask(augment, cfg.block_size)
+    defences = cfg.defences.resolve(cfg.block_size, shape) if cfg.defences.active else None
+    stored = defences.kept_image_shape() if defences is not None else tuple(shape)
+    block = defences.kept_block() if defences is not None else cfg.block_size
     splits = {k: (sp, n, c, a.resolve(shape) if a is not None else None)
               for k, (sp, n, c, a) in splits.items()}
-    batch, plan = _check_sizes(cfg, out, splits, shape)
+    batch, plan = _check_sizes(cfg, out, splits, shape, stored)
     if report is not None:
         report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
     secret = key if cfg.scramble else b""
@@ -168,10 +179,10 @@ def build_dataset(
     layouts, work = [], []
     for name, (sp, n, n_copies, aug) in splits.items():
         spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
-                         scramble=cfg.scramble, dataset_id=dataset_id)
+                         scramble=cfg.scramble, dataset_id=dataset_id, defences=defences)
         aug_json = spec.augment.to_json() if spec.augment is not None else "null"
         layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
-                                   image_shape=tuple(shape), shard_size=cfg.shard_size,
+                                   image_shape=stored, shard_size=cfg.shard_size,
                                    augment_json=aug_json))
         work += [(name, sp, a, b, spec) for a, b in plan_units(n, batch, cfg.shard_size)]
     attrs = {
@@ -180,12 +191,14 @@ def build_dataset(
         "dataset_id": dataset_id.hex(),
         "key_fingerprint": fingerprint(key) if cfg.scramble else "",
         "scrambled": cfg.scramble,
-        "block_size": list(cfg.block_size),
-        "image_shape": list(shape),
+        "block_size": list(block),  # stored: the kept blocks and images
+        "image_shape": list(stored),
         "source": src.name,
         "augment": augment.to_json() if augment is not None else "null",
         "preprocess": json.dumps(src.meta, sort_keys=True),
     }
+    if defences is not None:  # absent: none (files without defences are as before)
+        attrs["defences"] = defences.to_json()
     handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
     previous = {sig: signal.signal(sig, _raise_interrupt) for sig in handled}
     try:
@@ -214,16 +227,18 @@ def _check_gridmask(augment: AugmentConfig | None, block: tuple[int, int]) -> No
             f"it with the image size)", stacklevel=3)
 
 
-def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple) -> tuple[int, str]:
+def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple,
+                 stored: tuple) -> tuple[int, str]:
     """The batch size of the run and a line describing the plan, after checking disk and
-    memory (OSError when short)."""
+    memory (OSError when short); ``shape`` is the source image's, ``stored`` the file's."""
     image_bytes = int(shape[0]) * int(shape[1]) * int(shape[2])
+    stored_bytes = int(stored[0]) * int(stored[1]) * int(stored[2])
     most = max(c for _, _, c, _ in splits.values())
     batch = effective_batch(cfg.batch_size, image_bytes, most)
     per_batch = batch_bytes(batch, image_bytes, most)
     in_flight = cfg.jobs if cfg.compression is None else 2 * cfg.jobs
     peak = BASE_MEMORY + in_flight * per_batch
-    size = output_bytes([(n, c, image_bytes, cfg.shard_size) for _, n, c, _ in splits.values()])
+    size = output_bytes([(n, c, stored_bytes, cfg.shard_size) for _, n, c, _ in splits.values()])
     how = f"{cfg.jobs} worker(s), batches of {batch} image(s) x {most} copies"
     for w in check_resources(out, size, peak, cfg.compression is not None, how):
         warnings.warn(w, stacklevel=3)

@@ -1,7 +1,8 @@
 """``bs-encrypt query``: new images -> the test treatment of a training file -> a query file.
 
 Each image gets the test-split treatment of the ``--like`` file (its crop and flip, or none),
-then a fresh per-image key: the query has its own random public ``dataset_id``, so its keys are
+then the defences of that file (``defences``: the same border drop and keyed block transforms)
+and a fresh per-image key: the query has its own random public ``dataset_id``, so its keys are
 derived from the master key exactly as a dataset's, and never repeat the training file's. The
 query file holds opaque ids (0, 1, ...) only; the id -> file table goes to a private manifest.
 """
@@ -24,6 +25,7 @@ from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig
 from encrypt_tool.decrypt import check_key
+from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_batch
 from encrypt_tool.manifest import manifest_path, write_manifest
 from encrypt_tool.pipeline import plan_units
@@ -118,6 +120,7 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     """
     out, man = _outputs(cfg)
     info, augment, resized = read_like(cfg.like)
+    defences = _like_defences(info)
     if not cfg.test_augment:
         augment = None
     paths = find_inputs(list(cfg.inputs))  # a missing input is named before the key is read
@@ -125,9 +128,10 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     if info.scrambled:
         key = load_key()
         check_key(info, key)
-    q = load_query_images(paths, info.image_shape, cfg.skip_bad, resize=cfg.resize or resized)
+    shape = defences.source_image_shape if defences.active else info.image_shape
+    q = load_query_images(paths, shape, cfg.skip_bad, resize=cfg.resize or resized)
     dataset_id = secrets.token_bytes(16)
-    _write_query(out, q, info, augment, key, dataset_id, cfg)
+    _write_query(out, q, info, augment, key, dataset_id, cfg, defences)
     try:
         write_manifest(_manifest(out, q, info, dataset_id, cfg), man)
     except BaseException:
@@ -136,8 +140,17 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     return QueryResult(out, man, len(q.images), dataset_id.hex(), augment, q.skipped)
 
 
+def _like_defences(info: FileInfo) -> DefenceConfig:
+    """The defences of the training file (none when it records none)."""
+    try:
+        return DefenceConfig.from_dict(info.defences)
+    except ValueError as e:
+        raise FormatError(f"{info.path}: {e}") from None
+
+
 def _write_query(out: Path, q: QueryImages, info: FileInfo, augment: AugmentConfig | None,
-                 key: bytes, dataset_id: bytes, cfg: QueryConfig) -> None:
+                 key: bytes, dataset_id: bytes, cfg: QueryConfig,
+                 defences: DefenceConfig) -> None:
     n = len(q.images)
     labels = q.labels if q.labels is not None else np.full(n, -1, np.int64)
     aug_json = augment.to_json() if augment is not None else "null"
@@ -154,16 +167,20 @@ def _write_query(out: Path, q: QueryImages, info: FileInfo, augment: AugmentConf
         "kind": "query",
         "has_labels": q.labels is not None,
     }
+    if defences.active:  # the training file's, verbatim: the cloud checks they match
+        attrs["defences"] = defences.to_json()
     layout = SplitLayout(name=QUERY_SPLIT, labels=labels, n_copies=1,
                          image_shape=tuple(info.image_shape), shard_size=cfg.shard_size,
                          augment_json=aug_json)
-    spec = BatchSpec(split=QUERY_SPLIT, n_copies=1, block=tuple(info.block_size),
-                     augment=augment, scramble=info.scrambled, dataset_id=dataset_id)
+    block = defences.source_block_size if defences.active else tuple(info.block_size)
+    spec = BatchSpec(split=QUERY_SPLIT, n_copies=1, block=tuple(block), augment=augment,
+                     scramble=info.scrambled, dataset_id=dataset_id,
+                     defences=defences if defences.active else None)
     ids = np.arange(n, dtype=np.int64)  # opaque ids: positions in the query
     writer = ShardWriter(out, attrs, list(info.class_names), [layout])
     try:
         for a, b in plan_units(n, cfg.batch_size, cfg.shard_size):
-            enc = encrypt_batch(q.images[a:b], ids[a:b], spec, key)  # (B, 1, H, W, C) uint8
+            enc = encrypt_batch(q.images[a:b], ids[a:b], spec, key)  # (B, 1, H', W', C) uint8
             writer.write(QUERY_SPLIT, a, enc)
         writer.commit(cfg.overwrite)
     except BaseException:

@@ -3,7 +3,13 @@
 Only the data owner imports this package; ``trainer`` never does.
 """
 
-from keys.derive import derive_dataset_id, derive_permutations, derive_seed_words
+from keys.derive import (
+    BlockStates,
+    derive_block_states,
+    derive_dataset_id,
+    derive_permutations,
+    derive_seed_words,
+)
 from keys.master import (
     KEY_BYTES,
     KeyError_,
@@ -17,8 +23,10 @@ from keys.master import (
 
 __all__ = [
     "KEY_BYTES",
+    "BlockStates",
     "KeyError_",
     "default_key_path",
+    "derive_block_states",
     "derive_dataset_id",
     "derive_permutations",
     "derive_seed_words",

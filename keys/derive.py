@@ -9,18 +9,38 @@ read as little-endian uint32 words. A Fisher-Yates shuffle of the ``n = gy * gx`
 draws each index ``r`` uniform in ``[0, i]`` by rejection (a word ``w`` is used only when
 ``w < 2**32 - 2**32 mod (i+1)``, then ``r = w mod (i+1)``), so the permutation is uniform over
 all ``n!`` with no modulo bias. The shuffle runs for a whole batch of images at once.
+
+The per-block transform states of the defences (``derive_block_states``) come from a second,
+independent stream with its own personalisation:
+
+    V_t = BLAKE2b-512(key=master, person="bs-enc-block-v1",
+                      msg = dataset_id | len(split) | split | n | j | s | t),  t = 0, 1, ...
+
+read as little-endian uint64 words ``v_0, v_1, ...`` (eight per digest); plain block ``i`` (row
+major, before the permutation) of image ``j``, copy ``s`` takes word ``v_i``:
+
+    orientation  = v_i & 7                 (uniform over 0..7: r + 4 f, see encrypt_tool.defences)
+    negpos       = (v_i >> 3) & 1          (uniform bit)
+    channel_perm = (v_i >> 8) mod 6        (index into itertools.permutations(range(3)); bias
+                                            below 2**-53)
+
+Every state is derived whether or not its defence is on, so turning one defence on or off never
+changes the states of another, nor the permutation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["derive_dataset_id", "derive_permutations", "derive_seed_words"]
+__all__ = ["BlockStates", "derive_block_states", "derive_dataset_id", "derive_permutations",
+           "derive_seed_words"]
 
 _PERM_PERSON = b"bs-enc-perm-v1"
+_BLOCK_PERSON = b"bs-enc-block-v1"
 _AUG_PERSON = b"bs-enc-aug-v1"
 _ID_PERSON = b"bs-enc-dsid-v1"
 _WORDS_PER_BLOCK = 16  # 64-byte digest / 4
@@ -99,3 +119,44 @@ def derive_permutations(
         perm[rows, r] = perm[:, i]
         perm[:, i] = tmp
     return perm
+
+
+class BlockStates(NamedTuple):
+    """Per-block transform states of a batch, each (B, n) uint8, indexed by plain block."""
+
+    orientation: np.ndarray  # 0..7
+    negpos: np.ndarray  # 0 or 1
+    channel_perm: np.ndarray  # 0..5
+
+
+def derive_block_states(
+    key: bytes,
+    dataset_id: bytes,
+    split: str,
+    ids: np.ndarray,
+    copy: int,
+    n_blocks: int,
+) -> BlockStates:
+    """Transform states of the ``n_blocks`` plain blocks of images ``ids`` (B,), copy ``copy``.
+
+    Independent of the permutation stream (own personalisation); see the module docstring.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    if n_blocks < 1:
+        raise ValueError(f"n_blocks {n_blocks} is not valid; it must be at least 1")
+    name = split.encode()
+    base = hashlib.blake2b(key=key, digest_size=64, person=_BLOCK_PERSON)
+    base.update(dataset_id + struct.pack(">B", len(name)) + name + struct.pack(">I", n_blocks))
+    per_digest = 64 // 8
+    out = bytearray()
+    for j in ids.tolist():
+        for t in range(-(-n_blocks // per_digest)):
+            h = base.copy()
+            h.update(struct.pack(">QII", j, copy, t))
+            out += h.digest()
+    words = np.frombuffer(bytes(out), dtype="<u8").reshape(len(ids), -1)[:, :n_blocks]  # (B, n)
+    return BlockStates(
+        orientation=(words & 7).astype(np.uint8),
+        negpos=((words >> 3) & 1).astype(np.uint8),
+        channel_perm=((words >> 8) % 6).astype(np.uint8),
+    )

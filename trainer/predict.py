@@ -46,6 +46,7 @@ class ModelInfo:
     scrambled: bool | None  # None: an older checkpoint that did not record it
     epoch: int | None
     identity: dict = field(default_factory=dict)
+    defences: dict | None = None  # the training file's; None: a checkpoint from before them
 
     @property
     def n_classes(self) -> int:
@@ -146,6 +147,7 @@ def load_predictor(run: str | os.PathLike, device: str = "auto",
         scrambled=None if state.get("scrambled") is None else bool(state["scrambled"]),
         epoch=int(state["epoch"]) if "epoch" in state else None,
         identity=dict(state.get("identity", {})),
+        defences=None if state.get("defences") is None else dict(state["defences"]),
     )
     model = _build(info.model_name, info.n_classes, info.image_shape, info.block_size)
     try:

@@ -8,7 +8,7 @@ import csv
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ class PredictInput:
     dataset_id: str
     has_labels: bool
     shards: tuple[str, ...]
+    defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute
 
 
 def open_input(path: str) -> PredictInput:
@@ -54,7 +55,7 @@ def open_input(path: str) -> PredictInput:
         n_images=sp.n_images, image_shape=tuple(info.image_shape),
         block_size=tuple(info.block_size), scrambled=info.scrambled,
         class_names=info.class_names, dataset_id=info.dataset_id, has_labels=has_labels,
-        shards=sp.shards,
+        shards=sp.shards, defences=dict(info.defences),
     )
 
 
@@ -62,6 +63,16 @@ def _describe(shape, block, scrambled) -> str:
     h, w, c = shape
     kind = "plain" if scrambled is False else "scrambled" if scrambled else "unknown"
     return f"{w}x{h} images, {c} channels, {block[0]}x{block[1]} blocks, {kind}"
+
+
+def _defences(d: dict) -> str:
+    """``none`` or ``(border drop 2 px, rotation, ...)`` from a ``defences`` attribute."""
+    if not d:
+        return "none"
+    on = [f"border drop {d['drop_border']} px"] if d.get("drop_border") else []
+    on += [name for k, name in (("rotate", "rotation"), ("negpos", "negative-positive"),
+                                ("channel_perm", "channel permutation")) if d.get(k)]
+    return "(" + ", ".join(on or ["?"]) + ")"
 
 
 def check_match(inp: PredictInput, model: ModelInfo) -> None:
@@ -78,6 +89,9 @@ def check_match(inp: PredictInput, model: ModelInfo) -> None:
     if model.scrambled is not None and inp.scrambled != model.scrambled:
         diffs.append(f"{'scrambled' if inp.scrambled else 'plain'} images vs a model trained "
                      f"on {'scrambled' if model.scrambled else 'plain'} ones")
+    trained = model.defences or {}  # a checkpoint from before defences was trained on none
+    if inp.defences != trained:
+        diffs.append(f"defences {_defences(inp.defences)} vs the model's {_defences(trained)}")
     if diffs:
         raise TrainError(
             f"{inp.path} does not match the model ({'; '.join(diffs)}): the model was trained "

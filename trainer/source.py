@@ -7,7 +7,7 @@ here (or anywhere in ``trainer``) imports ``keys``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class Split:
     scrambled: bool
     shard_starts: tuple[int, ...]
     shard_sizes: tuple[int, ...]
+    defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute, as JSON
 
     @property
     def n_classes(self) -> int:
@@ -69,13 +70,13 @@ def describe(path: str, split: str, limit: int | None = None) -> Split:
         path=str(path), name=split, n_images=n, n_copies=s.n_copies,
         image_shape=(h, w, c), block_size=tuple(info.block_size),
         class_names=info.class_names, dataset_id=info.dataset_id, scrambled=info.scrambled,
-        shard_starts=tuple(starts), shard_sizes=tuple(sizes),
+        shard_starts=tuple(starts), shard_sizes=tuple(sizes), defences=dict(info.defences),
     )
 
 
 def check_pair(train: Split, test: Split) -> None:
     """TrainError unless the test split matches the training split in every way that matters."""
-    for what in ("image_shape", "block_size", "n_classes", "scrambled"):
+    for what in ("image_shape", "block_size", "n_classes", "scrambled", "defences"):
         a, b = getattr(train, what), getattr(test, what)
         if a != b:
             raise TrainError(

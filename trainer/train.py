@@ -128,7 +128,8 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         _log(d, f"resuming {run_dir} after epoch {start}")
     elif d.main:
         ckpt.write_json({"config": config.to_dict(), "identity": identity, "mean": mean,
-                         "std": std, "class_names": list(train_split.class_names)},
+                         "std": std, "class_names": list(train_split.class_names),
+                         "defences": train_split.defences},
                         run_dir / "config.json")
 
     net: nn.Module = core
@@ -218,7 +219,8 @@ def _save(run_dir: Path, core, optimizer, schedule, epoch, rows, best, identity,
     model = {k: v.detach().cpu() for k, v in core.state_dict().items()}
     common = {"identity": identity, "mean": mean, "std": std, "model_name": identity["model"],
               "class_names": list(split.class_names), "image_shape": list(split.image_shape),
-              "block_size": list(split.block_size), "scrambled": split.scrambled}
+              "block_size": list(split.block_size), "scrambled": split.scrambled,
+              "defences": split.defences}
     if last:
         ckpt.save({**common, "model": model, "optimizer": optimizer.state_dict(),
                    "schedule": schedule.state_dict(), "epoch": epoch, "metrics": rows,
