@@ -109,3 +109,14 @@ def test_kept_plain_cuts_source_blocks_to_their_interiors():
     assert out.shape == (2, 24, 24, 3)
     assert (out[:, :12, :12] == x[:, 2:14, 2:14]).all()
     assert (out[:, 12:, 12:] == x[:, 18:30, 18:30]).all()
+
+
+def test_border_drop_runs_the_attacks_with_and_without_the_gap():
+    x = smooth_images(3, seed=7)
+    plain, stored, _ = defend(x, 8, StateSpace(), border=2)  # 4x4 kept of 8x8 blocks
+    s, _ = audit_arrays(plain, stored[:, None], (4, 4), SideInfo(pad=0),
+                        defences={"drop_border": 2})
+    names = set(s["attacks"])
+    assert "edges only, prediction, across the 4-px gap" in names
+    assert "edges only, prediction" in names and len(names) == 8
+    assert s["union"]["neighbour"] >= max(a["neighbour"] for a in s["attacks"].values())
