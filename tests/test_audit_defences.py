@@ -120,3 +120,15 @@ def test_border_drop_runs_the_attacks_with_and_without_the_gap():
     assert "edges only, prediction, across the 4-px gap" in names
     assert "edges only, prediction" in names and len(names) == 8
     assert s["union"]["neighbour"] >= max(a["neighbour"] for a in s["attacks"].values())
+
+
+@pytest.mark.parametrize("method", ["masked", "prediction", "mgc", "ssd"])
+def test_oriented_edge_costs_equal_the_costs_of_whole_turned_pieces(method):
+    from encrypt_tool.audit.extended import _oriented_costs
+
+    x = np.random.default_rng(0).integers(0, 256, (1, 5, 6, 6, 3), dtype=np.uint8)
+    x[:, 0, :3] = 0  # blanked rows on one piece
+    turned = expand(x, StateSpace(rotate=True))  # (1, 40, 6, 6, 3)
+    whole = dissimilarity(turned, method, gap=2)
+    lines = _oriented_costs(x, StateSpace(rotate=True), method, gap=2)[0]
+    assert np.allclose(whole, lines, rtol=1e-9, atol=1e-9)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["best_buddies", "dissimilarity", "normalize"]
+__all__ = ["best_buddies", "dissimilarity", "edge_pairs", "finish", "normalize"]
 
 METHODS = ("ssd", "prediction", "mgc", "masked")
 CHUNK = 2**22  # float64 elements of the largest (m, n, n, L, C) temporary
@@ -115,6 +115,23 @@ def _pairs(fn, x: np.ndarray, y: np.ndarray, gap: int, step: int):
     if isinstance(parts[0], tuple):
         return tuple(np.concatenate(p, axis=1) for p in zip(*parts, strict=True))
     return np.concatenate(parts, axis=1)
+
+
+def edge_pairs(x: np.ndarray, y: np.ndarray, method: str, gap: int = 0, white: bool = False):
+    """Costs of j (pieces y) right of i (pieces x) from their touching lines only: x's last
+    two columns, y's first two; x, y (M, n, L, w, C) with w >= 2. Returns (M, n, n), or for
+    masked prediction the summed valid-row cost and the valid-row count, to be passed to
+    :func:`finish` once the whole matrix is known."""
+    fn = {"ssd": _ssd, "prediction": _prediction, "mgc": _mgc,
+          "masked": lambda a, b, g: _masked_rows(a, b, g, white=white)}[method]
+    M, n, L, w, C = x.shape
+    rows = max(1, min(n, CHUNK // max(1, M * n * L * C)))
+    return _pairs(fn, x, y, gap, rows)
+
+
+def finish(parts, method: str, L: int) -> np.ndarray:
+    """The final cost matrix from :func:`edge_pairs`' output (M, n, n)."""
+    return _masked_finish(*parts, L=L) if method == "masked" else parts
 
 
 def dissimilarity(pieces: np.ndarray, method: str = "mgc", gap: int = 0,

@@ -50,21 +50,92 @@ def _relative(space: StateSpace) -> np.ndarray:
     return rel
 
 
+def _side_lines(p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(outer, second) lines of each side of pieces p (M, n, b, b, C), each (M, n, b, C):
+    top and bottom left to right, left and right top to bottom. Sides 0..3: top, right,
+    bottom, left."""
+    return [(p[:, :, 0], p[:, :, 1]), (p[:, :, :, -1], p[:, :, :, -2]),
+            (p[:, :, -1], p[:, :, -2]), (p[:, :, :, 0], p[:, :, :, 1])]
+
+
+def _edge_map(b: int, n_o: int) -> np.ndarray:
+    """For each orientation o and each side of the oriented piece (top, right, bottom, left):
+    which side of the stored piece it is and whether it runs reversed: (n_o, 4, 2) int."""
+    ids = np.arange(b * b).reshape(1, 1, b, b, 1)
+    sides = [line[0, 0, :, 0] for line, _ in _side_lines(ids)]  # (b,) outer ids per side
+    out = np.zeros((n_o, 4, 2), dtype=np.int64)
+    for o in range(n_o):
+        q = _transform(ids, o, 0, 0, (2, 3))
+        for k, (line, _) in enumerate(_side_lines(q)):
+            line = line[0, 0, :, 0]
+            for side, ref in enumerate(sides):
+                if (line == ref).all() or (line == ref[::-1]).all():
+                    out[o, k] = (side, int(not (line == ref).all()))
+    return out
+
+
+def _oriented_costs(pieces, space: StateSpace, method: str, gap: int) -> list[np.ndarray]:
+    """Per colour state of j relative to i: costs (M, n*n_o, n*n_o, 2) of piece i in
+    orientation o beside piece j in orientation o'. Each is one of 4 x 4 sides x 2 directions
+    along the edge of the stored pieces, so only those pairs of lines are compared."""
+    M, n, b = pieces.shape[:3]
+    n_o = space.n_o
+    emap = _edge_map(b, n_o)  # (n_o, 4, 2)
+    # (relation, o_i, o_j) -> (side of i, side of j, reversed): right: i's right vs j's left
+    combos, index = [], {}
+    ci = np.zeros((2, n_o, n_o), dtype=np.int64)
+    for d, (si, sj) in enumerate(((1, 3), (2, 0))):
+        for oi in range(n_o):
+            for oj in range(n_o):
+                a, ra = emap[oi, si]
+                c, rc = emap[oj, sj]
+                key = (int(a), int(c), int(ra ^ rc))
+                if key not in index:
+                    index[key] = len(combos)
+                    combos.append(key)
+                ci[d, oi, oj] = index[key]
+    lines = _side_lines(pieces)
+    left = [np.stack([sec, out], axis=3) for out, sec in lines]  # i's side as a right edge
+    right = [np.stack([out, sec], axis=3) for out, sec in lines]  # j's side as a left edge
+    white = space.n_g > 1
+    i_idx = np.repeat(np.arange(n), n_o)  # candidate (i, o) = i * n_o + o
+    o_idx = np.tile(np.arange(n_o), n)
+    out = []
+    for p in range(space.n_p):
+        for g in range(space.n_g):
+            parts = []
+            for a, c, r in combos:
+                y = right[c][:, :, ::-1] if r else right[c]  # (M, n, b, 2, C)
+                parts.append(compat.edge_pairs(left[a], _colour(y, g, p), method, gap, white))
+            dirs = []
+            for d in range(2):
+                sel = ci[d][o_idx[:, None], o_idx[None, :]]  # (nno, nno) combo per pair
+                if method == "masked":
+                    tot = np.stack([q[0] for q in parts])[sel, :, i_idx[:, None], i_idx[None, :]]
+                    cnt = np.stack([q[1] for q in parts])[sel, :, i_idx[:, None], i_idx[None, :]]
+                    got = (tot.transpose(2, 0, 1), cnt.transpose(2, 0, 1))
+                else:
+                    got = np.stack(parts)[sel, :, i_idx[:, None], i_idx[None, :]].transpose(2, 0, 1)
+                dirs.append(compat.finish(got, method, b))
+            D = np.stack(dirs, axis=-1)  # (M, nno, nno, 2)
+            D[:, np.arange(n * n_o), np.arange(n * n_o)] = np.inf
+            out.append(D)
+    return out
+
+
 def extended_costs(pieces: np.ndarray, space: StateSpace, method: str, gap: int = 0
                    ) -> np.ndarray:
     """Normalized costs (M, nS, nS, 2) between pieces (M, n, b, b, C) in every state.
 
-    Edges are compared for every orientation of both pieces and every colour state of j
-    relative to i (n_o^2 * n_c pairs of oriented edges per pair of pieces, not S^2); masked
-    prediction then counts white pixels as blanked too when negative-positive is on. A piece
-    never neighbours itself in another state; best-buddy pairs cost half.
+    Only touching lines are compared: every side of i against every side of j, both ways along
+    the edge, for every colour state of j relative to i (32 * n_c pairs of lines per pair of
+    pieces with rotation, not 2 * S^2); masked prediction then counts white pixels as blanked
+    too when negative-positive is on. A piece never neighbours itself in another state;
+    best-buddy pairs cost half.
     """
     M, n = pieces.shape[:2]
     S, n_o = space.size, space.n_o
-    xo = expand(pieces, StateSpace(rotate=n_o > 1))  # (M, n*n_o, b, b, C)
-    white = space.n_g > 1
-    rel = [compat.dissimilarity(xo, method, gap, other=_colour(xo, g, p), white=white)
-           for p in range(space.n_p) for g in range(space.n_g)]  # nc x (M, n*n_o, n*n_o, 2)
+    rel = _oriented_costs(pieces, space, method, gap)  # nc x (M, n*n_o, n*n_o, 2)
     idx = np.arange(n * S)
     j, s = np.divmod(idx, S)
     o, c = s % n_o, s // n_o  # orientation and colour state of each candidate
