@@ -52,8 +52,8 @@ class TrainConfig:
     data_mode: str = "auto"  # auto | memory | stream
     workers: int = 0  # DataLoader worker processes for streaming
     normalize: str = "data"  # data: per-channel mean/std of the training data; fixed: 0.5/0.5
-    limit_train: int | None = None  # use only the first K training images
-    limit_test: int | None = None  # evaluate on the first K test images only
+    limit_train: int | None = None  # K training images, stratified by label, seeded
+    limit_test: int | None = None  # K test images, stratified by label, seeded
     checkpoint_every: int = 1  # epochs between saves of last.pt (and always the last epoch)
     resume: bool = False
     overwrite: bool = False
@@ -95,9 +95,11 @@ class TrainConfig:
             if not ok:
                 raise TrainError(message)
         for path in (self.data, self.test) if check_files else ():
-            if path is not None and not Path(path).is_file():
-                what = "is a directory" if Path(path).is_dir() else "does not exist"
-                raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file")
+            if path is None or Path(path).is_file() or (Path(path) / "manifest.json").is_file():
+                continue
+            what = "is a folder without manifest.json" if Path(path).is_dir() else "does not exist"
+            raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file or shard "
+                             f"folder")
         if self.device.startswith("cuda") and gpu_absent():
             raise TrainError(f"--device {self.device} asked for, but no GPU is visible here; "
                              "use --device cpu (or auto)")

@@ -24,7 +24,7 @@ from encrypt_tool.audit.metrics import (
 from encrypt_tool.audit.pieces import assemble, to_pieces
 from encrypt_tool.audit.progress import AuditProgress
 from encrypt_tool.audit.report import write_report
-from encrypt_tool.audit.select import select_indices
+from encrypt_tool.audit.select import select
 from encrypt_tool.audit.states import StateSpace, global_variants
 from encrypt_tool.scramble import block_grid
 
@@ -217,7 +217,7 @@ def audit_file(
     key: bytes,
     split: str = "test",
     samples: int | None = 200,
-    start: int = 0,
+    start: int | None = 0,
     indices: np.ndarray | list[int] | None = None,
     beam: int = 64,
     costs: tuple[str, ...] = COSTS,
@@ -226,8 +226,9 @@ def audit_file(
 ) -> tuple[dict, list[np.ndarray]]:
     """Attack copy 0 of the selected images of ``split`` and score every attack with the key.
 
-    Selection: ``indices`` (positions in the split) or ``samples`` images from ``start``
-    (None: to the end). Returns the summary (as in audit.json) and the images to picture.
+    Selection: ``indices`` (positions in the split), or ``samples`` images from ``start``
+    (None: to the end), or with ``start=None`` a seeded sample of ``samples`` stratified by
+    label (``select.select``). Returns the summary (as in audit.json) and the images to picture.
     ``progress``: report on stderr (a bar on a terminal, else a line per chunk of images).
     ``jobs``: worker processes for the attacks.
     """
@@ -240,7 +241,8 @@ def audit_file(
         sp = ds.split(split)
         if not info.scrambled:
             raise ValueError(f"{path} is not scrambled: there is nothing to attack")
-        index = select_indices(sp.n_images, samples, start, indices)
+        labels = ds.labels(split) if start is None and indices is None else None
+        index, selection = select(sp.n_images, samples, start, indices, labels)
         plain, _ = decrypt_images(ds, key, split, 0, index)  # (m, H, W, C)
         enc = ds.read(split, index, copy=None).images  # (m, N, H, W, C), only these images
     block = tuple(info.block_size)
@@ -257,6 +259,7 @@ def audit_file(
         "dataset_id": info.dataset_id,
         "key_fingerprint": info.key_fingerprint,
         "samples": len(index),
+        "selection": selection,
         "settings": {
             "split": split,
             "block_size": list(block),
@@ -304,7 +307,7 @@ def run_audit(
     samples: int | None,
     out_dir: str | os.PathLike,
     split: str = "test",
-    start: int = 0,
+    start: int | None = 0,
     indices: np.ndarray | list[int] | None = None,
     progress: bool = False,
     jobs: int = 1,
