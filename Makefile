@@ -9,7 +9,7 @@ CIFAR_DIR ?= $(if $(wildcard $(SHARED_CIFAR)/README.md),$(SHARED_CIFAR),$(HOME)/
 DATA   ?= data
 RUNS   ?= runs
 
-.PHONY: install test test-fast lint demo encrypt train bench reproduce reproduce-short reproduce-smoke audit clean \
+.PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos reproduce reproduce-short reproduce-smoke audit clean \
 	frontier gpu-check
 
 install:
@@ -66,6 +66,11 @@ train:
 # attack 1,000 encrypted test images of `make encrypt`'s file (needs the key it used)
 audit:
 	$(BIN)/bs-encrypt audit $(DATA)/cifar10_enc.h5 --samples 1000 --out $(RUNS)/audit --overwrite
+
+# the audit at photo size: 100 public-domain photos (scikit-image) at 224 px, 16x16 blocks, all
+# attacks, 2 worker processes (docs/AUDIT.md)
+bench-audit-photos:
+	PYTHONPATH=. $(BIN)/python bench/bench_audit_photos.py --images 100 --jobs 2
 
 bench:
 	$(BIN)/python bench/bench_encrypt.py

@@ -373,8 +373,11 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder [default: FILE's name + '-audit'].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier report in --out.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--jobs", type=int, default=1, show_default=True,
+              help="Worker processes for the attacks (chunks of images in parallel).")
 def audit(file: str, key: str | None, samples: int, start: int | None, indices: str | None,
-          split: str, out: str | None, overwrite: bool) -> None:
+          split: str, out: str | None, overwrite: bool, quiet: bool, jobs: int) -> None:
     """Attack the encrypted images without the key and report what leaks."""
     from encrypt_tool.audit import run_audit
     from encrypt_tool.audit.select import parse_indices
@@ -386,13 +389,15 @@ def audit(file: str, key: str | None, samples: int, start: int | None, indices: 
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
     if start is not None and start < 0:
         raise ValueError(f"--start {start} is not valid; it must be at least 0")
+    if jobs < 1:
+        raise ValueError(f"--jobs {jobs} is not valid; it must be at least 1")
     if indices is not None and start is not None:
         raise ValueError("--start and --indices exclude each other; give one of them")
     if indices is None:
         samples = _check_samples(file, split, samples, start)
     chosen = parse_indices(indices) if indices is not None else None
     summary = run_audit(file, _load_key(key), samples, out_dir, split=split, start=start,
-                        indices=chosen)
+                        indices=chosen, progress=not quiet, jobs=jobs)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/" + ", ".join(Path(p).name for p in summary["outputs"].values()))
 
