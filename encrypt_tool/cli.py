@@ -196,9 +196,9 @@ def dataset(**o) -> None:
     def progress(total: int):
         if o["quiet"]:
             return None
-        bar = click.progressbar(length=total, label="encrypting", file=sys.stderr,
-                                show_pos=True, show_percent=True)
-        return bar.__enter__()
+        from tqdm import tqdm  # the one progress convention: a bar on a terminal, else none
+
+        return tqdm(total=total, desc="encrypting", unit="image", file=sys.stderr, disable=None)
 
     path = build_dataset(cfg, key, open_source, progress,
                          report=None if o["quiet"] else lambda line: click.echo(line, err=True))
