@@ -48,7 +48,7 @@ def enc(tmp_path, key_file, run_cli):
     (["dataset", "--key", "{dir}"], ["--key", "is a directory"]),
     (["keygen", "--out", "{dir}/"], ["--out", "is a directory"]),
     (["dataset", "--out", "{dir}"], ["--out", "is a directory"]),
-    (["dataset", "--preset", "strong"], ["--preset", "'strong'", "paper", "hardened"]),
+    (["dataset", "--preset", "strong"], ["--preset", "'strong'", "paper", "hardened", "private"]),
     (["dataset", "--n-keys", "four"], ["--n-keys", "'four'", "integer"]),
     (["dataset", "--n-keys", "0"], ["--n-keys 0", "at least 1"]),
     (["inspect"], ["FILE"]),
