@@ -10,7 +10,7 @@ setting of ``frontier_settings.PHOTO_SETTINGS`` says (the paper preset at that s
 within-block transforms), and every training copy is attacked by the audit (all N copies in the
 attacker's hands). Writes photos.md and photos.json into --out; nothing derived from the photos
 is written there. ``--picture`` writes, for the first two photos, the plain photo and what the
-best attack recovers under each of the first and the last setting measured, side by side.
+best attack recovers under each of the first two settings measured, side by side.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             jpath.write_text(json.dumps({"images": names, "results": results}, indent=2))
             (a.out / "photos.md").write_text(_markdown(results))
     if a.picture and len(shown) >= 2:
-        picture(plain0, [shown[0], shown[-1]], a.picture)
+        picture(plain0, shown[:2], a.picture)
     print(_markdown(results))
     return 0
 

@@ -84,16 +84,16 @@ def leakage(path: Path, key: bytes, samples: int) -> dict:
     images that any of its attacks reassembles exactly (perfect, the per-image union), of true
     neighbour pairs found (neighbour, union), and the recognisability measures where the audit
     has them (recognisable images, blocks in correct segments of 4+, largest correct segment),
-    with the best single attack named beside them.
+    with the best single attack named beside them and the attacks the audit could not run.
 
     The one call into the audit; switch here when its entry point changes.
     """
-    from encrypt_tool.audit import leak_figures
+    from encrypt_tool.audit import audit_file
 
-    s = leak_figures(path, key, split="train", samples=samples)
+    s, _ = audit_file(path, key, split="train", samples=samples)
     u = s["union"]
-    return {**{k: u.get(k) for k in LEAK_KEYS}, "best_attack": s["best"]["attack"],
-            "samples": s["samples"]}
+    return {**{k: u.get(k) for k in LEAK_KEYS}, "best_attack": s["best_attack"],
+            "not_run": s.get("not_run", []), "samples": s["samples"]}
 
 
 def cifar_source(data_dir: Path, work: Path) -> str:
@@ -287,6 +287,12 @@ def _write(summary: dict, out: Path) -> None:
               f"{_pct(r['acc_tta'])} | "
               f"{_num(r['train_s'], '.0f')} | {_num(r['load'], '.1f')} |"
               for r in rows]
+    skipped = [f"- {name}: {'; '.join(res['leak']['not_run'])}"
+               for name, res in summary["results"].items()
+               if (res.get("leak") or {}).get("not_run")]
+    if skipped:
+        lines += ["", "Attacks the audit could not run (their figures are not in the union):",
+                  *skipped]
     (out / "frontier.md").write_text("\n".join(lines) + "\n")
     drawn = [r for r in rows if r["neighbour"] is not None and r["acc_tta"] is not None]
     if drawn:
