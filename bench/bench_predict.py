@@ -34,10 +34,10 @@ from common import machine  # noqa: E402
 from trainer import checkpoint as ckpt  # noqa: E402
 from trainer.data import MemoryLoader, to_input  # noqa: E402
 from trainer.ddp import pick_device  # noqa: E402
-from trainer.evaluate import evaluate  # noqa: E402
 from trainer.model import build_model  # noqa: E402
-from trainer.predict_cli import _predict  # noqa: E402
+from trainer.predict import predict_file  # noqa: E402
 from trainer.source import describe  # noqa: E402
+from trainer.train import evaluate  # noqa: E402
 
 CLASSES = 10
 
@@ -97,7 +97,7 @@ def eval_path(data: Path, run: Path, device: torch.device) -> tuple[float, float
 def predict_path(data: Path, run: Path, out: Path, device: str) -> tuple[float, float]:
     """Wall and CPU seconds of bs-predict's work after start-up (checkpoint, file, TTA, CSV)."""
     t0, c0 = time.perf_counter(), time.process_time()
-    _predict(str(run), str(data), out, "best", True, None, 256, device, True)
+    predict_file(run, str(data), out, "best", True, None, 256, device, overwrite=True)
     return time.perf_counter() - t0, time.process_time() - c0
 
 

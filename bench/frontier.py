@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from frontier_settings import SETTINGS, Setting, pick
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 __all__ = ["BUDGETS", "Budget", "chart", "cifar_source", "encrypt_setting", "leakage",
            "run_frontier", "with_overrides"]
@@ -299,40 +299,17 @@ def _write(summary: dict, out: Path) -> None:
         chart(drawn, out / "frontier.png")
 
 
-def chart(rows: list[dict], path: Path, size: tuple[int, int] = (640, 420)) -> Path:
-    """Accuracy with TTA against leaked neighbours, one line per model (PIL only)."""
-    W, H = size
-    L, R, T, B = 60, 170, 30, 50
-    img = Image.new("RGB", size, "white")
-    d = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
-    d.rectangle([L, T, W - R, H - B], outline="black")
-    accs = [r["acc_tta"] for r in rows]
-    lo, hi = max(0.0, min(accs) - 0.05), min(1.0, max(accs) + 0.05)
+def chart(rows: list[dict], path: Path) -> Path | None:
+    """Accuracy with TTA against leaked neighbours, one colour per model, each point named by
+    its setting. None (with a warning) without matplotlib."""
+    from encrypt_tool.figures import scatter_chart
 
-    def xy(leak: float, acc: float) -> tuple[float, float]:
-        return (L + leak * (W - R - L), H - B - (acc - lo) / max(hi - lo, 1e-9) * (H - B - T))
-
-    for k in range(6):
-        x, y = xy(k / 5, lo + k / 5 * (hi - lo))
-        d.text((x - 10, H - B + 5), f"{k * 20}%", fill="black", font=font)
-        d.text((5, y - 5), f"{100 * (lo + k / 5 * (hi - lo)):.0f}%", fill="black", font=font)
-    d.text((L + 40, H - 20), "true neighbour pairs the audit recovers", fill="black", font=font)
-    d.text((L, 8), "test accuracy (flip TTA) against leakage", fill="black", font=font)
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-    for i, model in enumerate(dict.fromkeys(r["model"] for r in rows)):
-        pts = sorted((r["neighbour"], r["acc_tta"], r["setting"]) for r in rows
-                     if r["model"] == model)
-        c = colours[i % len(colours)]
-        xys = [xy(n, a) for n, a, _ in pts]
-        if len(xys) > 1:
-            d.line(xys, fill=c, width=2)
-        for (x, y), (_, _, label) in zip(xys, pts, strict=True):
-            d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=c)
-            d.text((x + 4, y - 12), label.split(" ")[0], fill=c, font=font)
-        d.text((W - R + 10, T + 15 * i), model, fill=c, font=font)
-    img.save(path)
-    return path
+    series: dict[str, list[tuple[float, float, str]]] = {}
+    for r in rows:
+        series.setdefault(r["model"], []).append((r["neighbour"], r["acc_tta"], r["setting"]))
+    return scatter_chart(series, path, xlabel="true neighbour pairs the audit recovers",
+                      ylabel="test accuracy (flip TTA)",
+                      title="Test accuracy against leakage (further left: less leaks)")
 
 
 def with_overrides(b: Budget, **kw) -> Budget:

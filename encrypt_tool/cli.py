@@ -256,9 +256,12 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             overwrite: bool, verify: bool) -> None:
     """Print a file's public metadata."""
     from bsformat.reader import open_dataset
+    from encrypt_tool.figures import MISSING, charts_available
     from encrypt_tool.inspect import describe, sample_grid
 
     if grid is not None:
+        if not charts_available():  # the picture is what --grid asks for: refuse before work
+            raise ValueError(f"--grid {grid} cannot be written: {MISSING}")
         if samples < 1:
             raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
         if Path(grid).exists() and not overwrite:
@@ -276,7 +279,8 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
         if grid is not None:
             k = _load_key(key) if key is not None else None
             path = sample_grid(ds, grid, key=k, n=samples, split=split)
-            click.echo(f"wrote {path}")
+            if path is not None:
+                click.echo(f"wrote {path}")
 
 
 @main.command()
@@ -311,9 +315,10 @@ def audit(file: str, key: str | None, samples: int, start: int, indices: str | N
     if indices is None:
         samples = _check_samples(file, split, samples)
     chosen = parse_indices(indices) if indices is not None else None
-    run_audit(file, _load_key(key), samples, out_dir, split=split, start=start, indices=chosen)
+    summary = run_audit(file, _load_key(key), samples, out_dir, split=split, start=start,
+                        indices=chosen)
     click.echo((out_dir / "audit.md").read_text())
-    click.echo(f"wrote {out_dir}/audit.md, audit.json, audit.png")
+    click.echo(f"wrote {out_dir}/" + ", ".join(Path(p).name for p in summary["outputs"].values()))
 
 
 def _check_samples(file: str, split: str, samples: int) -> int:

@@ -6,15 +6,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from bsformat.format import FileInfo, FormatError
 from bsformat.reader import Dataset
 from encrypt_tool.augment import describe_augment
-from encrypt_tool.captions import caption_band
 from encrypt_tool.defences import DefenceConfig
+from encrypt_tool.figures import image_grid
 
-__all__ = ["describe", "sample_grid", "tile"]
+__all__ = ["describe", "sample_grid"]
 
 
 def describe(info: FileInfo) -> str:
@@ -60,38 +59,15 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
-def tile(
-    rows: list[np.ndarray], scale: int = 4, gap: int = 2, labels: list[str] | None = None
-) -> Image.Image:
-    """Lay out rows of images, each (n, H, W, C) uint8, as one picture; labels[i] captions
-    row i (a band above it). Rows may differ in size (stored and decrypted images with a
-    border drop); each image sits at the top left of its cell."""
-    n = max(len(r) for r in rows)
-    h, w = max(r.shape[1] for r in rows), max(r.shape[2] for r in rows)
-    sheet = np.full(((h + gap) * len(rows), (w + gap) * n, 3), 255, dtype=np.uint8)
-    for i, r in enumerate(rows):
-        for k, img in enumerate(r):
-            img = img if img.shape[-1] == 3 else np.repeat(img[..., :1], 3, axis=-1)
-            ih, iw = img.shape[:2]
-            sheet[i * (h + gap) : i * (h + gap) + ih, k * (w + gap) : k * (w + gap) + iw] = img
-    big = sheet.repeat(scale, axis=0).repeat(scale, axis=1)  # nearest-neighbour upscale
-    if labels:
-        parts = []
-        for i, label in enumerate(labels):
-            band = caption_band([label], [2], big.shape[1] - 4, big.shape[1])
-            parts += [band, big[i * (h + gap) * scale : (i + 1) * (h + gap) * scale]]
-        big = np.concatenate(parts)
-    return Image.fromarray(big)
-
-
 def sample_grid(
     ds: Dataset,
     out: str | os.PathLike,
     key: bytes | None = None,
     n: int = 8,
     split: str | None = None,
-) -> Path:
-    """Save encrypted samples (top row) and, with the key, their decryptions (bottom row)."""
+) -> Path | None:
+    """Save encrypted samples (top row) and, with the key, their decryptions (bottom row);
+    None (with a warning) where matplotlib is missing."""
     from encrypt_tool.decrypt import decrypt_images
 
     info = ds.info
@@ -107,7 +83,5 @@ def sample_grid(
     if key is not None:
         rows.append(decrypt_images(ds, key, split, 0, index)[0])
         labels.append("decrypted with the key")
-    path = Path(out)
     scale = max(1, min(4, 128 // max(enc.shape[1:3])))  # large images stay 1:1
-    tile(rows, scale=scale, labels=labels).save(path)
-    return path
+    return image_grid(rows, Path(out), row_labels=labels, scale=scale)

@@ -6,9 +6,9 @@ import torch
 
 from trainer import checkpoint as ckpt
 from trainer.data import MemoryLoader, to_input
-from trainer.evaluate import evaluate, summarise
 from trainer.model import build_model
 from trainer.source import describe
+from trainer.train import evaluate, summarise
 
 __all__ = ["evaluate_checkpoint"]
 

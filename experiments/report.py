@@ -7,9 +7,8 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from encrypt_tool.inspect import tile
+from encrypt_tool import figures
 
 __all__ = ["bar_chart", "sample_figure", "write_tables"]
 
@@ -33,46 +32,18 @@ def write_tables(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
     return csv_path, md_path
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
+def bar_chart(
+    groups: list[tuple[str, list[tuple[str, float]]]], title: str, path: Path
+) -> Path | None:
+    """Grouped bars of accuracies in percent: [(group label, [(bar label, value), ...]), ...].
+    None (with a warning) without matplotlib."""
+    return figures.bar_chart(groups, path, title, ylabel="test accuracy (%)")
 
 
-def bar_chart(groups: list[tuple[str, list[tuple[str, float]]]], title: str, path: Path) -> Path:
-    """Grouped bars of accuracies in percent: [(group label, [(bar label, value), ...]), ...]."""
-    width, height, margin, top = 760, 460, 70, 60
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
-    font, small = _font(18), _font(14)
-    draw.text((margin, 18), title, fill="black", font=font)
-    plot_h = height - top - 80
-    y0 = top + plot_h  # the axis line
-    for tick in range(0, 101, 20):
-        y = y0 - plot_h * tick / 100
-        draw.line([(margin, y), (width - 20, y)], fill=(225, 225, 225))
-        draw.text((margin - 38, y - 8), f"{tick}%", fill="black", font=small)
-    colours = [(110, 110, 110), (200, 60, 50)]
-    n_groups = len(groups)
-    group_w = (width - margin - 20) / n_groups
-    for g, (glabel, bars) in enumerate(groups):
-        bar_w = group_w * 0.7 / len(bars)
-        x = margin + g * group_w + group_w * 0.15
-        for b, (blabel, value) in enumerate(bars):
-            y = y0 - plot_h * value / 100
-            draw.rectangle([x, y, x + bar_w - 6, y0], fill=colours[b % len(colours)])
-            draw.text((x + 4, y - 18), f"{value:.1f}", fill="black", font=small)
-            draw.text((x + 4, y0 + 6), blabel, fill="black", font=small)
-            x += bar_w
-        draw.text((margin + g * group_w + group_w * 0.15, y0 + 30), glabel, fill="black",
-                  font=small)
-    draw.line([(margin, y0), (width - 20, y0)], fill="black")
-    img.save(path)
-    return path
-
-
-def sample_figure(rows: list[np.ndarray], path: Path) -> Path:
-    """Rows of images, each (n, H, W, C) uint8: plain on top, encrypted copies below (Fig. 2)."""
-    tile(rows, scale=4).save(path)
-    return path
+def sample_figure(
+    rows: list[np.ndarray], path: Path, labels: list[str] | None = None
+) -> Path | None:
+    """Rows of images, each (n, H, W, C) uint8, labels[i] above row i: plain on top, encrypted
+    copies below (Fig. 2). None (with a warning) without matplotlib."""
+    scale = max(1, min(4, 128 // max(rows[0].shape[1:3])))  # small images 4x, large ones 1:1
+    return figures.image_grid(rows, path, row_labels=labels, scale=scale)

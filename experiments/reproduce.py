@@ -140,7 +140,10 @@ def _figure2(source, key: bytes, out: Path) -> Path:
     spec = BatchSpec(split="figure", n_copies=4, block=(8, 8), augment=AugmentConfig(),
                      scramble=True, dataset_id=b"figure-2-sample!")
     enc = encrypt_batch(x, np.arange(len(x)), spec, key)  # (8, 4, H, W, C)
-    return sample_figure([x] + [enc[:, s] for s in range(4)], out)
+    labels = ["plain test images"] + [
+        f"copy {s + 1} of 4: augmented (crop, flip, GridMask), then scrambled with its own key"
+        for s in range(4)]
+    return sample_figure([x] + [enc[:, s] for s in range(4)], out, labels)
 
 
 def run_reproduce(cfg: ReproduceConfig) -> dict:

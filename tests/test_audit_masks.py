@@ -66,13 +66,17 @@ def test_parse_and_select_indices():
         select_indices(10, 5, 10)
 
 
-def test_picture_has_captions():
-    rows = [np.zeros((2, 8, 8, 3), np.uint8)] * 3
-    plain = picture(rows)
-    captioned = picture(rows, ["plain", "encrypted", "best: a long attack name that wraps"])
+def test_picture_has_captions(tmp_path):
+    from PIL import Image
+
+    columns = [np.full((2, 8, 8, 3), 255, np.uint8)] * 3  # white images: only text is dark
+    plain = Image.open(picture(columns, tmp_path / "a.png")).convert("RGB")
+    captioned = Image.open(picture(columns, tmp_path / "b.png", [
+        "plain", "encrypted", "best: a long attack name that wraps"])).convert("RGB")
     assert captioned.width == plain.width and captioned.height > plain.height
     band = np.asarray(captioned)[: captioned.height - plain.height]
     assert (band < 128).any()  # text was drawn
+    assert not (np.asarray(plain) < 128).any()
 
 
 def test_audit_selected_images_and_figures(tmp_path, key_file, run_cli):

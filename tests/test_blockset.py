@@ -11,10 +11,10 @@ from encrypt_tool.cli import main as encrypt_main
 from encrypt_tool.scramble import scramble
 from trainer.blockset import BLOCKSETS, BlockSet, BlockSetSpec, to_blocks
 from trainer.errors import TrainError
-from trainer.evaluate import predict
 from trainer.model import build_model
 from trainer.recipe import build_optimizer, get_recipe, resolve_recipe
 from trainer.source import describe, load_split
+from trainer.train import predict
 
 TINY = BlockSetSpec(stem=8, dim=16, depth=2, heads=2, mlp=2)
 

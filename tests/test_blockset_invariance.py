@@ -16,7 +16,6 @@ import torch
 from trainer.blockset import BlockSet, BlockSetSpec
 from trainer.data import to_input
 from trainer.errors import TrainError
-from trainer.evaluate import predict
 from trainer.invariance import (
     canonical_orientation,
     channel_set,
@@ -27,6 +26,7 @@ from trainer.invariance import (
     symmetric_stats,
 )
 from trainer.model import build_model
+from trainer.train import predict
 
 TINY = BlockSetSpec(stem=8, dim=16, depth=2, heads=2, mlp=2)
 ALL = ("rotate", "negpos", "channel_perm")

@@ -168,9 +168,9 @@ def test_default_threads_follows_the_idle_cores(monkeypatch):
     from trainer.config import MAX_DEFAULT_THREADS, default_threads
 
     cores = len(os.sched_getaffinity(0))
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr("trainer.config._busy_cores", lambda: 0.0)
     assert default_threads() == min(cores, MAX_DEFAULT_THREADS)
-    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 10.0, 0.0, 0.0))
+    monkeypatch.setattr("trainer.config._busy_cores", lambda: cores + 10.0)
     assert default_threads() == 1
 
 

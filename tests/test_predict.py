@@ -24,10 +24,10 @@ from encrypt_tool.cli import main as encrypt_main
 from encrypt_tool.demo_images import write_demo_images
 from trainer.config import TrainConfig
 from trainer.data import MemoryLoader, to_input
-from trainer.evaluate import predict as eval_predict
 from trainer.predict import load_predictor
 from trainer.predict_cli import main as predict_main
 from trainer.source import describe
+from trainer.train import predict as eval_predict
 from trainer.train import train
 
 REPO = Path(__file__).resolve().parents[1]

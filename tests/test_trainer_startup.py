@@ -32,5 +32,6 @@ def test_startup_lines(tmp_path, key_file, run_cli, monkeypatch):
     assert "plain (not scrambled)" in r.output and "blocks 8x8" not in r.output
     assert "warning: 1 epoch of resnet18-narrow on 64 images may take about" in r.output
     assert "CPU with 1 thread " in r.output
+    assert "memory: about" in r.output and "available" in r.output  # the peak estimate
     config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
     assert config["threads"] == 1

@@ -1,42 +1,64 @@
-"""Checkpoints and the metrics file of a run directory, all written atomically.
+"""The run directory: the run's state (``Run``), its checkpoints and metrics, written atomically.
 
 ``last.pt`` holds everything a resumed run needs (model, optimiser, schedule, epoch, metrics so
-far, RNG states); ``best.pt`` the model with the best test accuracy with TTA. The next epoch's
+far, RNG state); ``best.pt`` the model with the best test accuracy with TTA. The next epoch's
 data randomness derives from (seed, epoch), so resuming replays the uninterrupted run exactly.
+Every file goes to ``NAME.partial`` first and is renamed into place; a failed write (a full disk)
+removes the partial file and says which path needed how much space.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from trainer.errors import TrainError
 
-__all__ = ["METRIC_COLUMNS", "RUN_FILES", "check_resume", "load", "prepare_run_dir", "save",
-           "write_json", "write_metrics"]
+__all__ = ["METRIC_COLUMNS", "RUN_FILES", "Run", "check_resume", "load", "prepare_run_dir",
+           "read_json", "save", "write_json", "write_metrics"]
 
 RUN_FILES = ("config.json", "metrics.csv", "last.pt", "best.pt")
 METRIC_COLUMNS = (
     "epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "test_loss_tta",
     "test_acc_tta", "images_per_s", "epoch_s",
 )
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def _replace(tmp: Path, path: Path) -> None:
-    os.replace(tmp, path)
+def _write(f, data: bytes) -> None:
+    f.write(data)
+
+
+def _write_atomic(data: bytes, path: str | os.PathLike) -> None:
+    """``data`` to ``path`` through ``path.partial``; TrainError naming the path on a full disk."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        with open(tmp, "wb") as f:
+            _write(f, data)
+        os.replace(tmp, path)
+    except BaseException as e:  # a full disk, Ctrl-C: no partial file stays behind
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno in _NO_SPACE:
+            raise TrainError(f"no space left on the disk of {path}: writing it needs "
+                             f"{len(data) / 2**20:.1f} MiB more; free some space") from None
+        raise
 
 
 def save(state: dict, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary name, then rename (``state``: tensors and plain types only,
-    so that ``load`` can read it with ``weights_only=True``)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(state, tmp)
-    _replace(tmp, path)
+    """``torch.save`` through memory to a temporary name, then rename (``state``: tensors and
+    plain types only, so that ``load`` can read it with ``weights_only=True``)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    _write_atomic(buf.getbuffer(), path)
 
 
 def load(path: str | os.PathLike) -> dict:
@@ -60,46 +82,104 @@ def load(path: str | os.PathLike) -> dict:
     return state
 
 
+def read_json(path: str | os.PathLike) -> dict:
+    """A JSON file of the run directory; TrainError naming it when it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise TrainError(f"{path} cannot be read ({e})") from None
+
+
 def write_json(obj: dict, path: str | os.PathLike) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    _replace(tmp, path)
+    _write_atomic((json.dumps(obj, indent=2) + "\n").encode(), path)
 
 
 def write_metrics(rows: list[dict], path: str | os.PathLike) -> None:
     """All epochs so far as CSV (rewritten whole, so a resumed run never duplicates rows)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    _replace(tmp, path)
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    _write_atomic(text.getvalue().encode(), path)
+
+
+@dataclass
+class Run:
+    """What a run carries from epoch to epoch, and what its checkpoints hold.
+
+    ``meta`` is the run's fixed description (identity, mean, std, model name, classes, image
+    shape, block size, scrambled), stored in both checkpoints so that a model loads alone.
+    """
+
+    dir: Path
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    meta: dict
+    epoch: int = 0  # epochs finished
+    rows: list[dict] = field(default_factory=list)
+    best: dict | None = None
+
+    def restore(self, state: dict) -> None:
+        """Continue from a ``last.pt`` state (after ``check_resume``)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.rows, self.best, self.epoch = state["metrics"], state["best"], state["epoch"]
+        torch.set_rng_state(state["rng"])
+
+    def record(self, row: dict) -> bool:
+        """Add a finished epoch's metrics; True when it is the best so far (accuracy with TTA)."""
+        self.rows.append(row)
+        self.epoch = row["epoch"]
+        if self.best is None or row["test_acc_tta"] > self.best["test_acc_tta"]:
+            self.best = dict(row)
+            return True
+        return False
+
+    def save(self, last: bool, best: bool) -> None:
+        """Write ``last.pt`` (when ``last``), ``best.pt`` (when ``best``) and ``metrics.csv``."""
+        model = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        if last:
+            save({**self.meta, "model": model, "optimizer": self.optimizer.state_dict(),
+                  "schedule": self.schedule.state_dict(), "epoch": self.epoch,
+                  "metrics": self.rows, "best": self.best, "rng": torch.get_rng_state()},
+                 self.dir / "last.pt")
+        if best:
+            save({**self.meta, "model": model, "epoch": self.epoch, "metrics": self.best},
+                 self.dir / "best.pt")
+        write_metrics(self.rows, self.dir / "metrics.csv")
 
 
 def prepare_run_dir(out: str, resume: bool, overwrite: bool, main: bool = True) -> Path:
     """Create ``out``; refuse one holding results unless resuming or overwriting (only the
-    ``main`` process deletes old results)."""
+    ``main`` process deletes old results and stale ``.partial`` files).
+
+    Resuming needs the run's ``config.json``; a run that saved no ``last.pt`` yet starts again
+    from its first epoch (its ``metrics.csv`` and ``best.pt``, if any, are removed)."""
     d = Path(out)
     if d.exists() and not d.is_dir():
         raise TrainError(f"run directory {d} exists and is not a directory")
     present = [n for n in RUN_FILES if (d / n).exists()]
+    stale: list[str] = []
     if resume:
+        if not (d / "config.json").is_file():
+            raise TrainError(f"--resume: there is no previous run in {d} to continue; "
+                             "leave out --resume to start one")
         if not (d / "last.pt").is_file():
-            if not present:
-                raise TrainError(f"--resume: there is no previous run in {d} to continue; "
-                                 "leave out --resume to start one")
-            raise TrainError(f"--resume: {d} has no last.pt to resume from (no epoch "
-                             "finished there); start again with --overwrite")
+            stale = [n for n in ("metrics.csv", "best.pt") if n in present]
     elif present and not overwrite:
         raise TrainError(
             f"run directory {d} already holds results ({', '.join(present)}); "
             "give --resume to continue it or --overwrite to start again"
         )
-    elif overwrite and main:
-        for n in present:
+    elif overwrite:
+        stale = present
+    if main:
+        for n in stale:
             (d / n).unlink()
+        for p in d.glob("*.partial") if d.is_dir() else ():
+            p.unlink(missing_ok=True)
     d.mkdir(parents=True, exist_ok=True)
     return d
 

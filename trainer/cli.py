@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from bsformat.clitools import Command, version_option
 from trainer.config import (
@@ -16,6 +19,7 @@ from trainer.config import (
     TrainConfig,
     default_threads,
     format_config,
+    resume_config,
 )
 
 __all__ = ["main"]
@@ -23,7 +27,7 @@ __all__ = ["main"]
 
 @click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @version_option("bs-train")
-@click.argument("data", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("data", type=click.Path(dir_okay=False, path_type=str), required=False)
 @click.option("--test", "test", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="A separate file whose 'test' split to evaluate on (default: DATA's).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
@@ -55,23 +59,34 @@ __all__ = ["main"]
 @click.option("--checkpoint-every", type=int, default=1, show_default=True,
               help="Epochs between saves of last.pt (the last epoch is always saved).")
 @click.option("--threads", type=int, default=None,
-              help=f"CPU threads for torch [default: the idle cores at start-up (cores minus "
-                   f"the load average), 1 to {MAX_DEFAULT_THREADS}]. Fix it for runs that must "
-                   f"replay exactly.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
+              help=f"CPU threads for torch, 1 to the number of cores [default: the cores "
+                   f"idle at start-up (measured over 0.25 s), at most {MAX_DEFAULT_THREADS}]. "
+                   f"Fix it for runs that must replay exactly.")
+@click.option("--resume", "resume_dir", is_flag=False, flag_value="", default=None,
+              metavar="RUNDIR", help="Continue the run in RUNDIR (or --out) from its last.pt, "
+                                     "with the options of its config.json (options given "
+                                     "again must match).")
 @click.option("--overwrite", is_flag=True, help="Replace the results in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (summary lines only).")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
 @click.option("--deterministic", is_flag=True, help="Deterministic algorithms (slower).")
-def main(data: str, out: str | None, no_progress: bool, compile_: bool, **options) -> None:
+def main(data: str | None, out: str | None, resume_dir: str | None, no_progress: bool,
+         compile_: bool, **options) -> None:
     """Train ResNet-18 on the encrypted images in DATA (a bs-encrypt .h5 file) and evaluate it
     every epoch on the encrypted test images, with and without flip TTA.
 
+    Continue an interrupted run with: bs-train --resume RUNDIR
+
     Several GPUs or machines: torchrun --nproc_per_node=K -m trainer.cli DATA ...
     """
-    out = out or str(Path("runs") / Path(data).stem)
-    config = TrainConfig(data=data, out=out, progress=not no_progress, compile=compile_,
-                         **options)
+    options.update(progress=not no_progress, compile=compile_)
+    if resume_dir is not None:
+        config = _resume(data, out, resume_dir, options)
+    else:
+        if data is None:
+            raise click.UsageError("missing DATA (a bs-encrypt .h5 file), or --resume RUNDIR")
+        out = out or str(Path("runs") / Path(data).stem)
+        config = TrainConfig(data=data, out=out, **options)
     config.validate()  # before torch is imported: bad options fail in a fraction of a second
     if config.threads is None:
         config.threads = default_threads()
@@ -82,9 +97,35 @@ def main(data: str, out: str | None, no_progress: bool, compile_: bool, **option
     try:
         train(config)
     except KeyboardInterrupt:
-        raise click.ClickException(
-            f"interrupted; continue with: bs-train {data} --out {config.out} --resume"
-        ) from None
+        if int(os.environ.get("RANK", "0")) == 0:
+            click.echo(_interrupted(config.out), err=True)
+        sys.exit(130)
+
+
+def _resume(data: str | None, out: str | None, resume_dir: str, options: dict) -> TrainConfig:
+    """The run's own configuration, with the options given on this command line."""
+    if resume_dir and out and Path(out) != Path(resume_dir):
+        raise click.UsageError(f"--resume {resume_dir} and --out {out} name two runs; give one")
+    run_dir = resume_dir or out or (str(Path("runs") / Path(data).stem) if data else None)
+    if not run_dir:
+        raise click.UsageError("--resume needs the run directory: bs-train --resume RUNDIR")
+    if options.pop("overwrite"):
+        raise click.UsageError("give --resume or --overwrite, not both")
+    ctx = click.get_current_context()
+    flags = {"progress": "no_progress", "compile": "compile_"}
+    given = {k: v for k, v in options.items()
+             if ctx.get_parameter_source(flags.get(k, k)) == ParameterSource.COMMANDLINE}
+    if data is not None:
+        given["data"] = data
+    return resume_config(run_dir, given)
+
+
+def _interrupted(run_dir: str) -> str:
+    """The line for Ctrl-C: how to continue, or that there is nothing to continue."""
+    if (Path(run_dir) / "config.json").is_file():
+        return f"interrupted; continue with: bs-train --resume {shlex.quote(run_dir)}"
+    return "interrupted before the run began; nothing was saved, so start it again"
+
 
 if __name__ == "__main__":
     main()

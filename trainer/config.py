@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from trainer.errors import TrainError
 
-__all__ = ["INVARIANCE_NAMES", "MAX_DEFAULT_THREADS", "MODEL_NAMES", "RECIPE_NAMES",
-           "RESULT_FIELDS", "TrainConfig", "default_threads", "format_config", "gpu_absent"]
+__all__ = ["INVARIANCE_NAMES", "MACHINE_FIELDS", "MAX_DEFAULT_THREADS", "MODEL_NAMES",
+           "RECIPE_NAMES", "RESULT_FIELDS", "TrainConfig", "available_cores", "default_threads",
+           "format_config", "gpu_absent", "option_name", "resume_config"]
 
 # The names of trainer.model.MODELS and trainer.recipe.RECIPES, kept here so that checking
 # options needs no torch (a test keeps them equal).
@@ -23,6 +26,13 @@ MAX_DEFAULT_THREADS = 8
 RESULT_FIELDS = (
     "epochs", "batch_size", "recipe", "lr", "seed", "model", "limit_train", "normalize",
 )
+# The fields that say how and where a run computes, not what: a resumed run may change them.
+# (``data`` and ``test`` are locations too: the checkpoint checks the data's identity.)
+MACHINE_FIELDS = (
+    "data", "test", "device", "data_mode", "workers", "threads", "progress", "compile",
+    "deterministic", "checkpoint_every",
+)
+_FLAGS = {"data": "DATA", "test": "--test", "data_mode": "--data", "progress": "--no-progress"}
 
 
 @dataclass
@@ -73,8 +83,9 @@ class TrainConfig:
             (self.checkpoint_every >= 1,
              f"--checkpoint-every {self.checkpoint_every} is not valid; it must be >= 1"),
             (self.workers >= 0, f"--workers {self.workers} is not valid; it must be >= 0"),
-            (self.threads is None or self.threads >= 1,
-             f"--threads {self.threads} is not valid; it must be >= 1"),
+            (self.threads is None or 1 <= self.threads <= available_cores(),
+             f"--threads {self.threads} is not valid; use 1 to {available_cores()} (the CPU "
+             f"cores this process may use)"),
             (self.lr is None or self.lr > 0, f"--lr {self.lr} is not valid; it must be > 0"),
             (self.limit_train is None or self.limit_train >= 1,
              f"--limit-train {self.limit_train} is not valid; it must be >= 1"),
@@ -106,6 +117,13 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def saved(self) -> dict:
+        """The fields for the run's config.json: absolute paths (``--resume`` from anywhere),
+        neither ``resume`` nor ``overwrite``."""
+        paths = {k: str(Path(v).resolve()) for k in ("data", "test", "out")
+                 if (v := getattr(self, k)) is not None}
+        return {**self.to_dict(), **paths, "resume": False, "overwrite": False}
+
 
 def _invariance_ok(text: str) -> bool:
     if text in ("auto", "none"):
@@ -122,20 +140,96 @@ def format_config(config: TrainConfig) -> str:
     return "TrainConfig(\n" + "\n".join(lines) + "\n)"
 
 
-def default_threads() -> int:
-    """The idle cores at start-up: the cores this process may use minus the 1-minute load
-    average, at least 1, at most ``MAX_DEFAULT_THREADS``. On a busy shared machine extra
-    threads only wait for each other (bench/bench_threads.py: 2 threads ran at 0.41x the
-    speed of 1 on a 2-core machine at load 12)."""
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity; ``os.cpu_count()`` elsewhere)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def _cpu_times(cpus: set[int]) -> tuple[int, int] | None:
+    """(busy, total) clock ticks of the CPUs ``cpus`` since boot, from /proc/stat (None
+    elsewhere); busy is all but idle and I/O wait."""
+    busy = total = 0
     try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        busy = 0.0
+        with open("/proc/stat") as f:
+            for line in f:
+                name, *values = line.split()
+                if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                    v = [int(x) for x in values[:8]]
+                    total += sum(v)
+                    busy += sum(v) - v[3] - v[4]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy, total) if total else None
+
+
+def _busy_cores(interval: float = 0.25) -> float | None:
+    """The cores that other processes keep busy now: CPU time spent over ``interval`` seconds,
+    while this process sleeps (None where /proc/stat cannot tell)."""
+    try:
+        cpus = os.sched_getaffinity(0)
+    except AttributeError:
+        return None
+    a = _cpu_times(cpus)
+    time.sleep(interval)
+    b = _cpu_times(cpus)
+    if a is None or b is None or b[1] <= a[1]:
+        return None
+    return len(cpus) * (b[0] - a[0]) / (b[1] - a[1])
+
+
+def default_threads() -> int:
+    """The idle cores at start-up, at least 1, at most ``MAX_DEFAULT_THREADS``: the cores this
+    process may use minus those other processes keep busy, measured over a quarter second
+    (where /proc/stat is missing: minus the whole part of the 1-minute load average).
+
+    Measured, not the load average: that average trails the last minute, so on an idle 2-core
+    machine it still counted the command just finished and the choice was 1 thread, where 2
+    ran 1.7x faster. On a busy machine extra threads only wait for each other
+    (bench/bench_threads.py: 2 threads ran at 0.41x the speed of 1 on 2 cores at load 12)."""
+    cores = available_cores()
+    busy = _busy_cores()
+    if busy is None:
+        try:
+            busy = float(int(os.getloadavg()[0]))
+        except (AttributeError, OSError):
+            busy = 0.0
     return max(1, min(cores, MAX_DEFAULT_THREADS, round(cores - busy)))
+
+
+def option_name(field: str) -> str:
+    """The command-line name of a ``TrainConfig`` field: ``batch_size`` -> ``--batch-size``."""
+    return _FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def resume_config(run_dir: str | os.PathLike, given: dict) -> TrainConfig:
+    """The configuration of the run in ``run_dir`` (its config.json) for ``--resume``, with the
+    options ``given`` on the command line (field -> value). A given option that changes the
+    result (anything but ``MACHINE_FIELDS``) must equal the run's: TrainError naming the option
+    and both values otherwise."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        what = "does not exist" if not Path(run_dir).exists() else "has no config.json"
+        raise TrainError(f"--resume: there is no previous run in {run_dir} to continue (it "
+                         f"{what}); leave out --resume to start one")
+    try:
+        saved = json.loads(path.read_text())["config"]
+        config = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig)
+                                if f.name in saved})
+    except (ValueError, KeyError, TypeError) as e:
+        raise TrainError(f"--resume: {path} cannot be read as a bs-train run configuration "
+                         f"({type(e).__name__}: {e})") from None
+    for name, value in given.items():
+        if name not in MACHINE_FIELDS and value != getattr(config, name):
+            raise TrainError(
+                f"--resume: {option_name(name)} {value} differs from the run's "
+                f"{option_name(name)} {getattr(config, name)} (in {path}); leave it out to "
+                f"continue the run as it was, or start a new run with another --out")
+        setattr(config, name, value)
+    config.out, config.resume, config.overwrite = str(run_dir), True, False
+    return config
 
 
 def gpu_absent() -> bool:

@@ -1,22 +1,27 @@
 """The in-memory data path: every copy of every image resident as uint8 (on the GPU when
-there is one), an epoch's copies picked by indexing; plus a map-style ``Dataset`` view.
+there is one), an epoch's copies picked by indexing; plus a map-style ``Dataset`` view, and the
+choice between it and the streaming path for a run.
 
 Converting to float and normalising happens on the device, batch by batch (``to_input``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from trainer.config import TrainConfig
+from trainer.errors import TrainError
+from trainer.estimate import available_memory
 from trainer.plan import epoch_plan, rank_batches
-from trainer.source import Split, load_split
+from trainer.source import Split, check_pair, describe, load_split
+from trainer.stream import StreamLoader
 
-__all__ = ["EncryptedDataset", "MemoryLoader", "fits_in_memory", "to_input"]
+__all__ = ["EncryptedDataset", "MemoryLoader", "choose_mode", "fits_in_memory", "make_loader",
+           "open_splits", "to_input"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (B, H, W, C) uint8, (B,) int64
 
@@ -26,10 +31,7 @@ def fits_in_memory(nbytes: int, device: torch.device, fraction: float = 0.5) -> 
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
     else:
-        try:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            free = 4 << 30
+        free = available_memory() or 4 << 30
     return nbytes <= fraction * free
 
 
@@ -104,3 +106,35 @@ class EncryptedDataset(Dataset):
 
     def __getitem__(self, j: int) -> tuple[torch.Tensor, int]:
         return torch.from_numpy(self.images[j, self.copies[j]]), int(self.labels[j])
+
+
+def open_splits(config: TrainConfig, world: int = 1) -> tuple[Split, Split]:
+    """The run's train and test splits, checked against each other and the batch size."""
+    train_split = describe(config.data, "train", config.limit_train)
+    test_split = describe(config.test or config.data, "test", config.limit_test)
+    check_pair(train_split, test_split)
+    if config.batch_size > train_split.n_images:
+        raise TrainError(
+            f"batch size {config.batch_size} is larger than the training set "
+            f"({train_split.n_images} images); use --batch-size <= {train_split.n_images}"
+        )
+    if config.batch_size % world:
+        raise TrainError(f"batch size {config.batch_size} must be a multiple of the "
+                         f"{world} processes")
+    return train_split, test_split
+
+
+def choose_mode(mode: str, split: Split, device: torch.device, budget: float) -> str:
+    """``memory`` or ``stream``: ``auto`` holds the split in memory when it fits ``budget``."""
+    if mode != "auto":
+        return mode
+    return "memory" if fits_in_memory(split.nbytes, device, budget) else "stream"
+
+
+def make_loader(split: Split, mode: str, config: TrainConfig, d, shuffle: bool):
+    """The loader of ``split`` for this rank (``d``: a ``ddp.Dist``) in ``mode``."""
+    kw = dict(batch_size=config.batch_size, seed=config.seed, shuffle=shuffle, rank=d.rank,
+              world=d.world)
+    if mode == "memory":
+        return MemoryLoader(split, d.device, **kw)
+    return StreamLoader(split, d.device, workers=config.workers, **kw)

@@ -11,13 +11,15 @@ of a file's defences (``invariances``, trainer/invariance.py); a ResNet has none
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from trainer.blockset import BLOCKSETS, build_blockset
 from trainer.errors import TrainError
 
-__all__ = ["MODELS", "RESNET_WIDTHS", "SMALL_IMAGE_MAX", "build_model", "model_width"]
+__all__ = ["MODELS", "RESNET_WIDTHS", "SMALL_IMAGE_MAX", "build_model", "model_width",
+           "saved_bytes_per_image"]
 
 RESNET_WIDTHS = {"resnet18": 64, "resnet18-narrow": 16}
 MODELS = (*RESNET_WIDTHS, *BLOCKSETS)
@@ -77,3 +79,23 @@ def build_model(
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
     return model
+
+
+def saved_bytes_per_image(
+    name: str, n_classes: int, image_shape: tuple[int, int, int],
+    block_size: tuple[int, int] | None = None,
+) -> tuple[int, int]:
+    """(bytes that autograd keeps for the backward pass per training image, parameter count) of
+    the named model in float32, from a forward pass on the meta device (no memory, no compute)."""
+    with torch.device("meta"):
+        model = build_model(name, n_classes, image_shape, block_size)
+        x = torch.empty(2, image_shape[2], image_shape[0], image_shape[1])  # (2, C, H, W)
+    saved: list[int] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return sum(saved) // 2, sum(p.numel() for p in model.parameters())

@@ -5,6 +5,9 @@
     p = load_predictor("runs/demo")            # best.pt of a bs-train run, or a .pt file
     probs = p.predict(x)                       # x: (B, H, W, C) uint8 -> (B, K) float32
 
+``predict_file`` is ``bs-predict``'s whole job: a query (or a data file's test split) in, a
+predictions CSV and its JSON out.
+
 The model is rebuilt from what the checkpoint records (model name, classes, image shape, block
 size) through ``trainer.model.build_model``, so any model ``bs-train`` knows loads here. The
 checkpoint is read with ``weights_only=True`` (``checkpoint.load``): it cannot run code.
@@ -15,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,8 +32,10 @@ from trainer.data import to_input
 from trainer.ddp import pick_device
 from trainer.errors import TrainError
 from trainer.model import build_model
+from trainer.train import predict
 
-__all__ = ["ModelInfo", "Predictor", "load_predictor", "resolve_checkpoint"]
+__all__ = ["ModelInfo", "Prediction", "Predictor", "check_output", "load_predictor",
+           "predict_file", "resolve_checkpoint"]
 
 _REQUIRED = ("model", "model_name", "class_names", "image_shape", "block_size", "mean", "std")
 
@@ -114,10 +121,7 @@ class Predictor:
         xin = to_input(x.to(self.device, non_blocking=True), self.mean, self.std,
                        channels_last=self._cuda)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._cuda):
-            p = self.model(xin).float().softmax(1)
-            if tta:
-                p = (p + self.model(xin.flip(3)).float().softmax(1)) / 2
-        return p
+            return predict(self.model, xin, tta)
 
     def predict(self, x: np.ndarray | torch.Tensor, tta: bool = True,
                 batch_size: int = 256) -> np.ndarray:
@@ -165,3 +169,85 @@ def load_predictor(run: str | os.PathLike, device: str = "auto",
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     return Predictor(model, list(state["mean"]), list(state["std"]), dev, info)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What ``predict_file`` did: where it wrote, how many images, how fast, how well."""
+
+    csv: Path
+    json: Path
+    info: ModelInfo
+    split: str
+    n_images: int
+    seconds: float
+    device: str
+    tta: bool
+    correct: int | None  # None when the input has no labels the model knows
+
+
+def check_output(out: Path, overwrite: bool) -> None:
+    """TrainError when the CSV ``out`` or its JSON cannot be written (before any work)."""
+    from trainer.predict_io import json_path  # predict_io imports ModelInfo from here
+
+    if out.suffix.lower() == ".json":
+        raise TrainError(f"--out {out} must not end in .json (the JSON goes beside the CSV)")
+    for p in (out, json_path(out)):
+        if p.is_dir():
+            raise TrainError(f"output {p} is a directory; give a file name such as "
+                             f"{p}/predictions.csv")
+        if p.exists() and not overwrite:
+            raise TrainError(f"output {p} already exists; pass --overwrite to replace it")
+    if not out.parent.is_dir():
+        raise TrainError(f"output directory {out.parent} does not exist; create it first")
+
+
+def predict_file(run: str | os.PathLike, data: str, out: str | os.PathLike,
+                 which: str = "best", tta: bool = True, top_k: int | None = None,
+                 batch_size: int = 256, device: str = "auto",
+                 overwrite: bool = False) -> Prediction:
+    """Classify the images of ``data`` (a query file, or a data file's test split) with the
+    model of ``run``; write the predictions CSV ``out`` (``top_k`` classes per image, default
+    3) and the model's identity beside it as JSON."""
+    from trainer.predict_io import check_match, iter_batches, open_input, write_predictions
+
+    out = Path(out)
+    if batch_size < 1:
+        raise TrainError(f"--batch-size {batch_size} is not valid; it must be >= 1")
+    if top_k is not None and top_k < 1:
+        raise TrainError(f"--top-k {top_k} is not valid; it must be between 1 and the number "
+                         f"of classes")
+    check_output(out, overwrite)
+    inp = open_input(data)
+    pred = load_predictor(run, device, which)
+    info = pred.info
+    top_k = min(3, info.n_classes) if top_k is None else top_k
+    if top_k > info.n_classes:
+        raise TrainError(f"--top-k {top_k} is not valid; the model has {info.n_classes} "
+                         f"classes, so use 1..{info.n_classes}")
+    check_match(inp, info)
+    if inp.class_names != info.class_names:
+        warnings.warn(f"the class names of {data} differ from the model's; the predictions "
+                      f"use the model's", stacklevel=2)
+    ids, probs, labels = [], [], []
+    t0 = time.perf_counter()
+    for x, j, y in iter_batches(inp, batch_size):  # (B, H, W, C) uint8, (B,) ids, (B,) labels
+        probs.append(pred.predict_tensor(torch.from_numpy(x), tta).cpu().numpy())
+        ids.append(j)
+        labels.append(y)
+    seconds = time.perf_counter() - t0
+    p, j, y = np.concatenate(probs), np.concatenate(ids), np.concatenate(labels)
+    scored = bool(inp.has_labels and len(y) and y.min() >= 0 and y.max() < info.n_classes)
+    correct = int((p.argmax(1) == y).sum()) if scored else None
+    meta = {
+        "model": info.to_dict(),
+        "query": {"dataset_id": inp.dataset_id, "split": inp.split, "kind": inp.kind,
+                  "n_images": int(len(j))},
+        "tta": tta, "top_k": top_k,
+        "accuracy": correct / len(y) if scored else None,
+        "device": str(pred.device), "images_per_s": len(j) / max(seconds, 1e-9),
+    }
+    csv_path, json_file = write_predictions(out, j, p, y if scored else None, info.class_names,
+                                            top_k, meta)
+    return Prediction(Path(csv_path), Path(json_file), info, inp.split, int(len(j)), seconds,
+                      str(pred.device), tta, correct)

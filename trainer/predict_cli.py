@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import sys
-import time
-from pathlib import Path
 
 import click
 
 from bsformat.clitools import Command, version_option
 
 __all__ = ["main"]
-
-
-def _check_out(out: Path, overwrite: bool) -> None:
-    from trainer.errors import TrainError
-    from trainer.predict_io import json_path
-
-    if out.suffix.lower() == ".json":
-        raise TrainError(f"--out {out} must not end in .json (the JSON goes beside the CSV)")
-    for p in (out, json_path(out)):
-        if p.is_dir():
-            raise TrainError(f"output {p} is a directory; give a file name such as "
-                             f"{p}/predictions.csv")
-        if p.exists() and not overwrite:
-            raise TrainError(f"output {p} already exists; pass --overwrite to replace it")
-    if not out.parent.is_dir():
-        raise TrainError(f"output directory {out.parent} does not exist; create it first")
 
 
 @click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,63 +36,16 @@ def main(run: str, data: str, out: str, which: str, no_tta: bool, top_k: int | N
     default: the mean of the probabilities of the image and of its mirror, as in evaluation.
     """
     # bad input (TrainError, FormatError, OSError) becomes one line through Command
-    _predict(run, data, Path(out), which, not no_tta, top_k, batch_size, device, overwrite)
+    from trainer.predict import predict_file
 
-
-def _predict(run: str, data: str, out: Path, which: str, tta: bool, top_k: int | None,
-             batch_size: int, device: str, overwrite: bool) -> None:
-    import numpy as np
-    import torch
-
-    from trainer.errors import TrainError
-    from trainer.predict import load_predictor
-    from trainer.predict_io import check_match, iter_batches, open_input, write_predictions
-
-    if batch_size < 1:
-        raise TrainError(f"--batch-size {batch_size} is not valid; it must be >= 1")
-    if top_k is not None and top_k < 1:
-        raise TrainError(f"--top-k {top_k} is not valid; it must be between 1 and the number "
-                         f"of classes")
-    _check_out(out, overwrite)
-    inp = open_input(data)
-    pred = load_predictor(run, device, which)
-    info = pred.info
-    if top_k is None:
-        top_k = min(3, info.n_classes)
-    if top_k > info.n_classes:
-        raise TrainError(f"--top-k {top_k} is not valid; the model has {info.n_classes} "
-                         f"classes, so use 1..{info.n_classes}")
-    check_match(inp, info)
-    if inp.class_names != info.class_names:
-        click.echo(f"warning: the class names of {data} differ from the model's; the "
-                   f"predictions use the model's", err=True)
-    ids, probs, labels = [], [], []
-    t0 = time.perf_counter()
-    for x, j, y in iter_batches(inp, batch_size):
-        probs.append(pred.predict_tensor(torch.from_numpy(x), tta).cpu().numpy())
-        ids.append(j)
-        labels.append(y)
-    seconds = time.perf_counter() - t0
-    p, j, y = np.concatenate(probs), np.concatenate(ids), np.concatenate(labels)
-    scored = inp.has_labels and len(y) and y.min() >= 0 and y.max() < info.n_classes
-    correct = int((p.argmax(1) == y).sum()) if scored else None
-    meta = {
-        "model": info.to_dict(),
-        "query": {"dataset_id": inp.dataset_id, "split": inp.split, "kind": inp.kind,
-                  "n_images": int(len(j))},
-        "tta": tta, "top_k": top_k,
-        "accuracy": correct / len(y) if scored else None,
-        "device": str(pred.device), "images_per_s": len(j) / max(seconds, 1e-9),
-    }
-    csv_path, json_file = write_predictions(out, j, p, y if scored else None, info.class_names,
-                                            top_k, meta)
-    mode = "with flip TTA" if tta else "without TTA"
-    click.echo(f"model {info.model_name} (epoch {info.epoch}, {info.checkpoint}), "
-               f"{len(j)} images {mode} in {seconds:.2f} s on {pred.device}")
-    if scored:
-        click.echo(f"accuracy {100 * correct / len(y):.2f}% ({correct}/{len(y)}, {mode}) on "
-                   f"the {inp.split} split of {data}")
-    click.echo(f"wrote {csv_path} and {json_file}")
+    r = predict_file(run, data, out, which, not no_tta, top_k, batch_size, device, overwrite)
+    mode = "with flip TTA" if r.tta else "without TTA"
+    click.echo(f"model {r.info.model_name} (epoch {r.info.epoch}, {r.info.checkpoint}), "
+               f"{r.n_images} images {mode} in {r.seconds:.2f} s on {r.device}")
+    if r.correct is not None:
+        click.echo(f"accuracy {100 * r.correct / r.n_images:.2f}% ({r.correct}/{r.n_images}, "
+                   f"{mode}) on the {r.split} split of {data}")
+    click.echo(f"wrote {r.csv} and {r.json}")
 
 
 if __name__ == "__main__":

@@ -6,33 +6,21 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from encrypt_tool.captions import caption_band
+from encrypt_tool.figures import image_grid
 
 __all__ = ["markdown", "picture", "write_report"]
 
 
 def picture(
-    rows: list[np.ndarray], captions: list[str] | None = None, scale: int = 4, gap: int = 4
-) -> Image.Image:
-    """Columns of images: rows[k] is (M, H, W, C) uint8 and becomes column k, M images down,
-    under the caption captions[k]."""
-    M, H, W, C = rows[0].shape
-    h, w = H * scale + gap, W * scale + gap
-    canvas = np.full((M * h + gap, len(rows) * w + gap, 3), 255, dtype=np.uint8)
-    for k, imgs in enumerate(rows):
-        big = imgs.repeat(scale, axis=1).repeat(scale, axis=2)  # (M, H*s, W*s, C)
-        if C == 1:
-            big = np.repeat(big, 3, axis=-1)
-        x0 = gap + k * w
-        for m in range(M):
-            canvas[gap + m * h : gap + m * h + H * scale, x0 : x0 + W * scale] = big[m]
-    if captions:
-        starts = [gap + k * w for k in range(len(rows))]
-        band = caption_band(captions, starts, W * scale, canvas.shape[1])
-        canvas = np.concatenate([band, canvas])
-    return Image.fromarray(canvas)
+    columns: list[np.ndarray], path: str | Path, captions: list[str] | None = None
+) -> Path | None:
+    """Save columns of images as a PNG: columns[k] is (M, H, W, C) uint8 and becomes column k,
+    M images down, under the caption captions[k]. None (with a warning) without matplotlib."""
+    M, H, W, _ = columns[0].shape
+    rows = [np.stack([col[m] for col in columns]) for m in range(M)]  # M x (K, H, W, C)
+    scale = max(1, min(4, 128 // max(H, W)))  # small images 4x, large ones 1:1
+    return image_grid(rows, path, col_labels=captions, scale=scale)
 
 
 def _db(value: float | None) -> str:
@@ -104,11 +92,13 @@ def markdown(summary: dict) -> str:
 def write_report(
     summary: dict, images: list[np.ndarray], out_dir: str | Path, captions: list[str] | None = None
 ) -> dict:
-    """Write audit.md, audit.json and audit.png into out_dir; returns their paths."""
+    """Write audit.md, audit.json and audit.png into out_dir; returns their paths (audit.png
+    only when matplotlib is installed; otherwise a warning says so)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {k: out / f"audit.{k}" for k in ("md", "json", "png")}
     paths["json"].write_text(json.dumps(summary, indent=2) + "\n")
     paths["md"].write_text(markdown(summary))
-    picture(images, captions).save(paths["png"])
+    if picture(images, paths["png"], captions) is None:
+        paths.pop("png").unlink(missing_ok=True)  # no stale picture beside a new report
     return {k: str(v) for k, v in paths.items()}

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from encrypt_tool.augment.paths import pick_path
+
 __all__ = [
     "GridMaskParams", "apply_gridmask", "gridmask_masks", "sample_gridmask", "zero_holes",
 ]
@@ -63,9 +65,22 @@ def apply_gridmask(x: np.ndarray, params: GridMaskParams) -> np.ndarray:
     return out
 
 
-def zero_holes(x: np.ndarray, params: GridMaskParams) -> None:
-    """Zero the holes of x (B, H, W, C) in place: one slice per hole, no mask arrays."""
+def zero_holes(x: np.ndarray, params: GridMaskParams, path: str = "auto") -> None:
+    """Zero the holes of x (B, H, W, C) in place.
+
+    ``path``: "batch" (one masked multiply over the batch), "slices" (one slice per hole) or
+    "auto" (by image size, see :mod:`encrypt_tool.augment.paths`); all give the same bytes.
+    """
     B, H, W, C = x.shape
+    if not x.flags.c_contiguous or not x.flags.writeable:
+        raise ValueError("zero_holes changes its array in place: give a C-contiguous, "
+                         "writeable (B, H, W, C) array")
+    if pick_path(path, H, W) == "batch":
+        rows, cols = _holes(params, H, W)  # (B, H), (B, W) bool
+        keep = ~rows[:, :, None] | ~np.repeat(cols, C, axis=1)[:, None, :]  # (B, H, W*C) bool
+        flat = x.reshape(B, H, W * C)  # a view: x is C-contiguous
+        np.multiply(flat, keep.view(np.uint8), out=flat)
+        return
     d, l, offsets = params.d.tolist(), params.l.tolist(), params.offsets.tolist()
     for i in np.flatnonzero(params.on).tolist():
         (oy, ox), di, li = offsets[i], d[i], l[i]
