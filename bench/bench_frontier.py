@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--audit-samples", type=int, default=None,
+                    help="training images the audit attacks per setting")
     ap.add_argument("--setting", action="append", default=None,
                     help=f"a setting to measure (repeat; default: the budget's): "
                          f"{', '.join(s.name for s in SETTINGS)}")
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         pick(SETTINGS, a.setting)
     except ValueError as e:
         ap.error(str(e))
-    for name in ("n_train", "epochs"):
+    for name in ("n_train", "epochs", "audit_samples"):
         v = getattr(a, name)
         if v is not None and v < 1:
             ap.error(f"--{name.replace('_', '-')} {v} is not valid; it must be >= 1")
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"{a.out} already holds a frontier; pass --overwrite to replace it "
                  f"or --update to add to it")
     budget = with_overrides(BUDGETS[a.budget], n_train=a.n_train, epochs=a.epochs,
-                            device=a.device)
+                            device=a.device, audit_samples=a.audit_samples)
     if a.setting:
         budget = with_overrides(budget, settings=tuple(a.setting))
     with tempfile.TemporaryDirectory() as tmp:
