@@ -9,7 +9,7 @@ CIFAR_DIR ?= $(if $(wildcard $(SHARED_CIFAR)/README.md),$(SHARED_CIFAR),$(HOME)/
 DATA   ?= data
 RUNS   ?= runs
 
-.PHONY: install test lint demo encrypt train bench reproduce reproduce-short reproduce-smoke audit clean \
+.PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos reproduce reproduce-short reproduce-smoke audit clean \
 	frontier gpu-check
 
 install:
@@ -19,6 +19,10 @@ install:
 
 test:
 	$(BIN)/pytest -q
+
+# the suite without the tests marked slow (end-to-end runs of several commands)
+test-fast:
+	$(BIN)/pytest -q -m "not slow"
 
 lint:
 	$(BIN)/ruff check .
@@ -63,12 +67,19 @@ train:
 audit:
 	$(BIN)/bs-encrypt audit $(DATA)/cifar10_enc.h5 --samples 1000 --out $(RUNS)/audit --overwrite
 
+# the audit at photo size: 100 public-domain photos (scikit-image) at 224 px, 16x16 blocks, all
+# attacks, 2 worker processes (docs/AUDIT.md)
+bench-audit-photos:
+	PYTHONPATH=. $(BIN)/python bench/bench_audit_photos.py --images 100 --jobs 2
+
 bench:
 	$(BIN)/python bench/bench_encrypt.py
 	$(BIN)/python bench/bench_folder.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_audit.py
 	$(BIN)/python bench/bench_predict.py
+	$(BIN)/python bench/bench_defences.py
+	$(BIN)/python bench/bench_scale.py
 
 clean:
 	rm -rf $(DATA)/demo.h5 $(DATA)/demo-public.key $(RUNS)/demo $(DATA)/predict-demo

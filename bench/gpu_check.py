@@ -50,7 +50,8 @@ def throughput(data: Path, out: Path, device: str, batches: tuple[int, ...], epo
             t0 = time.perf_counter()
             train(TrainConfig(data=str(data), out=str(run), epochs=epochs, batch_size=batch,
                               model=model, device=device, limit_train=n_train,
-                              limit_test=min(1000, n_test), compile=compile_, overwrite=True,
+                              limit_test=min(1000, n_test), subset="first",
+                              compile=compile_, overwrite=True,
                               progress=False))
             last = list(csv.DictReader(open(run / "metrics.csv")))[-1]
             rows.append({"model": model, "batch": batch, "compile": compile_,

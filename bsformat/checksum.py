@@ -3,7 +3,9 @@
 (``bs-encrypt inspect --verify``).
 
 The digest covers the images dataset's uint8 values in C order, (n, N, H, W, C), as h5py reads
-them: for a compressed file, the decompressed bytes.
+them: for a compressed file, the decompressed bytes. For JPEG copies (a variable-length
+dataset of shape (n, N)) it covers every stored JPEG in C order, each as its length (8 bytes,
+little-endian) and its bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ def shard_digest(images: h5py.Dataset) -> str:
     """SHA-256 (hex) of a shard's images, read in chunks of about 64 MiB."""
     h = hashlib.sha256()
     n = images.shape[0]
+    if h5py.check_vlen_dtype(images.dtype) is not None:
+        step = 256
+        for a in range(0, n, step):
+            for blob in images[a:min(n, a + step)].reshape(-1):
+                h.update(len(blob).to_bytes(8, "little"))
+                h.update(np.ascontiguousarray(blob, np.uint8))
+        return h.hexdigest()
     row = max(1, int(np.prod(images.shape[1:], dtype=np.int64)))
     step = max(1, _CHUNK_BYTES // row)
     for a in range(0, n, step):

@@ -10,6 +10,10 @@ A dataset is opened and checked once (format, completeness, every shard's shapes
 touches only the rows it asks for, in as few HDF5 reads as the shards it spans. Anything a
 damaged file makes h5py raise (KeyError, OSError, bad attributes) comes out as one
 ``FormatError`` line that names the path.
+
+A dataset is one ``.h5`` file or a folder of shard files with a ``manifest.json``
+(bsformat.folder); both read the same. Copies stored as JPEG are decoded here, so every caller
+gets uint8 pixels.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import h5py
 import numpy as np
 
 from bsformat.checksum import CHECKSUM_ATTR, shard_digest
+from bsformat.codec import decode_batch
+from bsformat.folder import ShardFiles
 from bsformat.format import (
     DAMAGE,
     FileInfo,
@@ -62,9 +68,15 @@ class Dataset:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = str(path)
-        self._f: h5py.File | None = open_encrypted(path)
+        self._f: h5py.File | None = None
+        self._folder: ShardFiles | None = None
+        if os.path.isdir(path):
+            self._folder = ShardFiles(path)
+        else:
+            self._f = open_encrypted(path)
         try:
-            self.info: FileInfo = read_info(self._f)
+            self.info: FileInfo = self._folder.info if self._folder else read_info(self._f)
+            self._jpeg = "store" in self.info.attrs
             self._spans = {name: self._check_split(sp) for name, sp in self.info.splits.items()}
         except BaseException:
             self.close()
@@ -87,11 +99,15 @@ class Dataset:
         spans, start = [], 0
         for name in sp.shards:
             with self._reading(f"{sp.name}/{name}"):
-                g = self._f[sp.name][name]
+                g = self._group(sp.name, name)
                 shape = g["images"].shape
                 n_labels, n_ids = len(g["labels"]), len(g["ids"])
                 declared = int(g.attrs.get("start", start))
-            if shape[1:] != (sp.n_copies, h, w, c) or not shape[0] == n_labels == n_ids:
+                if self._folder is not None:  # a shard file's group starts at 0 in its file
+                    entry = self._folder.entry(name)
+                    declared = entry.start if declared == 0 and entry.count == shape[0] else -1
+            stored = (sp.n_copies,) if self._jpeg else (sp.n_copies, h, w, c)
+            if shape[1:] != stored or not shape[0] == n_labels == n_ids:
                 raise FormatError(
                     f"{self.path}: {sp.name}/{name}/images has shape {shape} with {n_labels} "
                     f"labels and {n_ids} ids; expected (n, {sp.n_copies}, {h}, {w}, {c}) and n "
@@ -106,6 +122,35 @@ class Dataset:
             raise FormatError(f"{self.path}: split {sp.name!r} declares {sp.n_images} images "
                               f"but its shards hold {start}")
         return tuple(spans)
+
+    def _group(self, split: str, name: str) -> h5py.Group:
+        """The group of one shard, for its metadata."""
+        if self._folder is not None:
+            return self._folder.group(split, name)
+        return self._f[split][name]
+
+    def _data(self, split: str, name: str) -> h5py.Group:
+        """The group of one shard, for its images (a folder's shard file is checksummed on
+        first use)."""
+        if self._folder is not None:
+            return self._folder.data_group(split, name)
+        return self._f[split][name]
+
+    def _images(self, g: h5py.Group, rows, copy: int | None) -> np.ndarray:
+        """Images of ``rows``: (n, N, H, W, C) or, for one copy, (n, H, W, C) uint8; JPEG
+        copies decoded."""
+        if isinstance(copy, np.ndarray):  # one copy per image
+            x = g["images"][rows]
+            x = x[np.arange(len(x)), copy]  # (n, H, W, C), or (n,) JPEG bytes
+        else:
+            x = g["images"][rows] if copy is None else g["images"][rows, copy]
+        if not self._jpeg:
+            return x
+        flat = x.reshape(-1)  # object array of uint8 JPEG bytes
+        out = decode_batch(flat, self.info.image_shape, threads=self.decode_threads)
+        return out.reshape(*x.shape, *self.info.image_shape)
+
+    decode_threads = 4
 
     # -- metadata ------------------------------------------------------------------------------
 
@@ -128,9 +173,13 @@ class Dataset:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _copy(self, split: str, copy: int | None) -> None:
+    def _copy(self, split: str, copy) -> None:
         n = self.split(split).n_copies
-        if copy is not None and not 0 <= copy < n:
+        if isinstance(copy, np.ndarray):
+            if copy.size and (copy.min() < 0 or copy.max() >= n):
+                raise ValueError(f"copies {int(copy.min())}..{int(copy.max())} are not valid; "
+                                 f"split {split!r} has copies 0..{n - 1}")
+        elif copy is not None and not 0 <= copy < n:
             raise ValueError(f"copy {copy} is not valid; split {split!r} has copies 0..{n - 1}")
 
     def _check_labels(self, split: str, y: np.ndarray) -> None:
@@ -140,9 +189,15 @@ class Dataset:
             raise FormatError(f"{self.path}: split {split!r} has labels outside "
                               f"[{low}, {k}): {int(y.min())}..{int(y.max())}")
 
-    def read_range(self, split: str, start: int, stop: int, copy: int | None = None) -> Batch:
+    def read_range(self, split: str, start: int, stop: int,
+                   copy: int | np.ndarray | None = None) -> Batch:
         """Images [start, stop) of ``split``: one contiguous read per shard spanned.
-        ``copy=None`` gives all copies, (n, N, H, W, C); an int gives (n, H, W, C)."""
+        ``copy=None`` gives all copies, (n, N, H, W, C); an int gives (n, H, W, C), and so
+        does an (n,) int array, one copy per image (JPEG copies: only those are decoded)."""
+        if copy is not None and not isinstance(copy, int | np.integer):
+            copy = np.asarray(copy, dtype=np.int64)
+            if copy.shape != (stop - start,):
+                raise ValueError(f"copies of shape {copy.shape} do not fit {stop - start} images")
         self._copy(split, copy)
         n = self.split(split).n_images
         if not 0 <= start <= stop <= n:
@@ -154,9 +209,10 @@ class Dataset:
             if a >= b:
                 continue
             with self._reading(f"{split}/{s.name}"):
-                g = self._f[split][s.name]
+                g = self._data(split, s.name)
                 rows = slice(a - s.start, b - s.start)
-                xs.append(g["images"][rows] if copy is None else g["images"][rows, copy])
+                mine = copy[a - start:b - start] if isinstance(copy, np.ndarray) else copy
+                xs.append(self._images(g, rows, mine))
                 ys.append(g["labels"][rows].astype(np.int64))
                 js.append(g["ids"][rows].astype(np.int64))
         if not xs:
@@ -164,6 +220,17 @@ class Dataset:
         batch = Batch(_cat(xs), _cat(ys), _cat(js))
         self._check_labels(split, batch.labels)
         return batch
+
+    def labels(self, split: str) -> np.ndarray:
+        """The labels of every image of ``split``, (n,) int64 (-1 in a query file without
+        labels); reads no image."""
+        ys = []
+        for s in self.shards(split):
+            with self._reading(f"{split}/{s.name}"):
+                ys.append(self._group(split, s.name)["labels"][:].astype(np.int64))
+        y = _cat(ys) if ys else np.empty(0, np.int64)
+        self._check_labels(split, y)
+        return y
 
     def read(self, split: str, indices: Sequence[int] | np.ndarray | None = None,
              copy: int | None = 0) -> Batch:
@@ -189,7 +256,7 @@ class Dataset:
                 continue
             local, inv = np.unique(idx[sel] - s.start, return_inverse=True)  # increasing
             with self._reading(f"{split}/{s.name}"):
-                xs, ys, js = self._rows(self._f[split][s.name], local, copy)
+                xs, ys, js = self._rows(self._data(split, s.name), local, copy)
             if x is None:
                 x = np.empty((len(idx), *xs.shape[1:]), np.uint8)
                 y, j = np.empty(len(idx), np.int64), np.empty(len(idx), np.int64)
@@ -197,8 +264,7 @@ class Dataset:
         self._check_labels(split, y)
         return Batch(x, y, j)
 
-    @staticmethod
-    def _rows(g: h5py.Group, local: np.ndarray, copy: int | None):
+    def _rows(self, g: h5py.Group, local: np.ndarray, copy: int | None):
         """Rows ``local`` (increasing) of one shard: a slice when they are dense, else a
         selection of just those rows."""
         lo, hi = int(local[0]), int(local[-1]) + 1
@@ -206,7 +272,7 @@ class Dataset:
             rows, pick = slice(lo, hi), local - lo
         else:
             rows, pick = local, slice(None)
-        x = g["images"][rows] if copy is None else g["images"][rows, copy]
+        x = self._images(g, rows, copy)
         y = g["labels"][rows].astype(np.int64)
         j = g["ids"][rows].astype(np.int64)
         return x[pick], y[pick], j[pick]
@@ -239,6 +305,8 @@ class Dataset:
         Returns the number of shards checked (0: the file stores no checksums, written before
         they existed). FormatError naming the first shard that differs or lacks its checksum.
         """
+        if self._folder is not None:
+            return self._folder.verify()
         spans = [(split, s) for split in self.info.splits for s in self._spans[split]]
         with self._reading("the shard checksums"):
             stored = [self._f[split][s.name].attrs.get(CHECKSUM_ATTR) for split, s in spans]
@@ -263,6 +331,9 @@ class Dataset:
             with contextlib.suppress(Exception):
                 self._f.close()
             self._f = None
+        if self._folder is not None:
+            self._folder.close()
+            self._folder = None
 
     def __enter__(self) -> Dataset:
         return self
@@ -276,6 +347,7 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def open_dataset(path: str | os.PathLike) -> Dataset:
-    """Open and check the bs-encrypt file at ``path``; FormatError when it is not one, is
-    unfinished or damaged. Use as a context manager, or call ``close()``."""
+    """Open and check the bs-encrypt file or shard folder at ``path``; FormatError when it is
+    not one, is unfinished or damaged (a folder's missing or truncated shard is named). Use as
+    a context manager, or call ``close()``."""
     return Dataset(path)

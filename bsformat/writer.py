@@ -5,12 +5,15 @@ The file is laid out under a temporary name (``.NAME.XXXX.partial`` beside the o
 can tell a partial file left by a killed run (no lock) from one a running process is writing.
 Uncompressed image datasets are contiguous and allocated up front, so worker
 processes write their batches straight to known byte offsets; compressed ones are chunked and
-written by the parent. ``commit`` sets ``complete=True`` and renames the file into place.
+written by the parent, and so are JPEG copies (``store``): a variable-length uint8 dataset
+``images`` of shape (n, N), one JPEG per image and copy. ``commit`` sets ``complete=True``
+and renames the file into place.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ import h5py
 import numpy as np
 
 from bsformat.checksum import CHECKSUM_ATTR, shard_digest
+from bsformat.codec import StoreSpec, encode_batch
 from bsformat.files import partial_name
 from bsformat.format import FORMAT_NAME, FORMAT_VERSION, shard_name
 
@@ -35,6 +39,7 @@ class SplitLayout:
     image_shape: tuple[int, int, int]
     shard_size: int
     augment_json: str
+    first_id: int = 0  # id of the first image (a shard file of a folder holds a later range)
 
     @property
     def n_images(self) -> int:
@@ -77,10 +82,14 @@ class ShardWriter:
         class_names: list[str],
         splits: list[SplitLayout],
         compression: str | None = None,
+        store: StoreSpec | None = None,
+        threads: int = 1,
     ) -> None:
         self.out = Path(out)
         self.tmp = partial_name(self.out)
         self.compression = compression
+        self.store = store if store is not None and store.kind == "jpeg" else None
+        self.threads = threads
         self.splits = {s.name: s for s in splits}
         self._offsets: dict[tuple[str, int], int] = {}
         self._h5: h5py.File | None = None
@@ -94,6 +103,8 @@ class ShardWriter:
                 f.attrs["format"] = FORMAT_NAME
                 f.attrs["format_version"] = FORMAT_VERSION
                 f.attrs["complete"] = False
+                if self.store is not None:
+                    f.attrs["store"] = json.dumps(self.store.to_json(), sort_keys=True)
                 f.create_dataset("class_names", data=np.array(class_names, dtype=object),
                                  dtype=h5py.string_dtype())
                 for s in splits:
@@ -115,9 +126,13 @@ class ShardWriter:
             sg = g.create_group(shard_name(i))
             sg.attrs.update(start=start, n_images=stop - start)
             sg.create_dataset("labels", data=s.labels[start:stop].astype(np.int64))
-            sg.create_dataset("ids", data=np.arange(start, stop, dtype=np.int64))
+            sg.create_dataset("ids", data=np.arange(start, stop, dtype=np.int64) + s.first_id)
             shape = (stop - start, s.n_copies, *s.image_shape)
-            if self.compression:
+            if self.store is not None:
+                sg.create_dataset("images", shape=shape[:2], dtype=h5py.vlen_dtype(np.uint8),
+                                  chunks=(min(64, shape[0]) or 1, shape[1]),
+                                  compression=self.compression)
+            elif self.compression:
                 sg.create_dataset("images", shape=shape, dtype=np.uint8,
                                   chunks=(min(64, shape[0]) or 1, *shape[1:]),
                                   compression=self.compression)
@@ -125,22 +140,30 @@ class ShardWriter:
                 self._offsets[(s.name, i)] = _contiguous(sg, "images", shape)
 
     def target(self, split: str, start: int) -> tuple[str, int] | None:
-        """Where the batch starting at image ``start`` goes: (path, byte offset), or None when
-        the parent must write it (compressed files)."""
-        if self.compression:
+        """Where the batch starting at image id ``start`` goes: (path, byte offset), or None when
+        the parent must write it (compressed files, JPEG copies)."""
+        if self.compression or self.store is not None:
             return None
         s = self.splits[split]
-        shard, row = divmod(start, s.shard_size)
+        shard, row = divmod(start - s.first_id, s.shard_size)
         row_bytes = s.n_copies * int(np.prod(s.image_shape))
         return str(self.tmp), self._offsets[(split, shard)] + row * row_bytes
 
     def write(self, split: str, start: int, batch: np.ndarray) -> None:
-        """Write a returned batch (B, N, H, W, C) at image ``start`` (compressed files)."""
+        """Write a returned batch (B, N, H, W, C) at image id ``start`` (compressed files, JPEG
+        copies: encoded here, in ``threads`` threads)."""
         if self._h5 is None:
             self._h5 = h5py.File(self.tmp, "r+", locking=False)
         s = self.splits[split]
-        shard, row = divmod(start, s.shard_size)
-        self._h5[split][shard_name(shard)]["images"][row : row + len(batch)] = batch
+        shard, row = divmod(start - s.first_id, s.shard_size)
+        data = batch
+        if self.store is not None:
+            B, N = batch.shape[:2]
+            blobs = encode_batch(batch.reshape(B * N, *batch.shape[2:]), self.store, self.threads)
+            data = np.empty((B, N), dtype=object)  # (B, N) of uint8 JPEG bytes
+            for k, b in enumerate(blobs):
+                data[k // N, k % N] = np.frombuffer(b, np.uint8)
+        self._h5[split][shard_name(shard)]["images"][row : row + len(batch)] = data
 
     def commit(self, overwrite: bool) -> Path:
         """Store each shard's checksum, mark the file complete, flush it to disk and move it

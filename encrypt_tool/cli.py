@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,7 +12,9 @@ import click
 
 from bsformat.clitools import Group, version_option
 
-__all__ = ["main"]
+__all__ = ["GRID_MAX", "main"]
+
+GRID_MAX = 32  # images in an inspect grid: one row, at most ~7,200 px wide at 224 px
 
 
 def _load_key(path: str | None, create: bool = False) -> bytes:
@@ -23,6 +27,11 @@ def _load_key(path: str | None, create: bool = False) -> bytes:
         write_key,
     )
 
+    where = resolve_key_path(path)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:  # for a wrong-key error: which file was used
+        ctx.meta["bs_key_file"] = f"key file {where}" + (
+            "" if path is not None else ", the default; give the file's key with --key")
     if path is None and create and not default_key_path().exists():
         key = generate_key()
         where = write_key(key, default_key_path())
@@ -32,7 +41,25 @@ def _load_key(path: str | None, create: bool = False) -> bytes:
             err=True,
         )
         return key
-    return load_key(resolve_key_path(path))
+    return load_key(where)
+
+
+def _names_key_file(fn):
+    """A wrong-key error also names the key file that was used (often the default one)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from encrypt_tool.decrypt import WrongKeyError
+
+        try:
+            return fn(*args, **kwargs)
+        except WrongKeyError as e:
+            used = click.get_current_context().meta.get("bs_key_file")
+            if used is None:
+                raise
+            raise WrongKeyError(f"{e} ({used})") from None
+
+    return wrapper
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +76,9 @@ def keygen(out: str | None, overwrite: bool) -> None:
     """Create a 256-bit master key (file mode 0600); prints only its fingerprint."""
     from keys.master import fingerprint, generate_key, resolve_key_path, write_key
 
+    if out is not None and not Path(out).expanduser().parent.is_dir():
+        raise FileNotFoundError(f"--out {out}: directory {Path(out).expanduser().parent} does "
+                                f"not exist; create it first")
     key = generate_key()
     path = write_key(key, resolve_key_path(out), overwrite=overwrite)
     click.echo(f"wrote master key {path}")
@@ -61,10 +91,24 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="cifar10 | synthetic[:N] | npz:PATH[,TEST_PATH] | folder:PATH")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where cifar10 lives.")
 @click.option("--download", is_flag=True, help="Download cifar10 with torchvision if missing.")
-@click.option("--out", type=click.Path(dir_okay=False), default="enc.h5", show_default=True)
+@click.option("--out", type=click.Path(), default="enc.h5", show_default=True,
+              help="One .h5 file, or a folder of shard files + manifest.json when it ends in / "
+                   "or is an empty folder (always with --workers or --scheduler).")
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="Master key file [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key, "
                    "created on first use].")
+@click.option("--store", default="raw", show_default=True,
+              help="raw pixels, or jpeg[:Q[:444|420]] (default Q 90, 4:4:4): lossy, blocks must "
+                   "be multiples of 8 (16 with 420).")
+@click.option("--workers", type=int, default=None,
+              help="Encrypt one shard per task on a local Dask cluster of this many processes "
+                   "(127.0.0.1, no dashboard); output is a shard folder.")
+@click.option("--scheduler", default=None,
+              help="Encrypt on an existing Dask cluster: tcp://127.0.0.1:PORT, or tls://HOST:PORT "
+                   "with Dask's TLS settings for another machine; output is a shard folder that "
+                   "every worker must see.")
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True,
+              help="Seconds to wait for --scheduler to answer.")
 @click.option("--preset", type=click.Choice(["paper", "hardened", "private"]), default="paper",
               show_default=True,
               help="paper: 8x8 blocks, zero padding, GridMask, N=4 (the audit reassembles its "
@@ -97,7 +141,8 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="GridMask unit size range d_min-d_max in pixels [default: 14-32 at 32 px, "
                    "scaled with the shorter side: 98-224 at 224].")
 @click.option("--gridmask-ratio", type=float, default=0.6, show_default=True,
-              help="GridMask r: kept share of a unit's edge.")
+              help="GridMask r: kept share of a unit's edge; the hole takes (1-r)^2 of each "
+                   "unit, so 0.3 <= r < 1 (at most 49% erased).")
 @click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
               help="Share of images that get a GridMask.")
 @click.option("--drop-border", type=int, default=0, show_default=True, metavar="PX",
@@ -142,10 +187,11 @@ def dataset(**o) -> None:
     cfg = _dataset_config(o)
     from bsformat.files import check_output
     from encrypt_tool.pipeline import build_dataset
+    from encrypt_tool.sharded import check_folder_output
     from encrypt_tool.sources import open_source
 
-    check_output(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
-    click.echo(f"config {cfg.describe()}", err=True)
+    check = check_folder_output if cfg.sharded else check_output
+    check(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
     _stale_partials(Path(cfg.out).expanduser(), o["clean_partial"])
     key = _load_key(o["key"], create=True) if cfg.scramble else b""
 
@@ -158,8 +204,10 @@ def dataset(**o) -> None:
 
     path = build_dataset(cfg, key, open_source, progress,
                          report=None if o["quiet"] else lambda line: click.echo(line, err=True))
-    size = path.stat().st_size / 2**20
-    click.echo(f"wrote {path} ({size:.1f} MiB)")
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    size = sum(p.stat().st_size for p in files) / 2**20
+    shards = f", {len(files) - 1} shard files + manifest.json" if path.is_dir() else ""
+    click.echo(f"wrote {path} ({size:.1f} MiB{shards})")
 
 
 def _interactive() -> bool:
@@ -182,7 +230,7 @@ def _stale_partials(out: Path, clean: bool) -> None:
                               err=True)
     if clean:
         for p, _ in stale:
-            p.unlink(missing_ok=True)
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         click.echo(f"deleted {what}", err=True)
     else:
         click.echo(f"warning: kept {what}; pass --clean-partial to delete them", err=True)
@@ -219,14 +267,16 @@ def _dataset_config(o: dict):
         batch_size=o["batch_size"],
         shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
         overwrite=o["overwrite"], image_size=image_size, channels=o["channels"],
-        test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"],
+        test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"], store=o["store"],
+        workers=o["workers"], scheduler=o["scheduler"], connect_timeout=o["connect_timeout"],
         defences=DefenceConfig(drop_border=o["drop_border"], rotate=o["rotate"],
                                negpos=o["negpos"], channel_perm=o["channel_perm"]),
     )
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@_names_key_file
+@click.argument("file", type=click.Path())
 @click.option("--key", type=click.Path(dir_okay=False), default=None)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npz file.")
 @click.option("--split", default=None, help="train or test [default: train if present].")
@@ -242,12 +292,14 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@_names_key_file
+@click.argument("file", type=click.Path())
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="With the key, the grid also shows the decrypted images.")
 @click.option("--grid", type=click.Path(dir_okay=False), default=None,
               help="Save a PNG of encrypted samples (and their plain versions with --key).")
-@click.option("--samples", type=int, default=8, show_default=True, help="Images in the grid.")
+@click.option("--samples", type=int, default=8, show_default=True,
+              help=f"Images in the grid, 1..{GRID_MAX}.")
 @click.option("--split", default=None, help="Split shown in the grid [default: test].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing grid picture.")
 @click.option("--verify", is_flag=True,
@@ -262,13 +314,16 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
     if grid is not None:
         if not charts_available():  # the picture is what --grid asks for: refuse before work
             raise ValueError(f"--grid {grid} cannot be written: {MISSING}")
-        if samples < 1:
-            raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
+        if not 1 <= samples <= GRID_MAX:
+            raise ValueError(f"--samples {samples} is not valid for --grid; give 1..{GRID_MAX} "
+                             f"(one row of images)")
         if Path(grid).exists() and not overwrite:
             raise FileExistsError(f"{grid} already exists; pass --overwrite to replace it")
         if not Path(grid).parent.is_dir():
             raise FileNotFoundError(f"directory {Path(grid).parent} does not exist")
     with open_dataset(file) as ds:
+        if grid is not None:
+            samples = _check_grid_samples(ds.info, file, split, samples)
         checked = ds.verify() if verify else None  # a damaged shard stops here, in one line
         click.echo(describe(ds.info))
         if checked == 0:
@@ -278,27 +333,53 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             click.echo(f"checksums       all {checked} shards match their SHA-256")
         if grid is not None:
             k = _load_key(key) if key is not None else None
-            path = sample_grid(ds, grid, key=k, n=samples, split=split)
+            path, shown = sample_grid(ds, grid, key=k, n=samples, split=split)
             if path is not None:
-                click.echo(f"wrote {path}")
+                click.echo(f"wrote {path} ({shown})")
+
+
+def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int:
+    """A given --samples above the split's size is refused; the default shrinks, saying so."""
+    from click.core import ParameterSource
+
+    if not info.splits:
+        return samples  # sample_grid says there are no images to show
+    name = split or ("test" if "test" in info.splits else next(iter(info.splits)))
+    if name not in info.splits:
+        return samples  # sample_grid names the splits there are
+    n = info.splits[name].n_images
+    if samples <= n:
+        return samples
+    if click.get_current_context().get_parameter_source("samples") is ParameterSource.COMMANDLINE:
+        raise ValueError(f"--samples {samples} is more than the {n:,} images of split {name!r} "
+                         f"in {file}; give 1..{n}")
+    click.echo(f"showing all {n:,} images of split {name!r} (the default --samples is "
+               f"{samples})", err=True)
+    return n
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@_names_key_file
+@click.argument("file", type=click.Path())
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="The master key: it scores the attacks (the attacks never see it).")
 @click.option("--samples", type=int, default=200, show_default=True,
-              help="Encrypted images to attack, from --start.")
-@click.option("--start", type=int, default=0, show_default=True,
-              help="Position in the split of the first image to attack.")
+              help="Encrypted images to attack: a sample stratified by label (seed 0), or the "
+                   "images from --start.")
+@click.option("--start", type=int, default=None,
+              help="Attack --samples consecutive images from this position instead of a "
+                   "stratified sample.")
 @click.option("--indices", default=None,
               help="Attack these images instead, e.g. 0-99,250,300-309 (replaces --samples).")
 @click.option("--split", default="test", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder [default: FILE's name + '-audit'].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier report in --out.")
-def audit(file: str, key: str | None, samples: int, start: int, indices: str | None, split: str,
-          out: str | None, overwrite: bool) -> None:
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--jobs", type=int, default=1, show_default=True,
+              help="Worker processes for the attacks (chunks of images in parallel).")
+def audit(file: str, key: str | None, samples: int, start: int | None, indices: str | None,
+          split: str, out: str | None, overwrite: bool, quiet: bool, jobs: int) -> None:
     """Attack the encrypted images without the key and report what leaks."""
     from encrypt_tool.audit import run_audit
     from encrypt_tool.audit.select import parse_indices
@@ -308,42 +389,59 @@ def audit(file: str, key: str | None, samples: int, start: int, indices: str | N
         raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     if samples < 1:
         raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
-    if start < 0:
+    if start is not None and start < 0:
         raise ValueError(f"--start {start} is not valid; it must be at least 0")
-    if indices is not None and start != 0:
+    if jobs < 1:
+        raise ValueError(f"--jobs {jobs} is not valid; it must be at least 1")
+    if indices is not None and start is not None:
         raise ValueError("--start and --indices exclude each other; give one of them")
     if indices is None:
-        samples = _check_samples(file, split, samples)
+        samples = _check_samples(file, split, samples, start)
     chosen = parse_indices(indices) if indices is not None else None
     summary = run_audit(file, _load_key(key), samples, out_dir, split=split, start=start,
-                        indices=chosen)
+                        indices=chosen, progress=not quiet, jobs=jobs)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/" + ", ".join(Path(p).name for p in summary["outputs"].values()))
 
 
-def _check_samples(file: str, split: str, samples: int) -> int:
-    """Refuse a given --samples above the split's size; the default shrinks to it, saying so."""
+def _check_samples(file: str, split: str, samples: int, start: int | None = None) -> int:
+    """Refuse a --start past the split's end and a given --samples that runs past it; the
+    default --samples shrinks to what is left, saying so."""
     from click.core import ParameterSource
 
     from bsformat.reader import open_dataset
 
     with open_dataset(file) as ds:
         splits = ds.info.splits
-    if split not in splits or samples <= splits[split].n_images:
+    if split not in splits:
         return samples
     n = splits[split].n_images
+    if start is None:  # a stratified sample of the whole split
+        start = 0
+    elif start >= n:
+        raise ValueError(f"--start {start} is past the end of split {split!r} in {file} "
+                         f"({n:,} images); give 0..{n - 1}")
+    room = n - start
+    if samples <= room:
+        return samples
     ctx = click.get_current_context()
     if ctx.get_parameter_source("samples") is ParameterSource.COMMANDLINE:
-        raise ValueError(f"--samples {samples} is more than the {n:,} images of split "
-                         f"{split!r} in {file}; give 1..{n}")
-    click.echo(f"auditing all {n:,} images of split {split!r} (the default --samples is "
-               f"{samples})", err=True)
-    return n
+        if start == 0:
+            raise ValueError(f"--samples {samples} is more than the {n:,} images of split "
+                             f"{split!r} in {file}; give 1..{n}")
+        raise ValueError(f"--samples {samples} from --start {start} runs past the {n:,} images "
+                         f"of split {split!r} in {file}; give --samples 1..{room} or an "
+                         f"earlier --start")
+    where = f"all {n:,} images" if start == 0 else f"the {room:,} images from --start {start}"
+    click.echo(f"auditing {where} of split {split!r} (the default --samples is {samples})",
+               err=True)
+    return room
 
 
 @main.command()
+@_names_key_file
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--like", required=True, type=click.Path(dir_okay=False),
+@click.option("--like", required=True, type=click.Path(),
               help="The training file: its size, channels, blocks, padding and test treatment.")
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="Master key [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key].")

@@ -70,7 +70,8 @@ def decrypt_file(
     copy: int = 0,
     overwrite: bool = False,
 ) -> tuple[Path, int]:
-    """Write the decrypted split as an npz (``images``, ``labels``, ``class_names``)."""
+    """Write the decrypted split as an npz (``images``, ``labels``, ``class_names``), mode
+    0600: plain images are as private as the key."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"output {out} already exists; pass --overwrite to replace it")
@@ -93,8 +94,10 @@ def decrypt_file(
             plain[at:at + len(x)], labels[at:at + len(x)] = x, y
             at += len(x)
     tmp = partial_name(out, ".npz")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # as private as the key
     try:
-        np.savez(tmp, images=plain, labels=labels, class_names=np.array(info.class_names))
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, images=plain, labels=labels, class_names=np.array(info.class_names))
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import signal
@@ -11,15 +12,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bsformat.codec import check_grid, parse_store
 from bsformat.files import check_output
+from bsformat.folder import is_folder_out
 from bsformat.format import created_stamp
 from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
 from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
+from encrypt_tool.cluster import check_scheduler
 from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_unit
 from encrypt_tool.scramble import block_grid
+from encrypt_tool.sharded import build_folder, check_folder_output, shard_tasks
 from encrypt_tool.sizing import (
     BASE_MEMORY,
     batch_bytes,
@@ -61,6 +66,10 @@ class DatasetConfig:
     test_fraction: float | None = None
     skip_corrupt: bool = False
     defences: DefenceConfig = field(default_factory=DefenceConfig)
+    store: str = "raw"
+    workers: int | None = None
+    scheduler: str | None = None
+    connect_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.defences.active and not self.scramble:
@@ -85,12 +94,29 @@ class DatasetConfig:
                              f"processes")
         if self.compression not in (None, "gzip", "lzf"):
             raise ValueError(f"--compression {self.compression!r} is not valid; use gzip or lzf")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"--workers {self.workers} is not valid; it must be at least 1")
+        if self.workers is not None and self.scheduler is not None:
+            raise ValueError("--workers and --scheduler exclude each other; give one of them")
+        if self.scheduler is not None:
+            check_scheduler(self.scheduler)
+        if not self.connect_timeout > 0:
+            raise ValueError(f"--connect-timeout {self.connect_timeout} is not valid; it must "
+                             f"be more than 0 seconds")
+        kept = tuple(b - 2 * self.defences.drop_border for b in self.block_size)  # stored
+        check_grid(kept, kept, parse_store(self.store))
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the output is a folder of shard files (bsformat.folder)."""
+        return is_folder_out(self.out, self.workers is not None or self.scheduler is not None)
 
     def identity(self) -> str:
-        """The settings that fix the output bytes (not where or how fast it is written)."""
+        """The settings that fix the pixels (not where, how fast or how they are stored: a JPEG
+        dataset holds the JPEGs of the raw one's pixels)."""
         fixed = {k: v for k, v in asdict(self).items()
                  if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
-                              "overwrite")}
+                              "overwrite", "workers", "scheduler", "connect_timeout", "store")}
         if not self.defences.active:  # files without defences keep their earlier identity
             del fixed["defences"]
         return json.dumps(fixed, sort_keys=True, default=str)
@@ -122,8 +148,16 @@ def plan_units(n: int, batch_size: int, shard_size: int) -> list[tuple[int, int]
 def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, int, AugmentConfig | None]]:
     """For every split of the source: (split source, images, copies, augmentation)."""
     out = {}
+    largest = max(sp.n for sp in src.splits.values())
+    if cfg.limit is not None and cfg.limit > largest:
+        sizes = ", ".join(f"{k} {sp.n:,}" for k, sp in src.splits.items())
+        raise ValueError(f"--limit {cfg.limit:,} is more than the images of every split of "
+                         f"{src.name!r} ({sizes}); give 1..{largest}, or leave it out for all")
     for name, sp in src.splits.items():
         n = sp.n if cfg.limit is None else min(sp.n, cfg.limit)
+        if n < (cfg.limit or 0):
+            warnings.warn(f"split {name!r} has {n:,} images, fewer than --limit {cfg.limit:,}: "
+                          f"all of them are used", stacklevel=3)
         if n == 0:
             raise ValueError(f"split {name!r} of source {src.name!r} has no images")
         train = name == "train"
@@ -144,14 +178,95 @@ def build_dataset(
     """Encrypt the source of ``cfg`` with master ``key`` into ``cfg.out``; return its path.
 
     ``progress(total)`` may return a context manager with ``update(n)`` (a progress bar);
-    ``report(line)`` receives the size plan before any writing.
+    ``report(line)`` receives the settings and the size plan once they are checked, before
+    any writing.
     Nothing appears at ``cfg.out`` unless the whole file was written.
     """
     out = Path(cfg.out).expanduser()
-    check_output(out, cfg.overwrite)
+    check_folder_output(out, cfg.overwrite) if cfg.sharded else check_output(out, cfg.overwrite)
+    store = parse_store(cfg.store)
     src = open_source(cfg.source, **cfg.source_options())
-    for note in src.notes:
-        warnings.warn(note, stacklevel=2)
+    with _shown_if_valid():
+        for note in src.notes:
+            warnings.warn(note, stacklevel=2)
+        splits, shape, augment, defences, batch, plan = _check(cfg, src, out)
+        stored = defences.kept_image_shape() if defences is not None else tuple(shape)
+        block = defences.kept_block() if defences is not None else cfg.block_size
+        check_grid(tuple(block), tuple(stored[:2]), store)  # the stored blocks are JPEG's
+    if report is not None:  # the options are valid: say what will be done
+        report(f"config {cfg.describe()}")
+        report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
+    secret = key if cfg.scramble else b""
+    if cfg.seed is None:
+        dataset_id = secrets.token_bytes(16)
+    else:
+        description = json.dumps([src.name, cfg.identity()]).encode()
+        dataset_id = derive_dataset_id(secret, description)
+    layouts, work, specs, units = [], [], {}, {}
+    for name, (sp, n, n_copies, aug) in splits.items():
+        spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
+                         scramble=cfg.scramble, dataset_id=dataset_id, defences=defences)
+        aug_json = spec.augment.to_json() if spec.augment is not None else "null"
+        layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
+                                   image_shape=stored, shard_size=cfg.shard_size,
+                                   augment_json=aug_json))
+        specs[name], units[name] = spec, plan_units(n, batch, cfg.shard_size)
+        work += [(name, sp, a, b, spec) for a, b in units[name]]
+    attrs = {
+        "tool_version": __version__,
+        "created": created_stamp(cfg.seed is not None),
+        "dataset_id": dataset_id.hex(),
+        "key_fingerprint": fingerprint(key) if cfg.scramble else "",
+        "scrambled": cfg.scramble,
+        "block_size": list(block),  # stored: the kept blocks and images
+        "image_shape": list(stored),
+        "source": src.name.split(":", 1)[0],  # the kind only: a folder's name can be private
+        "augment": augment.to_json() if augment is not None else "null",
+        "preprocess": json.dumps(src.meta, sort_keys=True),
+    }
+    if defences is not None:  # absent: none (files without defences are as before)
+        attrs["defences"] = defences.to_json()
+    if store.kind != "raw":
+        attrs["store"] = json.dumps(store.to_json(), sort_keys=True)
+    handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in handled}
+    try:
+        if cfg.sharded:
+            tasks = shard_tasks(layouts, {k: v[0] for k, v in splits.items()}, specs, units,
+                                attrs, src.class_names, cfg.compression, store)
+            described = {lay.name: {"n_images": lay.n_images, "n_copies": lay.n_copies,
+                                    "shard_size": lay.shard_size} for lay in layouts}
+            return build_folder(out, tasks, key, described, attrs, src.class_names,
+                                jobs=cfg.jobs, backend=resolve_backend(cfg.backend, cfg.jobs),
+                                workers=cfg.workers, scheduler=cfg.scheduler,
+                                timeout=cfg.connect_timeout, progress=progress)
+        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression, store,
+                             threads=cfg.jobs)
+        try:
+            _run(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs), progress)
+            return writer.commit(cfg.overwrite)
+        except BaseException:
+            writer.abort()
+            raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _shown_if_valid() -> Iterator[None]:
+    """Hold the warnings of the checks and show them once every check passed, so that a
+    refusal is one line."""
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")
+        yield
+    for w in held:
+        warnings.warn(w.message, stacklevel=3)
+
+
+def _check(cfg: DatasetConfig, src, out: Path) -> tuple:
+    """Every check of the run's settings against its source, before any work: the splits,
+    image shape, resolved augmentation and defences, batch size and plan line."""
     splits = _splits(cfg, src)
     shape = next(iter(splits.values()))[0].image_shape
     for name, (sp, *_) in splits.items():
@@ -164,54 +279,10 @@ def build_dataset(
     _check_gridmask(augment, cfg.block_size)
     defences = cfg.defences.resolve(cfg.block_size, shape) if cfg.defences.active else None
     stored = defences.kept_image_shape() if defences is not None else tuple(shape)
-    block = defences.kept_block() if defences is not None else cfg.block_size
     splits = {k: (sp, n, c, a.resolve(shape) if a is not None else None)
               for k, (sp, n, c, a) in splits.items()}
     batch, plan = _check_sizes(cfg, out, splits, shape, stored)
-    if report is not None:
-        report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
-    secret = key if cfg.scramble else b""
-    if cfg.seed is None:
-        dataset_id = secrets.token_bytes(16)
-    else:
-        description = json.dumps([src.name, cfg.identity()]).encode()
-        dataset_id = derive_dataset_id(secret, description)
-    layouts, work = [], []
-    for name, (sp, n, n_copies, aug) in splits.items():
-        spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
-                         scramble=cfg.scramble, dataset_id=dataset_id, defences=defences)
-        aug_json = spec.augment.to_json() if spec.augment is not None else "null"
-        layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
-                                   image_shape=stored, shard_size=cfg.shard_size,
-                                   augment_json=aug_json))
-        work += [(name, sp, a, b, spec) for a, b in plan_units(n, batch, cfg.shard_size)]
-    attrs = {
-        "tool_version": __version__,
-        "created": created_stamp(cfg.seed is not None),
-        "dataset_id": dataset_id.hex(),
-        "key_fingerprint": fingerprint(key) if cfg.scramble else "",
-        "scrambled": cfg.scramble,
-        "block_size": list(block),  # stored: the kept blocks and images
-        "image_shape": list(stored),
-        "source": src.name,
-        "augment": augment.to_json() if augment is not None else "null",
-        "preprocess": json.dumps(src.meta, sort_keys=True),
-    }
-    if defences is not None:  # absent: none (files without defences are as before)
-        attrs["defences"] = defences.to_json()
-    handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in handled}
-    try:
-        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression)
-        try:
-            _run(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs), progress)
-            return writer.commit(cfg.overwrite)
-        except BaseException:
-            writer.abort()
-            raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return splits, shape, augment, defences, batch, plan
 
 
 def _check_gridmask(augment: AugmentConfig | None, block: tuple[int, int]) -> None:
@@ -237,9 +308,12 @@ def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple,
     batch = effective_batch(cfg.batch_size, image_bytes, most)
     per_batch = batch_bytes(batch, image_bytes, most)
     in_flight = cfg.jobs if cfg.compression is None else 2 * cfg.jobs
-    peak = BASE_MEMORY + in_flight * per_batch
+    decode = max(sp.decode_bytes for sp, *_ in splits.values())  # large source files
+    peak = BASE_MEMORY + in_flight * per_batch + cfg.jobs * decode
     size = output_bytes([(n, c, stored_bytes, cfg.shard_size) for _, n, c, _ in splits.values()])
     how = f"{cfg.jobs} worker(s), batches of {batch} image(s) x {most} copies"
+    if decode:
+        how += f", {human(decode)} a worker to decode the largest source file"
     for w in check_resources(out, size, peak, cfg.compression is not None, how):
         warnings.warn(w, stacklevel=3)
     kind = "at most " if cfg.compression else ""

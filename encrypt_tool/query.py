@@ -76,7 +76,8 @@ def _augment(raw) -> AugmentConfig | None:
     if not raw:  # None (no augmentation) or {} (not recorded)
         return None
     try:
-        cfg = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        cfg = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()
+                               if k != "gridmask"}, gridmask=False)  # a query gets none
     except TypeError as e:
         raise FormatError(f"augment settings {raw} are not understood: {e}") from None
     return cfg.without_gridmask()

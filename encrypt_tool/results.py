@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import secrets
 from pathlib import Path
 
 from encrypt_tool.manifest import read_manifest
 
-__all__ = ["ResultsError", "format_table", "join_results", "load", "read_predictions",
-           "write_table"]
+__all__ = ["ResultsError", "check_query_id", "format_table", "join_results", "load",
+           "read_predictions", "write_table"]
 
 TABLE_COLUMNS = ("path", "class", "probability")
 
@@ -20,8 +19,8 @@ class ResultsError(ValueError):
     """Predictions that cannot be read or do not belong to the manifest's query."""
 
 
-def read_predictions(path: str | os.PathLike) -> tuple[list[dict], dict]:
-    """Rows of a ``bs-predict`` CSV and the JSON written beside it ({} when absent)."""
+def read_predictions(path: str | os.PathLike) -> list[dict]:
+    """Rows of a ``bs-predict`` CSV (columns id, query_id, class, probability, ...)."""
     path = Path(path)
     if not path.is_file():
         raise ResultsError(f"predictions file {path} does not exist")
@@ -32,22 +31,32 @@ def read_predictions(path: str | os.PathLike) -> tuple[list[dict], dict]:
         raise ResultsError(f"cannot read predictions {path}: {e}") from None
     if not rows or not {"id", "class", "probability"} <= set(rows[0]):
         raise ResultsError(f"{path} is not a bs-predict CSV (need columns id, class, probability)")
-    meta_path = path.with_suffix(".json")
-    meta = {}
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise ResultsError(f"cannot read {meta_path}: {e}") from None
-    return rows, meta
+    return rows
 
 
-def join_results(rows: list[dict], meta: dict, manifest: dict) -> list[dict]:
+def check_query_id(rows: list[dict], manifest: dict, source: str = "the predictions") -> None:
+    """ResultsError unless every row's ``query_id`` is the manifest's query id.
+
+    The id travels in the CSV itself, so the check never depends on a side file that may be
+    missing or belong to another query; predictions without it are refused, not trusted.
+    """
+    want = manifest["dataset_id"]
+    ids = {r.get("query_id") or "" for r in rows}
+    if ids == {want}:
+        return
+    if "" in ids:
+        raise ResultsError(f"{source} carry no query id (no query_id column, or an empty "
+                           f"one), so they cannot be checked against the manifest of query "
+                           f"{want}; classify the query again with a current bs-predict")
+    got = ", ".join(sorted(ids))
+    raise ResultsError(f"{source} are for query {got}, the manifest for query {want}; use the "
+                       f"manifest of that query")
+
+
+def join_results(rows: list[dict], manifest: dict, source: str = "the predictions"
+                 ) -> list[dict]:
     """One row per image of the manifest: path, class, probability (and the other columns)."""
-    query_id = meta.get("query", {}).get("dataset_id")
-    if query_id is not None and query_id != manifest["dataset_id"]:
-        raise ResultsError(f"the predictions are for query {query_id}, the manifest for "
-                           f"{manifest['dataset_id']}; use the manifest of that query")
+    check_query_id(rows, manifest, source)
     paths = {int(e["id"]): e["path"] for e in manifest["images"]}
     try:
         by_id = {int(r["id"]): r for r in rows}
@@ -60,7 +69,8 @@ def join_results(rows: list[dict], meta: dict, manifest: dict) -> list[dict]:
     out = []
     for i in sorted(paths):
         r = by_id[i]
-        extra = {k: v for k, v in r.items() if k not in ("id", "class", "probability")}
+        extra = {k: v for k, v in r.items()
+                 if k not in ("id", "query_id", "class", "probability")}
         out.append({"path": paths[i], "class": r["class"], "probability": r["probability"],
                     **extra})
     return out
@@ -98,5 +108,5 @@ def write_table(table: list[dict], out: str | os.PathLike, overwrite: bool = Fal
 
 def load(predictions: str | os.PathLike, manifest: str | os.PathLike) -> list[dict]:
     """Read both files and join them."""
-    rows, meta = read_predictions(predictions)
-    return join_results(rows, meta, read_manifest(manifest))
+    rows = read_predictions(predictions)
+    return join_results(rows, read_manifest(manifest), f"the predictions {predictions}")

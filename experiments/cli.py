@@ -69,8 +69,7 @@ def main(**o) -> None:
         keep_data=o["keep_data"], overwrite=o["overwrite"], key_file=o["key_file"],
         **{**base, **chosen},
     )
-    click.echo(f"config {cfg}", err=True)
-    record = run_reproduce(cfg)
+    record = run_reproduce(cfg, announce=lambda: click.echo(f"config {cfg}", err=True))
     click.echo(Path(cfg.out, "results.md").read_text())
     click.echo(f"device {record['device']}; wall time {record['wall_s']} s; -> {cfg.out}")
 

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -146,10 +147,11 @@ def _figure2(source, key: bytes, out: Path) -> Path:
     return sample_figure([x] + [enc[:, s] for s in range(4)], out, labels)
 
 
-def run_reproduce(cfg: ReproduceConfig) -> dict:
+def run_reproduce(cfg: ReproduceConfig, announce: Callable[[], None] | None = None) -> dict:
     """Run every condition of ``cfg``; write the table, chart, sample picture and run.json.
 
-    Every input is checked before anything is written; a run that fails removes the run
+    Every input is checked before anything is written (``announce()`` is called then, once
+    the options are known to be valid); a run that fails removes the run
     folder it created (or, in an existing folder, the data it wrote).
     """
     from experiments.evaluate import evaluate_checkpoint
@@ -169,6 +171,8 @@ def run_reproduce(cfg: ReproduceConfig) -> dict:
         raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {n_fit:,} training "
                          f"images; give at most {n_fit}")
     device = pick_device(cfg.device)
+    if announce is not None:
+        announce()
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:

@@ -208,7 +208,8 @@ def test_solver_on_real_cifar10(tmp_path):
 def test_report_when_every_image_is_reassembled(tmp_path):
     from encrypt_tool.audit.report import markdown
 
-    attack = {"direct": 1.0, "neighbour": 1.0, "perfect": 1.0, "ssim": 1.0, "psnr": None}
+    attack = {"direct": 1.0, "neighbour": 1.0, "perfect": 1.0, "largest_segment": 1.0,
+              "in_segments": 1.0, "recognisable": 1.0, "ssim": 1.0, "psnr": None}
     summary = {
         "file": "x.h5", "samples": 2, "key_fingerprint": "00", "seconds": 0.1,
         "settings": {"split": "test", "block_size": [8, 8], "grid": [4, 4], "n_copies": 1,

@@ -97,7 +97,7 @@ def test_audit_selected_images_and_figures(tmp_path, key_file, run_cli):
     assert f["union"]["perfect"] >= f["best"]["perfect"] and "attack" in f["best"]
     for args, msg in ((["--indices", "2,99"], "index 99"), (["--indices", "x"], "indices"),
                       (["--start", "-1"], "--start"), (["--start", "2", "--indices", "1"],
-                                                        "exclude")):
+                                                        "exclude"), (["--jobs", "0"], "--jobs 0")):
         bad = tmp_path / "bad"
         r = run_cli("audit", enc, "--key", key_file, "--split", "train", "--out", bad, *args)
         assert r.exit_code == 1 and msg in r.output and not bad.exists(), r.output

@@ -70,3 +70,18 @@ def test_same_rng_same_bytes_and_purity():
 def test_bad_augment_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AugmentConfig(**kwargs)
+
+
+@pytest.mark.parametrize("r", [0.0, 0.1, 0.29])
+def test_gridmask_ratio_that_erases_most_of_an_image_is_refused(r):
+    with pytest.raises(ValueError, match=r"0\.3 <= r < 1"):
+        AugmentConfig(gridmask_ratio=r)
+    AugmentConfig(gridmask_ratio=r, gridmask=False)  # no GridMask: the ratio does nothing
+
+
+def test_least_gridmask_ratio_erases_at_most_about_half():
+    """At the least ratio allowed, the holes of a whole batch cover about (1 - 0.3)^2."""
+    cfg = AugmentConfig(gridmask_ratio=0.3, gridmask_prob=1.0, gridmask_d=(14, 32))
+    p = sample_gridmask(np.random.default_rng(0), 500, cfg.gridmask_d, cfg.gridmask_ratio, 1.0)
+    share = gridmask_masks(p, 96, 96).mean()
+    assert 0.40 < share < 0.53, share

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from encrypt_tool import __version__
 from encrypt_tool.cli import main as encrypt_main
@@ -47,7 +48,9 @@ def enc(tmp_path, key_file, run_cli):
 @pytest.mark.parametrize("args, needles", [
     (["dataset", "--key", "{dir}"], ["--key", "is a directory"]),
     (["keygen", "--out", "{dir}/"], ["--out", "is a directory"]),
-    (["dataset", "--out", "{dir}"], ["--out", "is a directory"]),
+    (["dataset", "--out", "{dir}", "--workers", "0"], ["--workers 0", "at least 1"]),
+    (["dataset", "--store", "jpeg", "--block-size", "4"], ["4x4", "off the JPEG grid"]),
+    (["dataset", "--scheduler", "tcp://10.1.2.3:8786"], ["tcp://10.1.2.3:8786", "tls://"]),
     (["dataset", "--preset", "strong"], ["--preset", "'strong'", "paper", "hardened", "private"]),
     (["dataset", "--n-keys", "four"], ["--n-keys", "'four'", "integer"]),
     (["dataset", "--n-keys", "0"], ["--n-keys 0", "at least 1"]),
@@ -68,7 +71,7 @@ def test_output_naming_an_existing_file_is_one_line(tmp_path, key_file, run_cli)
 
 
 @pytest.mark.parametrize("args, needles", [
-    (["{dir}"], ["DATA", "is a directory"]),
+    (["{dir}"], ["is a folder without manifest.json"]),
     (["{dir}/none.h5"], ["none.h5", "does not exist"]),
     (["{h5}", "--epochs", "0"], ["--epochs 0", ">= 1"]),
     (["{h5}", "--batch-size", "-1"], ["--batch-size -1", ">= 1"]),
@@ -190,6 +193,58 @@ def test_audit_samples_larger_than_the_split_is_refused(enc, key_file, tmp_path)
     assert not out.exists()
 
 
+def test_dataset_limit_above_every_split_is_refused(tmp_path, key_file):
+    out = tmp_path / "o.h5"
+    one_line_error(invoke("bs-encrypt", "dataset", "--source", "synthetic:64", "--limit",
+                          "100000", "--key", key_file, "--out", out, "--quiet"),
+                   "--limit 100,000", "train 64", "test 1,000", "1..1000")
+    assert not out.exists()
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic:64", "--limit", "100",
+               "--key", key_file, "--out", out, "--quiet")  # the smaller split: said, not hidden
+    assert r.exit_code == 0, r.output
+    assert "split 'train' has 64 images, fewer than --limit 100: all of them" in r.stderr
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--start", "999", "--samples", "5"], ["--start 999", "past the end", "64 images", "0..63"]),
+    (["--start", "64"], ["--start 64", "0..63"]),
+    (["--start", "60", "--samples", "5"], ["--samples 5 from --start 60", "1..4"]),
+])
+def test_audit_start_past_the_end_is_refused(enc, key_file, tmp_path, args, needles):
+    out = tmp_path / "audit"
+    one_line_error(invoke("bs-encrypt", "audit", enc, "--key", key_file, *args, "--out", out),
+                   *needles)
+    assert not out.exists()
+
+
+def test_audit_default_samples_shrink_to_the_rest_of_the_split_saying_so(enc, key_file,
+                                                                        tmp_path):
+    r = invoke("bs-encrypt", "audit", enc, "--key", key_file, "--start", "61", "--out",
+               tmp_path / "audit")
+    assert r.exit_code == 0, r.output
+    assert "auditing the 3 images from --start 61 of split 'test'" in r.stderr
+    assert "the default --samples is 200" in r.stderr
+
+
+@pytest.mark.parametrize("samples, needles", [
+    ("100000", ["--samples 100000", "1..32"]), ("0", ["--samples 0", "1..32"]),
+    ("20", ["--samples 20", "16 images", "1..16"]),
+])
+def test_inspect_grid_samples_out_of_range_are_refused(tmp_path, key_file, samples, needles):
+    small = tmp_path / "small.h5"
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic:16", "--limit", "16", "--key",
+               key_file, "--out", small, "--quiet")
+    assert r.exit_code == 0, r.output
+    grid = tmp_path / "g.png"
+    r = invoke("bs-encrypt", "inspect", small, "--grid", grid, "--samples", samples)
+    one_line_error(r, *needles)
+    assert not grid.exists() and r.stdout == ""
+    r = invoke("bs-encrypt", "inspect", small, "--grid", grid, "--samples", "16")
+    assert r.exit_code == 0 and grid.exists(), r.output
+    with Image.open(grid) as im:
+        assert im.width < 16 * 4 * (32 + 2) + 1
+
+
 def test_pad_larger_than_half_the_image_is_refused(tmp_path, key_file, run_cli):
     out = tmp_path / "o.h5"
     r = run_cli("dataset", "--source", "synthetic", "--limit", "8", "--key", key_file,
@@ -236,8 +291,53 @@ def test_cifar10_download_failure_says_how_to_use_a_local_copy(tmp_path, key_fil
     assert "could not download CIFAR-10" in r.output and "name resolution" in r.output
     assert "--data-dir" in r.output and "CIFAR_DIR=" in r.output, r.output
     assert not out.exists()
+    assert not (tmp_path / "cifar").exists()  # no empty cache folder left behind
 
 
 def test_bare_bs_encrypt_prints_its_help():
     r = invoke("bs-encrypt")
     assert r.exit_code == 0 and r.output.startswith("Usage: ") and "Error" not in r.output
+
+
+# --- the config line comes only once the options are valid -----------------------------------
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--block-size", "64"], ["larger than"]),  # found while opening the source
+    (["--pad", "100"], ["--pad 100"]),
+])
+def test_dataset_refusal_is_one_line_without_config(tmp_path, key_file, args, needles):
+    out = tmp_path / "o.h5"
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic", "--limit", "8", "--key",
+               key_file, "--out", out, *args)  # no --quiet
+    one_line_error(r, *needles)
+    assert "config {" not in r.output and not out.exists()
+
+
+def test_dataset_prints_config_once_and_never_with_quiet(tmp_path, key_file):
+    args = ["dataset", "--source", "synthetic", "--limit", "8", "--key", key_file, "--jobs", "1"]
+    r = invoke("bs-encrypt", *args, "--out", tmp_path / "a.h5")
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("config {") == 1, r.stderr
+    r = invoke("bs-encrypt", *args, "--out", tmp_path / "b.h5", "--quiet")
+    assert r.exit_code == 0 and "config {" not in r.output, r.output
+
+
+def test_bs_reproduce_refusal_is_one_line_without_config(tmp_path):
+    r = invoke("bs-reproduce", "--smoke", "--source", "synthetic", "--batch-size", "100000",
+               "--out", tmp_path / "r")
+    one_line_error(r, "--batch-size 100000")
+    assert "config" not in r.output.replace(str(tmp_path), "") and not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path, key_file, monkeypatch):
+    """Ctrl-C: status 130 (128 + SIGINT), the one convention of every command."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("encrypt_tool.pipeline.build_dataset", interrupted)
+    r = invoke("bs-encrypt", "dataset", "--source", "synthetic", "--limit", "8", "--key",
+               key_file, "--out", tmp_path / "o.h5", "--quiet")
+    assert r.exit_code == 130 and r.stderr.strip().splitlines() == [
+        "interrupted; nothing was written"], (r.exit_code, r.output)
+    assert not (tmp_path / "o.h5").exists()

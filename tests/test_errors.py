@@ -2,6 +2,7 @@
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -100,7 +101,8 @@ def test_corrupt_image(tmp_path, key_file, run_cli):
     [(["--n-keys", "0"], "--n-keys 0"), (["--block-size", "0"], "0x0"),
      (["--block-size", "7"], "7x7"), (["--block-size", "64"], "larger than"),
      (["--batch-size", "0"], "--batch-size 0"), (["--gridmask-d", "x"], "--gridmask-d"),
-     (["--gridmask-ratio", "1.5"], "1.5"), (["--pad", "-2"], "-2")],
+     (["--gridmask-ratio", "1.5"], "1.5"), (["--gridmask-ratio", "0"], "0.3 <= r < 1"),
+     (["--pad", "-2"], "-2")],
 )
 def test_bad_options(tmp_path, key_file, run_cli, args, needle):
     out = tmp_path / "o.h5"
@@ -175,8 +177,29 @@ def test_decrypt_with_wrong_key(enc, tmp_path, run_cli):
     other = tmp_path / "other.key"
     run_cli("keygen", "--out", other)
     out = tmp_path / "p.npz"
-    fails(run_cli("decrypt", enc, "--key", other, "--out", out), "wrong key")
+    fails(run_cli("decrypt", enc, "--key", other, "--out", out), "wrong key",
+          f"key file {other})")
     assert not out.exists()
+    # the default key (here $BS_ENCRYPT_KEY) is named as such
+    run_cli("keygen")
+    fails(run_cli("decrypt", enc, "--out", out), "wrong key", "master.key, the default",
+          "--key")
+    fails(run_cli("inspect", enc, "--grid", tmp_path / "g.png", "--key", other), "wrong key",
+          str(other))
+    assert not out.exists()
+
+
+def test_decrypted_images_are_private(enc, key_file, tmp_path, run_cli):
+    out = tmp_path / "p.npz"
+    assert run_cli("decrypt", enc, "--key", key_file, "--out", out).exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert np.load(out)["images"].shape == (64, 32, 32, 3)
+
+
+def test_keygen_refuses_a_missing_folder(tmp_path, run_cli):
+    fails(run_cli("keygen", "--out", tmp_path / "no" / "dir" / "k.key"), "no/dir",
+          "does not exist")
+    assert not (tmp_path / "no").exists()
 
 
 def test_decrypt_output_exists(enc, key_file, tmp_path, run_cli):

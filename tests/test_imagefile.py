@@ -75,3 +75,24 @@ def test_find_images_recursive(tmp_path):
         (tmp_path / rel).write_bytes(b"x")
     found = [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)]
     assert found == ["a/1.png", "a/deep/2.JPG", "b/3.webp"]
+
+
+def test_reduced_scale_jpeg_decode_within_tolerance(tmp_path):
+    from skimage import data
+
+    big = Image.fromarray(data.astronaut()).resize((1200, 900), Image.BICUBIC)
+    big.save(tmp_path / "big.jpg", quality=90)
+    fast = read_image(tmp_path / "big.jpg", (128, 128)).astype(int)
+    full = read_image(tmp_path / "big.jpg", (128, 128), draft=False).astype(int)
+    with Image.open(tmp_path / "big.jpg") as im:
+        from encrypt_tool.sources.imagefile import draft_for
+
+        assert draft_for(im, (128, 128)) and im.size == (600, 450)  # 1/2 scale, >= 2x cover
+    diff = np.abs(fast - full)
+    assert 0 < diff.mean() < 0.5 and diff.max() <= 8
+
+
+def test_no_reduced_scale_below_four_times(tmp_path):
+    _photo(500, 375).save(tmp_path / "a.jpg", quality=90)
+    assert np.array_equal(read_image(tmp_path / "a.jpg", (224, 224)),
+                          read_image(tmp_path / "a.jpg", (224, 224), draft=False))

@@ -46,7 +46,7 @@ def test_bsformat_imports_neither_side_nor_torch():
 
 
 CLIENT = """
-import os, tempfile
+import json, os, tempfile
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -67,7 +67,8 @@ run("inspect", "--verify", d / "e.h5", "--grid", d / "g.png", "--samples", "2")
 for i in range(2):
     Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(d / "in" / f"{i}.png")
 run("query", d / "in", "--like", d / "e.h5", "--out", d / "q.h5")
-(d / "p.csv").write_text("id,class,probability\\n0,a,0.5\\n1,b,0.5\\n")
+qid = json.loads((d / "q.private-manifest.json").read_text())["dataset_id"]
+(d / "p.csv").write_text(f"id,query_id,class,probability\\n0,{qid},a,0.5\\n1,{qid},b,0.5\\n")
 run("results", d / "p.csv", "--manifest", d / "q.private-manifest.json")
 """
 

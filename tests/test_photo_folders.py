@@ -63,6 +63,8 @@ def test_mixed_photos_encrypt_to_224_with_16px_blocks(tmp_path, key_file, run_cl
         assert pre["image_size"] == [224, 224] and pre["channels"] == "rgb"
         assert pre["split"] == {"test_fraction": 0.25, "seed": 3, "stratified": True}
         assert "broken" not in f.attrs["preprocess"]
+        assert f.attrs["source"] == "folder"  # the kind only: a folder's name can be private
+    assert b"photos" not in out.read_bytes()
     grid = tmp_path / "grid.png"
     r = run_cli("inspect", out, "--key", key_file, "--grid", grid, "--split", "train")
     assert r.exit_code == 0, r.output
@@ -193,3 +195,88 @@ def test_a_failed_write_names_the_file(tmp_path):
     target = (str(tmp_path / "gone" / ".o.h5.1234.partial"), 0)
     with pytest.raises(OSError, match=r"cannot write to .*gone.*\.o\.h5\.1234\.partial"):
         encrypt_unit(sp, 0, 4, spec, b"", target)
+
+
+def _class_folder(root, per_class=3, size=(40, 30)):
+    for c in ("cat", "dog"):
+        for i in range(per_class):
+            _photo(root / c / f"{i}.jpg", *size, seed=i)
+    return root
+
+
+def test_skip_corrupt_skips_a_truncated_jpeg(tmp_path, key_file, run_cli):
+    """The header and Pillow's verify pass a JPEG cut short; the up-front decode does not."""
+    root = _class_folder(tmp_path / "photos")
+    whole = (root / "dog" / "1.jpg").read_bytes()
+    scan = whole.index(b"\xff\xda")  # start of the coded pixels: the header stays whole
+    (root / "dog" / "1.jpg").write_bytes(whole[: (scan + len(whole)) // 2])
+    with Image.open(root / "dog" / "1.jpg") as im:
+        im.verify()  # passes: only a decode finds it
+    out = tmp_path / "o.h5"
+    args = ["dataset", "--source", f"folder:{root}", "--key", key_file, "--out", out,
+            "--block-size", "2", "--jobs", "1", "--test-fraction", "0.4"]
+    fails(run_cli(*args, "--quiet"), "dog/1.jpg", "truncated", "--skip-corrupt")
+    assert not out.exists()
+    r = run_cli(*args, "--skip-corrupt")
+    assert r.exit_code == 0, r.output
+    assert "left out 1 corrupt" in r.output and "dog/1.jpg" in r.output
+    with h5py.File(out) as f:
+        n = sum(f[s].attrs["n_images"] for s in ("train", "test"))
+    assert n == 5
+
+
+def test_decompression_bomb_warning_once_with_the_file_name(tmp_path, key_file, run_cli,
+                                                             monkeypatch):
+    root = _class_folder(tmp_path / "photos", per_class=2)
+    _photo(root / "dog" / "huge.jpg", 60, 40, seed=9)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # 60x40 = 2400: above, not 2x above
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out",
+                tmp_path / "o.h5", "--image-size", "30x40", "--block-size", "2", "--jobs", "1",
+                "--test-fraction", "0.4")
+    assert r.exit_code == 0, r.output
+    lines = [line for line in r.output.replace(str(tmp_path), "").splitlines()
+             if "decompression" in line.lower()]
+    assert len(lines) == 1 and "dog/huge.jpg (60x40)" in lines[0], r.output
+
+
+def test_memory_plan_counts_decoding_the_largest_source_file(tmp_path, key_file, run_cli):
+    """Large photos shrunk to small images: decoding one file can outweigh a whole batch."""
+    root = _class_folder(tmp_path / "photos", per_class=2, size=(40, 30))
+    _photo(root / "cat" / "big.jpg", 800, 600, seed=5)
+    src = open_source(f"folder:{root}", image_size=(16, 16))
+    assert src.splits["train"].decode_bytes == 2 * 4 * 800 * 600
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out",
+                tmp_path / "o.h5", "--image-size", "16", "--block-size", "4", "--jobs", "2",
+                "--test-fraction", "0.4")
+    assert r.exit_code == 0, r.output
+    assert "2 worker(s)" in r.output and "3.7 MiB a worker to decode" in r.output, r.output
+
+
+def test_folder_without_test_or_with_one_class_is_warned_at_dataset_time(tmp_path, key_file,
+                                                                         run_cli):
+    from click.testing import CliRunner
+
+    from trainer.cli import main as train_main
+
+    root = _class_folder(tmp_path / "photos", per_class=2)
+    out = tmp_path / "o.h5"
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out", out,
+                "--block-size", "2", "--jobs", "1", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert "no test/ folder" in r.output and "--test-fraction" in r.output, r.output
+    r = CliRunner().invoke(train_main, [str(out), "--out", str(tmp_path / "run"), "--device",
+                                        "cpu", "--epochs", "1"])
+    assert r.exit_code == 1 and "no 'test' split" in r.output, r.output
+    assert "--test-fraction" in r.output and "--test" in r.output
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out",
+                tmp_path / "t.h5", "--block-size", "2", "--jobs", "1", "--quiet",
+                "--test-fraction", "0.5")
+    assert r.exit_code == 0 and "warning" not in r.output, r.output
+    for d in (root / "dog").iterdir():
+        d.unlink()
+    (root / "dog").rmdir()
+    r = run_cli("dataset", "--source", f"folder:{root}", "--key", key_file, "--out",
+                tmp_path / "one.h5", "--block-size", "2", "--jobs", "1", "--quiet",
+                "--test-fraction", "0.5")
+    assert r.exit_code == 0, r.output
+    assert "has one class (cat)" in r.output and "at least 2" in r.output, r.output

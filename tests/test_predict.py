@@ -133,6 +133,20 @@ def test_query_to_named_results_leaks_no_name_or_key(cloud, tmp_path):
     preds = read_csv(out)
     assert [t["class"] for t in table] == [p["class"] for p in preds]
     assert "patient_0003.png" in r.output
+    assert "query_id" not in table[0]
+    # a manifest of another query of the same length, with the JSON lost, is refused
+    assert {p["query_id"] for p in preds} == {json.loads(manifest.read_text())["dataset_id"]}
+    other = tmp_path / "other"
+    other.mkdir()
+    r = enc_cli("query", ward, "--like", cloud / "enc.h5", "--key", cloud / "k.key",
+                "--out", other / "query.h5")
+    assert r.exit_code == 0, r.output
+    out.with_suffix(".json").unlink()
+    other_man = other / "query.private-manifest.json"
+    r = enc_cli("results", out, "--manifest", other_man)
+    assert r.exit_code == 1 and r.output.startswith("Error:"), r.output
+    for qid in (preds[0]["query_id"], json.loads(other_man.read_text())["dataset_id"]):
+        assert qid in r.output, r.output
 
 
 def test_bs_predict_never_imports_keys(cloud, tmp_path):
@@ -178,6 +192,19 @@ def test_run_without_checkpoint(cloud, outdir, tmp_path):
             "emptyrun", "best.pt")
     refused(predict_cli(tmp_path / "nothing", cloud / "enc.h5", "--out", outdir / "p.csv"),
             "nothing")
+
+
+def test_data_file_or_csv_given_as_the_run(cloud, outdir, tmp_path):
+    r = predict_cli(cloud / "enc.h5", cloud / "enc.h5", "--out", outdir / "p.csv")
+    refused(r, "enc.h5 is a bs-encrypt data file, not a checkpoint")
+    assert "weights_only" not in r.output
+    (tmp_path / "p.csv").write_text("id,class,probability\n0,cat,0.9\n")
+    r = predict_cli(tmp_path / "p.csv", cloud / "enc.h5", "--out", outdir / "p.csv")
+    refused(r, "p.csv is not a checkpoint (a text file)", "run directory")
+    torch.save({"model": {}, "hook": Path("x")}, tmp_path / "evil.pt")
+    r = predict_cli(tmp_path / "evil.pt", cloud / "enc.h5", "--out", outdir / "p.csv")
+    refused(r, "evil.pt", "could run code")
+    assert "weights_only" not in r.output
 
 
 def test_truncated_or_foreign_checkpoint(cloud, outdir, tmp_path):

@@ -248,22 +248,33 @@ def test_existing_output_needs_overwrite(client, tmp_path):
 
 
 def test_results_refuses_predictions_of_another_query(client, tmp_path):
+    """The query id travels in the CSV: a manifest of another query of the same length is
+    refused, whatever JSON lies beside it, and so are predictions that carry no id."""
     r = query(client, tmp_path, client / "imgs")
     assert r.exit_code == 0, r.output
-    (tmp_path / "p.csv").write_text("id,class,probability\n0,a,0.5\n")
-    (tmp_path / "p.json").write_text(json.dumps({"query": {"dataset_id": "ab" * 16}}))
-    refused(cli("results", tmp_path / "p.csv", "--manifest", tmp_path / "q.private-manifest.json"),
-            "manifest")
+    man = tmp_path / "q.private-manifest.json"
+    want = json.loads(man.read_text())["dataset_id"]
+    other = "ab" * 16
+    rows = "".join(f"{i},{other},redcyan-vert5,0.9\n" for i in range(6))
+    (tmp_path / "p.csv").write_text("id,query_id,class,probability\n" + rows)
+    (tmp_path / "p.json").write_text(json.dumps({"query": {"dataset_id": want}}))  # lies
+    refused(cli("results", tmp_path / "p.csv", "--manifest", man), other, want, "p.csv")
     (tmp_path / "p.json").unlink()
-    refused(cli("results", tmp_path / "p.csv", "--manifest", tmp_path / "q.private-manifest.json"),
-            "do not match")
+    refused(cli("results", tmp_path / "p.csv", "--manifest", man), other, want)
+    rows = "".join(f"{i},redcyan-vert5,0.9\n" for i in range(6))
+    (tmp_path / "p.csv").write_text("id,class,probability\n" + rows)  # no id: not trusted
+    refused(cli("results", tmp_path / "p.csv", "--manifest", man), "no query id", want)
+    rows = "".join(f"{i},{want if i else ''},redcyan-vert5,0.9\n" for i in range(6))
+    (tmp_path / "p.csv").write_text("id,query_id,class,probability\n" + rows)  # one row blank
+    refused(cli("results", tmp_path / "p.csv", "--manifest", man), "no query id", want)
 
 
 def test_results_table_is_not_overwritten_without_overwrite(client, tmp_path):
     r = query(client, tmp_path, client / "imgs")
     assert r.exit_code == 0, r.output
-    rows = "".join(f"{i},redcyan-vert5,0.9\n" for i in range(6))
-    (tmp_path / "p.csv").write_text("id,class,probability\n" + rows)
+    qid = json.loads((tmp_path / "q.private-manifest.json").read_text())["dataset_id"]
+    rows = "".join(f"{i},{qid},redcyan-vert5,0.9\n" for i in range(6))
+    (tmp_path / "p.csv").write_text("id,query_id,class,probability\n" + rows)
     (tmp_path / "table.csv").write_text("old")
     args = ["results", tmp_path / "p.csv", "--manifest", tmp_path / "q.private-manifest.json",
             "--out", tmp_path / "table.csv"]

@@ -61,6 +61,28 @@ def save(state: dict, path: str | os.PathLike) -> None:
     _write_atomic(buf.getbuffer(), path)
 
 
+def _check_kind(path: Path) -> None:
+    """TrainError naming what ``path`` is when its first bytes say it is no torch checkpoint
+    (a zip archive, or a legacy pickle)."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == b"\x89HDF\r\n\x1a\n":
+        raise TrainError(f"{path} is a bs-encrypt data file, not a checkpoint; give the run "
+                         f"directory of bs-train (or its best.pt or last.pt)")
+    if head.startswith(b"PK") or head.startswith(b"\x80"):
+        return
+    what = "an empty file" if not head else "a text file" if _is_text(head) else "another kind"
+    raise TrainError(f"{path} is not a checkpoint ({what}); give the run directory of bs-train "
+                     f"(or its best.pt or last.pt)")
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        return head.decode("utf-8").isprintable() or "\n" in head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+
+
 def load(path: str | os.PathLike) -> dict:
     """A checkpoint written by ``save``; TrainError if missing, unreadable or not plain data.
 
@@ -70,10 +92,13 @@ def load(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise TrainError(f"no checkpoint at {path}")
+    _check_kind(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for a damaged or unsafe file
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "weights_only" in str(e) or "Weights only" in str(e):  # never pass on its advice
+            first = "it holds objects other than tensors and plain types, which could run code"
         raise TrainError(f"checkpoint {path} cannot be read (truncated, or not a bs-train "
                          f"checkpoint of tensors and plain types): {first}") from None
     if not isinstance(state, dict):

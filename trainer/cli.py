@@ -27,8 +27,8 @@ __all__ = ["main"]
 
 @click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @version_option("bs-train")
-@click.argument("data", type=click.Path(dir_okay=False, path_type=str), required=False)
-@click.option("--test", "test", type=click.Path(dir_okay=False, path_type=str), default=None,
+@click.argument("data", type=click.Path(path_type=str), required=False)
+@click.option("--test", "test", type=click.Path(path_type=str), default=None,
               help="A separate file whose 'test' split to evaluate on (default: DATA's).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Run directory (default: runs/<name of DATA>).")
@@ -54,8 +54,14 @@ __all__ = ["main"]
               help="Reader processes when streaming (0: a prefetch thread).")
 @click.option("--normalize", type=click.Choice(["data", "fixed"]), default="data",
               show_default=True, help="Per-channel mean/std of the training data, or 0.5/0.5.")
-@click.option("--limit-train", type=int, default=None, help="Use only the first K train images.")
-@click.option("--limit-test", type=int, default=None, help="Evaluate on the first K test images.")
+@click.option("--limit-train", type=int, default=None,
+              help="Use K training images, stratified by label and seeded by --seed.")
+@click.option("--limit-test", type=int, default=None,
+              help="Evaluate on K test images, stratified by label and seeded by --seed.")
+@click.option("--subset", type=click.Choice(["stratified", "first"]), default="stratified",
+              show_default=True,
+              help="How --limit-train/--limit-test choose: stratified by label, or the first K "
+                   "(CIFAR-10's first 1,000 test images are the exact ones of the offline copy).")
 @click.option("--checkpoint-every", type=int, default=1, show_default=True,
               help="Epochs between saves of last.pt (the last epoch is always saved).")
 @click.option("--threads", type=int, default=None,

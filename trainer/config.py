@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from bsformat.subset import SUBSET_WAYS
 from trainer.errors import TrainError
 
 __all__ = ["INVARIANCE_NAMES", "MACHINE_FIELDS", "MAX_DEFAULT_THREADS", "MODEL_NAMES",
@@ -24,7 +25,7 @@ MAX_DEFAULT_THREADS = 8
 
 # The fields that change the result: a resumed run must agree with its checkpoint on these.
 RESULT_FIELDS = (
-    "epochs", "batch_size", "recipe", "lr", "seed", "model", "limit_train", "normalize",
+    "epochs", "batch_size", "recipe", "lr", "seed", "model", "limit_train", "normalize", "subset",
 )
 # The fields that say how and where a run computes, not what: a resumed run may change them.
 # (``data`` and ``test`` are locations too: the checkpoint checks the data's identity.)
@@ -53,8 +54,9 @@ class TrainConfig:
     data_mode: str = "auto"  # auto | memory | stream
     workers: int = 0  # DataLoader worker processes for streaming
     normalize: str = "data"  # data: per-channel mean/std of the training data; fixed: 0.5/0.5
-    limit_train: int | None = None  # use only the first K training images
-    limit_test: int | None = None  # evaluate on the first K test images only
+    limit_train: int | None = None  # K training images, stratified by label, seeded
+    limit_test: int | None = None  # K test images, stratified by label, seeded
+    subset: str = "stratified"  # how the limits choose: stratified, or the first K
     checkpoint_every: int = 1  # epochs between saves of last.pt (and always the last epoch)
     resume: bool = False
     overwrite: bool = False
@@ -91,6 +93,8 @@ class TrainConfig:
              f"--limit-train {self.limit_train} is not valid; it must be >= 1"),
             (self.limit_test is None or self.limit_test >= 1,
              f"--limit-test {self.limit_test} is not valid; it must be >= 1"),
+            (self.subset in SUBSET_WAYS,
+             f"--subset {self.subset!r} is not known; use {' or '.join(SUBSET_WAYS)}"),
             (not (self.resume and self.overwrite), "give --resume or --overwrite, not both"),
             (_invariance_ok(self.invariance),
              f"--invariance {self.invariance!r} is not known; use auto, none or a comma list "
@@ -103,9 +107,11 @@ class TrainConfig:
             if not ok:
                 raise TrainError(message)
         for path in (self.data, self.test) if check_files else ():
-            if path is not None and not Path(path).is_file():
-                what = "is a directory" if Path(path).is_dir() else "does not exist"
-                raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file")
+            if path is None or Path(path).is_file() or (Path(path) / "manifest.json").is_file():
+                continue
+            what = "is a folder without manifest.json" if Path(path).is_dir() else "does not exist"
+            raise TrainError(f"data file {path} {what}; give a bs-encrypt .h5 file or shard "
+                             f"folder")
         if self.device.startswith("cuda") and gpu_absent():
             raise TrainError(f"--device {self.device} asked for, but no GPU is visible here; "
                              "use --device cpu (or auto)")

@@ -110,8 +110,9 @@ class EncryptedDataset(Dataset):
 
 def open_splits(config: TrainConfig, world: int = 1) -> tuple[Split, Split]:
     """The run's train and test splits, checked against each other and the batch size."""
-    train_split = describe(config.data, "train", config.limit_train)
-    test_split = describe(config.test or config.data, "test", config.limit_test)
+    train_split = describe(config.data, "train", config.limit_train, config.seed, config.subset)
+    test_split = describe(config.test or config.data, "test", config.limit_test, config.seed,
+                          config.subset)
     check_pair(train_split, test_split)
     if config.batch_size > train_split.n_images:
         raise TrainError(

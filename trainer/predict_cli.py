@@ -14,7 +14,7 @@ __all__ = ["main"]
 @click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @version_option("bs-predict")
 @click.argument("run", type=click.Path(path_type=str))
-@click.argument("data", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("data", type=click.Path(path_type=str))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="predictions.csv",
               show_default=True, help="Predictions CSV; the model's identity goes beside it "
                                       "as JSON.")

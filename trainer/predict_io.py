@@ -113,10 +113,10 @@ def json_path(out: str | os.PathLike) -> Path:
     return Path(out).with_suffix(".json")
 
 
-def _rows(ids, probs, labels, class_names, top_k) -> Iterator[list]:
+def _rows(ids, probs, labels, class_names, top_k, query_id) -> Iterator[list]:
     order = np.argsort(-probs, axis=1, kind="stable")[:, :top_k]  # (n, k)
     for i in range(len(ids)):
-        row = [int(ids[i])]
+        row = [int(ids[i]), query_id]
         for rank, k in enumerate(order[i]):
             row += [class_names[k], f"{probs[i, k]:.6f}"]
             if rank == 0 and labels is not None:
@@ -127,10 +127,17 @@ def _rows(ids, probs, labels, class_names, top_k) -> Iterator[list]:
 def write_predictions(out: str | os.PathLike, ids: np.ndarray, probs: np.ndarray,
                       labels: np.ndarray | None, class_names: tuple[str, ...], top_k: int,
                       meta: dict) -> tuple[Path, Path]:
-    """One CSV row per image: id, class, probability, [label,] class_2, probability_2, ...;
-    and ``meta`` as JSON beside it. Both appear only when both were written whole."""
+    """One CSV row per image: id, query_id, class, probability, [label,] class_2, ...;
+    and ``meta`` as JSON beside it. Both appear only when both were written whole.
+
+    ``query_id`` (``meta["query"]["dataset_id"]``, the public id of the file classified) is a
+    column of every row rather than a ``#`` header comment: the id then travels with the
+    predictions without any side file (``bs-encrypt results`` checks it against the manifest),
+    and the CSV stays plain, readable by any CSV tool without a comment option.
+    """
     out, jout = Path(out), json_path(out)
-    header = ["id", "class", "probability"] + (["label"] if labels is not None else [])
+    query_id = str(meta["query"]["dataset_id"])
+    header = ["id", "query_id", "class", "probability"] + (["label"] if labels is not None else [])
     for k in range(2, top_k + 1):
         header += [f"class_{k}", f"probability_{k}"]
     tmp, jtmp = out.with_name(out.name + ".partial"), jout.with_name(jout.name + ".partial")
@@ -138,7 +145,7 @@ def write_predictions(out: str | os.PathLike, ids: np.ndarray, probs: np.ndarray
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(header)
-            w.writerows(_rows(ids, probs, labels, class_names, top_k))
+            w.writerows(_rows(ids, probs, labels, class_names, top_k, query_id))
         jtmp.write_text(json.dumps(meta, indent=2) + "\n")
         os.replace(jtmp, jout)
         os.replace(tmp, out)

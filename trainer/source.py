@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bsformat.reader import Dataset, open_dataset
+from bsformat.subset import choose_subset
 from trainer.errors import TrainError
 
 __all__ = ["Split", "check_pair", "channel_stats", "describe", "load_split", "read_range"]
@@ -33,6 +34,8 @@ class Split:
     shard_starts: tuple[int, ...]
     shard_sizes: tuple[int, ...]
     defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute, as JSON
+    rows: tuple[int, ...] | None = None  # with a limit: the file positions taken, increasing
+    subset: str = ""  # how they were taken, e.g. "200 of 5,000 images, stratified by label"
 
     @property
     def n_classes(self) -> int:
@@ -45,32 +48,47 @@ class Split:
         return self.n_images * self.n_copies * h * w * c
 
 
-def describe(path: str, split: str, limit: int | None = None) -> Split:
-    """The split ``split`` of the bs-encrypt file at ``path``; FormatError or TrainError if bad."""
+def describe(path: str, split: str, limit: int | None = None, seed: int = 0,
+             way: str = "stratified") -> Split:
+    """The split ``split`` of the bs-encrypt file at ``path``; FormatError or TrainError if bad.
+
+    ``limit`` K takes K images stratified by label, seeded by ``seed`` (``bsformat.subset``):
+    a file may store its images class by class, so the first K could miss whole classes.
+    ``way="first"`` takes the first K instead, where the head of a split means something.
+    """
     with open_dataset(path) as ds:
         info = ds.info
         if split not in info.splits:
-            raise TrainError(f"{path} has no {split!r} split (it has {sorted(info.splits)})")
+            hint = ("; encrypt the data again with `bs-encrypt dataset --test-fraction 0.2` "
+                    "(a folder without test/ needs it), or give a test file with --test"
+                    if split == "test" else "")
+            raise TrainError(f"{path} has no {split!r} split (it has {sorted(info.splits)})"
+                             f"{hint}")
         s = info.splits[split]
         h, w, c = info.image_shape
         spans = ds.shards(split)
+        n = sum(sp.n for sp in spans)  # the reader checked the shards hold what is declared
+        rows, subset = None, ""
+        if limit is not None:
+            if not 1 <= limit <= n:
+                raise TrainError(f"--limit-{split} {limit} is not valid for {path}: its "
+                                 f"{split!r} split holds {n:,} images; give 1..{n} or leave "
+                                 f"it out")
+            chosen = choose_subset(n, limit, seed, ds.labels(split), way)
+            rows, subset, n = tuple(chosen.indices.tolist()), chosen.describe(), limit
     starts = [sp.start for sp in spans]
     sizes = [sp.n for sp in spans]
-    n = sum(sizes)  # the reader checked that the shards hold what the split declares
-    if limit is not None:
-        if not 1 <= limit <= n:
-            raise TrainError(f"--limit-{split} {limit} is not valid for {path}: its {split!r} "
-                             f"split holds {n:,} images; give 1..{n} or leave it out")
-        n = limit
     if n == 0:
         raise TrainError(f"{path}: the {split!r} split is empty (0 images)")
     if info.n_classes < 2:
-        raise TrainError(f"{path} declares {info.n_classes} classes; a classifier needs >= 2")
+        raise TrainError(f"{path} declares {info.n_classes} class(es); a classifier needs >= 2 "
+                         f"(a folder source needs a subfolder per class)")
     return Split(
         path=str(path), name=split, n_images=n, n_copies=s.n_copies,
         image_shape=(h, w, c), block_size=tuple(info.block_size),
         class_names=info.class_names, dataset_id=info.dataset_id, scrambled=info.scrambled,
         shard_starts=tuple(starts), shard_sizes=tuple(sizes), defences=dict(info.defences),
+        rows=rows, subset=subset,
     )
 
 
@@ -91,7 +109,11 @@ def check_pair(train: Split, test: Split) -> None:
 
 def read_range(ds: Dataset, split: Split, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Images [start, stop) with all their copies, in as few contiguous reads as there are
-    shards in the range. Returns (stop-start, N, H, W, C) uint8 and (stop-start,) int64."""
+    shards in the range (of a limited split: its chosen rows [start, stop), only those rows).
+    Returns (stop-start, N, H, W, C) uint8 and (stop-start,) int64."""
+    if split.rows is not None:
+        b = ds.read(split.name, np.asarray(split.rows[start:stop], np.int64), copy=None)
+        return b.images, b.labels
     b = ds.read_range(split.name, start, stop, copy=None)
     return b.images, b.labels
 

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from bsformat.reader import open_dataset
 from trainer.plan import epoch_plan, window_order
-from trainer.source import Split, read_range
+from trainer.source import Split
 
 __all__ = ["ShardStream", "StreamLoader"]
 
@@ -57,11 +57,12 @@ class ShardStream(IterableDataset):
         chunk_of = idx // self.chunk
         for c in np.unique(chunk_of):
             a = int(c) * self.chunk
-            xs, ys = read_range(ds, self.split, a, min(a + self.chunk, self.split.n_images))
+            b = min(a + self.chunk, self.split.n_images)
+            got = ds.read_range(self.split.name, a, b, copy=copies[a:b])  # (b-a, H, W, C)
             sel = np.flatnonzero(chunk_of == c)
             local = idx[sel] - a
-            x[sel] = xs[local, copies[idx[sel]]]
-            y[sel] = ys[local]
+            x[sel] = got.images[local]
+            y[sel] = got.labels[local]
         return x, y
 
     def _producer(self, groups, copies, out: queue.Queue, stop: threading.Event) -> None:

@@ -118,6 +118,9 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
                                torch.get_num_threads())
     if warning:
         _log(d, warning)
+    for sp in (train_split, test_split):  # --limit-train/--limit-test: which images
+        if sp.subset:
+            _log(d, f"{sp.name} subset: {sp.subset}")
 
     for epoch in range(run.epoch, config.epochs):
         t0 = time.perf_counter()

@@ -75,9 +75,9 @@ def prepare(enc: np.ndarray, block: tuple[int, int], side: SideInfo | None) -> P
     return Puzzle(target, grid, prior, votes, label)
 
 
-def _costs(pieces: np.ndarray, method: str, bb_factor: float = 0.5) -> np.ndarray:
+def _costs(pieces: np.ndarray, method: str, bb_factor: float = 0.5, gap: int = 0) -> np.ndarray:
     """Normalized dissimilarities, best buddies made cheaper: (M, n, n, 2)."""
-    D = compat.normalize(compat.dissimilarity(pieces, method))
+    D = compat.normalize(compat.dissimilarity(pieces, method, gap))
     return np.where(compat.best_buddies(D), D * bb_factor, D)
 
 
@@ -96,9 +96,11 @@ def _problem(pz: Puzzle, base: np.ndarray, use_side: bool):
     return D, pz.prior
 
 
-def base_costs(pz: Puzzle, costs: tuple[str, ...] = COSTS) -> dict[str, np.ndarray]:
-    """Normalized cost matrices (M, n, n, 2) of the compatibilities ``costs``."""
-    return {method: _costs(pz.pieces, method) for method in costs}
+def base_costs(pz: Puzzle, costs: tuple[str, ...] = COSTS, gap: int = 0
+               ) -> dict[str, np.ndarray]:
+    """Normalized cost matrices (M, n, n, 2) of the compatibilities ``costs``; ``gap``: px
+    dropped between neighbours (twice the public border drop)."""
+    return {method: _costs(pz.pieces, method, gap=gap) for method in costs}
 
 
 def run_attacks(

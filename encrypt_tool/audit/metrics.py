@@ -11,15 +11,22 @@ import math
 import numpy as np
 
 from encrypt_tool.audit.pieces import to_pieces
+from encrypt_tool.audit.segments import label_segments, segment_sizes
 
 __all__ = [
     "direct_comparison",
     "key_space_bits",
     "neighbour_comparison",
+    "recognisable",
+    "segment_scores",
     "perfect",
     "psnr",
     "ssim",
 ]
+
+
+LARGEST_SEGMENT = 0.25  # share of the image in one correct segment: recognisable
+IN_SEGMENTS = 0.5  # share of blocks in correct segments of >= 4 blocks: recognisable
 
 
 def key_space_bits(grid: tuple[int, int]) -> float:
@@ -34,11 +41,14 @@ def direct_comparison(recon: np.ndarray, plain: np.ndarray, block: tuple[int, in
 
 
 def _classes(pieces: np.ndarray) -> np.ndarray:
-    """Content class of each piece (index of its first identical piece): (M, n) int64."""
+    """Content class of each piece (equal ids for pixel-identical pieces): (M, n) int64."""
     M, n = pieces.shape[:2]
-    flat = pieces.reshape(M, n, -1)
-    same = (flat[:, :, None] == flat[:, None, :]).all(axis=3)  # (M, n, n)
-    return same.argmax(axis=2)
+    flat = np.ascontiguousarray(pieces.reshape(M, n, -1))
+    rows = flat.view(np.dtype((np.void, flat.shape[2]))).reshape(M, n)  # one bytes value each
+    out = np.empty((M, n), dtype=np.int64)
+    for m in range(M):
+        out[m] = np.unique(rows[m], return_inverse=True)[1].ravel()
+    return out
 
 
 def neighbour_comparison(
@@ -63,6 +73,53 @@ def neighbour_comparison(
         _, ti, ri = np.intersect1d(t_vals, r_vals, return_indices=True)
         out[m] = np.minimum(t_cnt[ti], r_cnt[ri]).sum() / len(codes[0])
     return out
+
+
+def _correct_joins(
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which adjacent positions of recon hold a true neighbour pair (by content), both ways:
+    right (M, gy, gx-1) bool and down (M, gy-1, gx) bool."""
+    M, H, W, _ = plain.shape
+    gy, gx = H // block[0], W // block[1]
+    n = gy * gx
+    both = np.concatenate([to_pieces(plain, block), to_pieces(recon, block)], axis=1)
+    cls = _classes(both)  # (M, 2n): content ids shared between the two images
+    t, r = cls[:, :n].reshape(M, gy, gx), cls[:, n:].reshape(M, gy, gx)
+    base = (np.arange(M) * 8 * n * n)[:, None, None]  # one code range per image
+
+    def code(g: np.ndarray, axis: int, kind: int) -> np.ndarray:
+        a = g[:, :, :-1] if axis == 2 else g[:, :-1]
+        b = g[:, :, 1:] if axis == 2 else g[:, 1:]
+        return base + (a * 2 * n + b) * 2 + kind
+
+    right = np.isin(code(r, 2, 0), code(t, 2, 0))
+    down = np.isin(code(r, 1, 1), code(t, 1, 1))
+    return right, down
+
+
+def segment_scores(
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], min_blocks: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recognisability of reconstructions, per image: two (M,) float64 in 0..1.
+
+    A correct segment is a set of positions joined by true neighbour pairs: a piece of the
+    picture assembled right, wherever it sits. Returns the share of the image covered by the
+    largest correct segment, and the share of blocks in correct segments of at least
+    ``min_blocks`` blocks (single blocks and loose pairs say little to a viewer).
+    """
+    right, down = _correct_joins(recon, plain, block)
+    sizes = segment_sizes(label_segments(right, down)).reshape(len(plain), -1)  # (M, n)
+    return sizes.max(axis=1) / sizes.shape[1], (sizes >= min_blocks).mean(axis=1)
+
+
+def recognisable(largest: np.ndarray, in_segments: np.ndarray) -> np.ndarray:
+    """Whether a viewer would recognise each image from its reconstruction: (M,) bool.
+
+    Thresholds (docs/AUDIT.md): the largest correct segment covers at least a quarter of the
+    image, or at least half of the blocks lie in correct segments of 4 or more blocks.
+    """
+    return (largest >= LARGEST_SEGMENT) | (in_segments >= IN_SEGMENTS)
 
 
 def perfect(recon: np.ndarray, plain: np.ndarray) -> np.ndarray:

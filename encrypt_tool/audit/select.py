@@ -1,10 +1,15 @@
-"""Which images of a split an audit attacks: a range from a start, or a list of indices."""
+"""Which images of a split an audit attacks: a seeded sample stratified by label (the
+default), a range from a start, or a list of indices."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["parse_indices", "select_indices"]
+from bsformat.subset import choose_subset
+
+__all__ = ["parse_indices", "select", "select_indices"]
+
+SEED = 0  # the audit's sample is fixed: the same file gives the same report
 
 
 def parse_indices(text: str) -> list[int]:
@@ -51,3 +56,28 @@ def select_indices(
         raise ValueError(f"start {start} is not valid: the split has images 0..{n_images - 1}")
     stop = n_images if samples is None else min(n_images, start + samples)
     return np.arange(start, stop, dtype=np.int64)
+
+
+def select(
+    n_images: int,
+    samples: int | None,
+    start: int | None = None,
+    indices: np.ndarray | list[int] | None = None,
+    labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, str]:
+    """Positions (M,) int64 to audit and how they were chosen, in words.
+
+    ``indices`` wins, then ``start`` (a range, as ``select_indices``); with neither,
+    ``samples`` images stratified by ``labels`` (seed ``SEED``; seeded random without labels),
+    so a file stored class by class is not audited on its first classes only.
+    """
+    if indices is not None or start is not None:
+        idx = select_indices(n_images, samples, start or 0, indices)
+        how = (f"the {len(idx):,} given by --indices" if indices is not None else
+               f"{len(idx):,} from position {start} on")
+        return idx, how
+    if samples is not None and samples < 1:
+        raise ValueError(f"samples {samples} is not valid; it must be >= 1")
+    chosen = choose_subset(n_images, None if samples is None else min(samples, n_images), SEED,
+                           labels)
+    return chosen.indices, chosen.describe()

@@ -23,6 +23,9 @@ __all__ = [
 REFERENCE_SIDE = 32  # the defaults below are for 32 x 32 images; other sizes scale them
 DEFAULT_PAD = 4
 DEFAULT_GRIDMASK_D = (14, 32)
+# A GridMask hole takes (1 - r)^2 of each unit: below r = 0.3 a masked image would lose more
+# than half its pixels (r = 0 erases all of it), so that is the least ratio allowed.
+MIN_GRIDMASK_RATIO = 0.3
 
 
 def scaled_defaults(side: int) -> tuple[int, tuple[int, int]]:
@@ -60,8 +63,13 @@ class AugmentConfig:
             if not 2 <= d0 <= d1:
                 raise ValueError(
                     f"GridMask d range {d0}-{d1} is not valid; need 2 <= d_min <= d_max")
-        if not 0.0 <= self.gridmask_ratio < 1.0:
-            raise ValueError(f"GridMask ratio {self.gridmask_ratio} is not valid; need 0 <= r < 1")
+        r = self.gridmask_ratio
+        low = MIN_GRIDMASK_RATIO if self.gridmask else 0.0
+        if not low <= r < 1.0:
+            raise ValueError(
+                f"GridMask ratio (--gridmask-ratio) {r} is not valid; a hole takes (1-r)^2 of "
+                f"each unit ({max(0.0, 1 - r) ** 2:.0%} here), so give {MIN_GRIDMASK_RATIO} <= r "
+                f"< 1 (holes of at most {(1 - MIN_GRIDMASK_RATIO) ** 2:.0%}; or --no-gridmask)")
         if not 0.0 <= self.gridmask_prob <= 1.0:
             raise ValueError(f"GridMask probability {self.gridmask_prob} is not valid; need 0..1")
 

@@ -28,6 +28,7 @@ class SplitSource:
     image_shape: tuple[int, int, int]
     exact: np.ndarray | None = None  # (n,) bool where pixels are known to be original, or None
     _labels_reloadable: bool = True  # whether _load_labels is cheap (then labels are not pickled)
+    decode_bytes: int = 0  # memory a reader holds besides its batch (decoding the largest file)
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

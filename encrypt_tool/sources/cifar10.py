@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -213,11 +214,14 @@ def download_cifar10(root: Path) -> None:
             f"({BATCHES_DIR}/ or cifar10_train.npz + cifar10_test.npz)"
         ) from None
 
+    created = [p for p in (root, *root.parents) if not p.exists()]  # deepest first
     root.mkdir(parents=True, exist_ok=True)
     try:
         for train in (True, False):
             torchvision.datasets.CIFAR10(root=str(root), train=train, download=True)
     except (OSError, RuntimeError) as e:  # urllib's URLError is an OSError
+        if created:  # no empty cache folder (or half a download) is left behind
+            shutil.rmtree(created[-1], ignore_errors=True)
         reason = getattr(e, "reason", None) or e
         raise SourceError(
             f"could not download CIFAR-10 into {root} ({reason}). Without internet, point "

@@ -1,14 +1,16 @@
 """Images in class folders: ``PATH/CLASS/**/IMAGE`` or ``PATH/train/CLASS/...`` (+ ``test/``).
 
-At open time every file's header is read (plus Pillow's ``verify``), so files that are not
-images, and, without ``image_size``, images whose size differs from the others, are all reported
-at once before any work starts. ``read`` decodes only the requested slice with
-``imagefile.read_image`` (mode rules, resize and centre crop there). A folder without a test
-split can be split with ``test_fraction``: per class, seeded, recorded in ``Source.meta``.
+At open time every file is checked (header, Pillow's ``verify`` and a decode of its pixels), so
+files that are not images or are truncated, and, without ``image_size``, images whose size
+differs from the others, are all reported at once before any work starts. ``read`` decodes only
+the requested slice with ``imagefile.read_image`` (mode rules, resize and centre crop there).
+A folder without a test split can be split with ``test_fraction``: per class, seeded, recorded
+in ``Source.meta``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +31,9 @@ from encrypt_tool.sources.imagefile import (
 __all__ = ["FolderSplit", "open_folder", "stratified_split"]
 
 _SHOW = 5  # files named in a message listing many
+# A reader holds about 1.5 decoded copies of a file at once (measured: 4000x3000 JPEGs to 32 px
+# with /usr/bin/time -v, +56 MB a worker); 2 copies of 4 bytes a pixel keeps the plan above it.
+DECODE_COPIES = 2
 
 
 class FolderSplit(SplitSource):
@@ -47,6 +52,7 @@ class FolderSplit(SplitSource):
         self.resize = resize
         self.channels = channels
         self.exact = None
+        self.decode_bytes = 0  # set by open_folder from the largest file
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         out = np.empty((stop - start, *self.image_shape), np.uint8)  # (B, H, W, C) uint8
@@ -70,12 +76,23 @@ class FolderSplit(SplitSource):
 
 
 def _header(path: Path) -> tuple[int, int, str, bool] | str:
-    """(W, H, mode, has alpha) without decoding the pixels, or the error text."""
+    """(W, H, mode, has alpha) of a file whose pixels all decode, or the error text.
+
+    A truncated file is found here, before any work starts, not halfway through it: Pillow's
+    ``verify`` checks a PNG's chunks whole; other formats are decoded (a JPEG at 1/8 scale,
+    which still reads every coded block and needs 1/64 of the memory).
+    """
     try:
         with Image.open(path) as im:
             info = (*im.size, im.mode, im.mode in ("RGBA", "LA", "PA") or
                     (im.mode == "P" and "transparency" in im.info))
+            png = im.format == "PNG"
             im.verify()
+        if not png:
+            with Image.open(path) as im:
+                if im.format == "JPEG":
+                    im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+                im.load()
     except BAD_IMAGE_ERRORS as e:
         return str(e) or type(e).__name__
     return info
@@ -164,10 +181,20 @@ def open_folder(
                                   f"{', '.join(IMAGE_SUFFIXES)})")
             scanned[split] += [(p, ci) for p in imgs]
     every = [p for files in scanned.values() for p, _ in files]
+    # Pillow warns of a possible decompression bomb at every open (scan and read) without the
+    # file's name; the scan names those files once in a note instead.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     with ThreadPoolExecutor(8) as pool:
         headers = dict(zip(every, pool.map(_header, every), strict=True))
     bad = [f"{p.relative_to(root)} ({h})" for p, h in headers.items() if isinstance(h, str)]
     notes = []
+    limit = Image.MAX_IMAGE_PIXELS
+    bombs = [f"{p.relative_to(root)} ({h[0]}x{h[1]})" for p, h in headers.items()
+             if not isinstance(h, str) and limit and h[0] * h[1] > limit]
+    if bombs:
+        notes.append(f"{len(bombs)} image(s) larger than Pillow's decompression-bomb limit of "
+                     f"{limit:,} pixels, decoded anyway (each needs about 3 bytes a pixel): "
+                     f"{_listing(bombs)}")
     if bad and not skip_corrupt:
         raise SourceError(f"{len(bad)} corrupt or unreadable image file(s) in {root}: "
                           f"{_listing(bad)}; remove them or pass --skip-corrupt to leave them out")
@@ -198,10 +225,19 @@ def open_folder(
         if small:
             notes.append(f"{small} image(s) smaller than {image_size[0]}x{image_size[1]} "
                          "enlarged")
+    if len(names) == 1:
+        notes.append(f"image folder {path} has one class ({names[0]}): bs-train needs at least "
+                     f"2, one subfolder per class (PATH/CLASS/IMAGE)")
+    if "test" not in split_dirs and test_fraction is None:
+        notes.append(f"image folder {path} has no test/ folder and --test-fraction is not "
+                     f"given: the file gets a train split only, which bs-train refuses; pass "
+                     f"--test-fraction 0.2 (for example) to hold out a share of every class")
     shape = (*(image_size or (h0, w0)), 3 if channels == "rgb" else 1)
     meta = {"channels": channels, "alpha": "composited on white " + str(ALPHA_BACKGROUND),
             "image_size": list(image_size) if image_size else None,
-            "resize": "cover + centre crop, bilinear, antialiased (PIL)" if image_size else None}
+            "resize": "cover + centre crop, bilinear, antialiased (PIL); JPEGs of 4x the "
+                      "covering size or more decoded at reduced scale first (PIL draft, keeping "
+                      "2x)" if image_size else None}
     kept = {s: [(p, c) for p, c in files if p in good] for s, files in scanned.items()}
     if test_fraction is not None:
         train = kept["train"]
@@ -218,4 +254,8 @@ def open_folder(
                        image_size is not None, channels)
         for s, files in kept.items() if files
     }
+    for s, files in kept.items():
+        if files:  # the decoded file (4 bytes a pixel at most) and its converted copy
+            splits[s].decode_bytes = DECODE_COPIES * 4 * max(good[p][0] * good[p][1]
+                                                             for p, _ in files)
     return Source(f"folder:{root.name}", names, splits, meta=meta, notes=tuple(notes))

@@ -1,0 +1,221 @@
+"""A sharded dataset: a folder of self-contained shard files plus ``manifest.json``, written last.
+
+    enc/
+      manifest.json          the source of truth: every shard's name, split, image range,
+                             count, size in bytes and SHA-256 (of the whole file)
+      train-00000.h5 ...     each a complete bs-encrypt file holding images [start, stop) of
+      test-00000.h5          one split (its only shard group starts at ``start``)
+
+The folder is built under a temporary name beside it and renamed into place after the manifest
+is written, so a folder with a manifest is a complete one. On opening, every shard listed must
+exist with its recorded size (a missing or truncated shard is named and refused); a shard's
+SHA-256 is checked the first time it is read, and ``verify`` checks them all, so an altered
+shard is named and refused before any of its images are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bsformat.format import FORMAT_NAME, FormatError
+
+__all__ = ["MANIFEST", "FOLDER_FORMAT", "ShardEntry", "Manifest", "file_sha256", "is_folder_out",
+           "read_manifest", "shard_file_name", "write_manifest"]
+
+MANIFEST = "manifest.json"
+FOLDER_FORMAT = FORMAT_NAME + "-folder"
+FOLDER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ShardEntry:
+    """One shard file of the folder."""
+
+    name: str
+    split: str
+    start: int
+    stop: int
+    count: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.json`` holds."""
+
+    attrs: dict  # the public root attributes every shard carries
+    class_names: tuple[str, ...]
+    splits: dict  # split -> {"n_images", "n_copies", "shard_size"}
+    shards: tuple[ShardEntry, ...]
+
+
+def shard_file_name(split: str, index: int) -> str:
+    """File name of shard ``index`` of ``split`` in a folder."""
+    return f"{split}-{index:05d}.h5"
+
+
+def is_folder_out(out: str, sharded: bool) -> bool:
+    """Whether ``--out`` asks for a folder: a trailing slash, an existing empty folder or shard
+    folder, or ``sharded`` (--workers or --scheduler given)."""
+    p = Path(out).expanduser()
+    known = p.is_dir() and (not any(p.iterdir()) or (p / MANIFEST).is_file())
+    return sharded or str(out).endswith(("/", os.sep)) or known
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a whole file, read in 8 MiB pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while piece := f.read(8 << 20):
+            h.update(piece)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path, m: Manifest) -> Path:
+    """Write ``folder/manifest.json`` atomically (fsynced, renamed into place)."""
+    data = {"format": FOLDER_FORMAT, "format_version": FOLDER_VERSION, "attrs": m.attrs,
+            "class_names": list(m.class_names), "splits": m.splits,
+            "shards": [vars(e) for e in m.shards]}
+    path = Path(folder) / MANIFEST
+    tmp = path.with_name(f".{MANIFEST}.partial")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True, default=str)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(folder: str | os.PathLike) -> Manifest:
+    """The manifest of a shard folder, checked for form and for every shard file's presence
+    and size; FormatError naming the folder or the shard otherwise."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise FormatError(f"{folder} is a folder without {MANIFEST}: not a bs-encrypt shard "
+                          f"folder, or the run that wrote it did not finish")
+    try:
+        data = json.loads(path.read_text())
+        if data.get("format") != FOLDER_FORMAT:
+            raise FormatError(f"{path} is not a bs-encrypt manifest (format "
+                              f"{data.get('format')!r})")
+        if int(data.get("format_version", -1)) != FOLDER_VERSION:
+            raise FormatError(f"{path} has manifest version {data.get('format_version')}; this "
+                              f"tool reads version {FOLDER_VERSION}")
+        shards = tuple(ShardEntry(**{k: e[k] for k in ShardEntry.__dataclass_fields__})
+                       for e in data["shards"])
+        m = Manifest(dict(data["attrs"]), tuple(data["class_names"]), dict(data["splits"]),
+                     shards)
+    except FormatError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise FormatError(f"{path} is damaged: {type(e).__name__}: {e}") from None
+    for e in m.shards:
+        if "/" in e.name or e.name.startswith("."):
+            raise FormatError(f"{path} lists a shard outside the folder: {e.name!r}")
+        p = folder / e.name
+        if not p.is_file():
+            raise FormatError(f"{folder}: shard {e.name} listed in {MANIFEST} is missing")
+        size = p.stat().st_size
+        if size != e.bytes:
+            raise FormatError(f"{folder}: shard {e.name} has {size} bytes, {MANIFEST} records "
+                              f"{e.bytes} (truncated or replaced)")
+    return m
+
+
+class ShardFiles:
+    """The open shard files of a folder, checked against its manifest; each shard's SHA-256 is
+    checked the first time its images are asked for."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        from bsformat.format import open_encrypted, read_info
+
+        self.folder = Path(folder)
+        self.manifest = read_manifest(self.folder)
+        self._files: dict[str, object] = {}
+        self._hashed: set[str] = set()
+        try:
+            for e in self.manifest.shards:
+                self._files[e.name] = open_encrypted(self.folder / e.name)
+            if not self.manifest.shards:
+                raise FormatError(f"{self.folder}/{MANIFEST} lists no shards")
+            first = read_info(self._files[self.manifest.shards[0].name])
+            self._check_members(first.dataset_id)
+            self.info = self._info(first)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_members(self, dataset_id: str) -> None:
+        want = str(self.manifest.attrs.get("dataset_id", dataset_id))
+        for e in self.manifest.shards:
+            got = str(self._files[e.name].attrs.get("dataset_id", ""))
+            if got != want:
+                raise FormatError(f"{self.folder}: shard {e.name} belongs to another dataset "
+                                  f"(dataset id {got[:16]}..., the manifest's {want[:16]}...)")
+
+    def _info(self, first):
+        from dataclasses import replace
+
+        from bsformat.format import SplitInfo, read_info
+
+        splits = {}
+        for name, sp in self.manifest.splits.items():
+            entries = sorted((e for e in self.manifest.shards if e.split == name),
+                             key=lambda e: e.start)
+            held = sum(e.count for e in entries)
+            if not entries or held != int(sp["n_images"]):
+                raise FormatError(f"{self.folder}/{MANIFEST}: split {name!r} declares "
+                                  f"{sp['n_images']} images but its shards hold {held}")
+            own = read_info(self._files[entries[0].name]).splits
+            if name not in own:
+                raise FormatError(f"{self.folder}: shard {entries[0].name} holds no split "
+                                  f"{name!r}")
+            splits[name] = SplitInfo(name=name, n_images=held, n_copies=int(sp["n_copies"]),
+                                     shard_size=int(sp["shard_size"]),
+                                     shards=tuple(e.name for e in entries),
+                                     augment=own[name].augment)
+        return replace(first, path=str(self.folder), splits=splits)
+
+    def entry(self, name: str) -> ShardEntry:
+        return next(e for e in self.manifest.shards if e.name == name)
+
+    def group(self, split: str, name: str):
+        """The shard group of shard file ``name`` (metadata only; no checksum)."""
+        from bsformat.format import shard_name
+
+        return self._files[name][split][shard_name(0)]
+
+    def data_group(self, split: str, name: str):
+        """The shard group, after its file's SHA-256 matched the manifest's (checked once)."""
+        if name not in self._hashed:
+            self.check(name)
+        return self.group(split, name)
+
+    def check(self, name: str) -> None:
+        """FormatError unless shard file ``name`` has the manifest's SHA-256."""
+        got, want = file_sha256(self.folder / name), self.entry(name).sha256
+        if got != want:
+            raise FormatError(f"{self.folder}: shard {name} is altered: its SHA-256 "
+                              f"{got[:16]}... differs from the manifest's {want[:16]}...")
+        self._hashed.add(name)
+
+    def verify(self) -> int:
+        """Check every shard file's SHA-256; the number checked."""
+        for e in self.manifest.shards:
+            self.check(e.name)
+        return len(self.manifest.shards)
+
+    def close(self) -> None:
+        for f in self._files.values():
+            try:
+                f.close()
+            except Exception:  # noqa: BLE001 - closing a damaged file must not mask the cause
+                pass
+        self._files = {}

@@ -1,0 +1,191 @@
+"""Encryption on Dask distributed: the tests start their own cluster on 127.0.0.1 and stop it.
+
+Same bytes as one process, a worker killed in the middle loses nothing, and the refusals:
+a scheduler that does not answer, plain TCP to another machine, an output folder a worker
+cannot see.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from distributed import Client, LocalCluster  # noqa: E402
+
+from encrypt_tool.pipeline import DatasetConfig, build_dataset  # noqa: E402
+from encrypt_tool.sources import open_source  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["dataset", "--source", "synthetic", "--limit", "120", "--batch-size", "20",
+         "--shard-size", "30", "--seed", "11", "--quiet", "--jobs", "1"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as lc, Client(lc, set_as_default=False) as client:
+        yield lc, client
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _single(tmp_path, run_cli, key_file) -> Path:
+    r = run_cli(*SMALL, "--key", key_file, "--out", f"{tmp_path}/one/")
+    assert r.exit_code == 0, r.output
+    return tmp_path / "one"
+
+
+def test_scheduler_run_is_byte_identical_to_one_process(tmp_path, run_cli, key_file, cluster):
+    lc, _ = cluster
+    one = _single(tmp_path, run_cli, key_file)
+    r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "dask",
+                "--scheduler", lc.scheduler_address)
+    assert r.exit_code == 0, r.output
+    assert "8 shard files" in r.output
+    assert _files(tmp_path / "dask") == _files(one)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+class _KillOnFirstShard:
+    """A progress bar that kills one worker process when the first shard is in."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids, self.killed = pids, None
+
+    def __call__(self, total):
+        return self
+
+    def update(self, n):
+        if self.killed is None:
+            address, pid = sorted(self.pids.items())[0]
+            os.kill(pid, signal.SIGKILL)
+            self.killed = address
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path, run_cli, key_file, cluster):
+    from keys.master import load_key
+
+    lc, client = cluster
+    one = _single(tmp_path, run_cli, key_file)
+    cfg = DatasetConfig(out=str(tmp_path / "dask"), source="synthetic", limit=120,
+                        batch_size=20, shard_size=30, seed=11,
+                        scheduler=lc.scheduler_address)
+    bar = _KillOnFirstShard(client.run(os.getpid))  # worker address -> process id
+    build_dataset(cfg, load_key(key_file), open_source, progress=bar)
+    assert bar.killed is not None
+    assert _files(tmp_path / "dask") == _files(one)
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next test
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path, run_cli, key_file):
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    t = time.monotonic()
+    r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "enc", "--scheduler", address,
+                "--connect-timeout", "2")
+    assert r.exit_code == 1
+    last = r.output.strip().splitlines()[-1]  # after the config line
+    assert last.startswith("Error: ") and address in last and "did not answer" in last
+    assert time.monotonic() - t < 60
+    assert list(tmp_path.glob("*enc*")) == [] and list(tmp_path.glob(".enc*")) == []
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--scheduler", "tcp://192.0.2.7:8786"], "plain TCP to another machine"),
+    (["--scheduler", "http://127.0.0.1:8786"], "is not valid"),
+    (["--workers", "0"], "--workers 0 is not valid"),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
+    (["--connect-timeout", "0", "--scheduler", "tcp://127.0.0.1:1"], "--connect-timeout 0"),
+])
+def test_bad_cluster_options_are_refused_before_any_work(tmp_path, run_cli, key_file, args,
+                                                          needle):
+    r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "enc", *args)
+    assert r.exit_code == 1 and r.output.startswith("Error: ") and needle in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["master.key"]
+
+
+def test_output_invisible_to_a_worker_is_refused(tmp_path, run_cli, key_file):
+    """A worker in its own mount namespace sees an empty file system over the output's parent:
+    the folder the client writes is not the one it would write into."""
+    if shutil.which("unshare") is None or subprocess.run(
+            ["unshare", "-rm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare (user and mount namespaces) is not available here")
+    out_parent = tmp_path / "shared"
+    out_parent.mkdir()
+    dask = Path(sys.executable).with_name("dask")
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as lc:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        cmd = (f"mount -t tmpfs none {out_parent} && exec {dask} worker "
+               f"{lc.scheduler_address} --nthreads 1 --no-nanny --no-dashboard")
+        worker = subprocess.Popen(["unshare", "-rm", "sh", "-c", cmd], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with Client(lc, set_as_default=False) as c:
+                c.wait_for_workers(1, timeout=60)
+            r = run_cli(*SMALL, "--key", key_file, "--out", out_parent / "enc",
+                        "--scheduler", lc.scheduler_address)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    assert r.exit_code == 1, r.output
+    assert "is not visible to 1 worker(s)" in r.output and "file system" in r.output
+    assert list(out_parent.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_workers_option_starts_a_local_cluster(tmp_path, run_cli, key_file):
+    one = _single(tmp_path, run_cli, key_file)
+    r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "w", "--workers", "2")
+    assert r.exit_code == 0, r.output
+    assert _files(tmp_path / "w") == _files(one)
+
+
+def test_tls_scheduler_gives_the_same_bytes(tmp_path, run_cli, key_file):
+    """A cluster that speaks only TLS (a self-signed certificate made with openssl)."""
+    import dask
+    from distributed.security import Security
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = shutil.which("openssl") and subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+         cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        capture_output=True).returncode == 0
+    if not made:
+        pytest.skip("openssl cannot make a test certificate here")
+    c, k = str(cert), str(key)
+    sec = Security(tls_ca_file=c, tls_scheduler_cert=c, tls_scheduler_key=k, tls_worker_cert=c,
+                   tls_worker_key=k, tls_client_cert=c, tls_client_key=k,
+                   require_encryption=True)
+    one = _single(tmp_path, run_cli, key_file)
+    r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "none", "--scheduler",
+                "tls://127.0.0.1:1")
+    assert r.exit_code == 1 and "needs Dask's TLS settings" in r.output
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", protocol="tls",
+                      security=sec, dashboard_address=None) as lc:
+        assert lc.scheduler_address.startswith("tls://")
+        with dask.config.set({"distributed.comm.tls.ca-file": c,
+                              "distributed.comm.tls.client.cert": c,
+                              "distributed.comm.tls.client.key": k}):
+            r = run_cli(*SMALL, "--key", key_file, "--out", tmp_path / "tls",
+                        "--scheduler", lc.scheduler_address)
+    assert r.exit_code == 0, r.output
+    assert _files(tmp_path / "tls") == _files(one)
