@@ -28,6 +28,8 @@ __all__ = ["BUDGETS", "Budget", "chart", "cifar_source", "encrypt_setting", "lea
            "run_frontier", "with_overrides"]
 
 ALL = tuple(s.name for s in SETTINGS)
+LEAK_BARS = (("neighbours found", "neighbour"), ("exact reassembly", "perfect"),
+             ("recognisable", "recognisable"))
 LEAK_KEYS = ("perfect", "neighbour", "recognisable", "in_segments", "largest_segment")
 
 
@@ -297,6 +299,7 @@ def _write(summary: dict, out: Path) -> None:
     drawn = [r for r in rows if r["neighbour"] is not None and r["acc_tta"] is not None]
     if drawn:
         chart(drawn, out / "frontier.png")
+    leak_chart(summary["results"], out / "leakage.png")
 
 
 def chart(rows: list[dict], path: Path) -> Path | None:
@@ -310,6 +313,20 @@ def chart(rows: list[dict], path: Path) -> Path | None:
     return scatter_chart(series, path, xlabel="true neighbour pairs the audit recovers",
                       ylabel="test accuracy (flip TTA)",
                       title="Test accuracy against leakage (further left: less leaks)")
+
+
+def leak_chart(results: dict, path: Path) -> Path | None:
+    """The audit's union per setting: neighbours found, exact reassembly, recognisable (%)."""
+    from encrypt_tool.figures import bar_chart
+
+    groups = [(name.replace(" + ", "\n+ ").replace(" ", "\n", 1),
+               [(label, 100 * res["leak"][k]) for label, k in LEAK_BARS
+                if res["leak"].get(k) is not None])
+              for name, res in results.items() if res.get("leak")]
+    if not groups:
+        return None
+    return bar_chart(groups, path, "What the audit recovers, per setting (union of its attacks)",
+                     ylabel="% (of neighbour pairs, of images)")
 
 
 def with_overrides(b: Budget, **kw) -> Budget:
