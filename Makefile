@@ -100,7 +100,7 @@ reproduce-smoke:
 # accuracy; docs/FRONTIER.md) at the CPU budget, then the same settings' leakage on 224-px photos
 frontier:
 	$(BIN)/python bench/bench_frontier.py --budget cpu --out $(RUNS)/frontier --overwrite
-	$(BIN)/python bench/bench_frontier_photos.py --out $(RUNS)/frontier-photos
+	$(BIN)/python bench/bench_frontier_photos.py --out $(RUNS)/frontier-photos --overwrite
 
 # everything that needs a GPU (about 8 minutes on one H100): DATA=DIR holds CIFAR-10 as npz files
 # or sheets; works without the project's venv on a machine whose python3 has torch and h5py

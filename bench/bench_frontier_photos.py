@@ -109,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lock", default=None, help="a file to lock (as flock) around each audit")
     ap.add_argument("--update", action="store_true", help="add to photos.json in --out")
     ap.add_argument("--picture", type=Path, default=None)
+    ap.add_argument("--overwrite", action="store_true")
     a = ap.parse_args(argv)
+    if (a.out / "photos.json").exists() and not (a.overwrite or a.update):
+        ap.error(f"{a.out} already holds photos.json; pass --overwrite to replace it or "
+                 f"--update to add to it")
     try:
         settings = pick(PHOTO_SETTINGS, a.setting)
     except ValueError as e:

@@ -73,3 +73,17 @@ def test_bench_frontier_refuses_bad_options(tmp_path, capsys):
         assert e.value.code == 2
         assert words in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_photo_frontier_refuses_bad_options(tmp_path, capsys):
+    import bench_frontier_photos
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "photos.json").write_text("{}")
+    for argv, words in ((["--setting", "8x8"], "'8x8' is not known"),
+                        (["--images", "0"], "--images 0"),
+                        (["--out", str(tmp_path / "old")], "--overwrite")):
+        with pytest.raises(SystemExit) as e:
+            bench_frontier_photos.main(["--out", str(tmp_path / "new"), *argv])
+        assert e.value.code == 2
+        assert words in capsys.readouterr().err
