@@ -280,7 +280,7 @@ def _write(summary: dict, out: Path) -> None:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    lines = ["| setting | kept px | exact reassembly | neighbours found | recognisable | "
+    lines = ["| setting | pixels kept | exact reassembly | neighbours found | recognisable | "
              "blocks in segments of 4+ | model | test | with TTA | train s | load |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {r['setting']} | {r['pixels_kept']:.0%} | {_pct(r['perfect'])} | "
