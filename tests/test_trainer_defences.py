@@ -105,6 +105,7 @@ def test_invariance_none_trains_a_plain_model_on_a_defended_file(tmp_path):
     assert state["invariances"] == [] and state["mean"] != [0.5, 0.5, 0.5]
 
 
+@pytest.mark.slow
 def test_real_defences_give_the_same_predictions_under_two_keys(tmp_path):
     """End to end with the client's own defences (every one, 1-px border drop): the same images
     in two query files, each block with its own fresh permutation, orientation, sign and channel
