@@ -96,9 +96,11 @@ reproduce-smoke:
 	$(BIN)/bs-reproduce --smoke --data-dir $(CIFAR_DIR) --download --out $(RUNS)/reproduce-smoke \
 		--overwrite
 
-# the privacy-accuracy frontier (block sizes 4, 8, 16; leakage and accuracy) at the CPU budget
+# the privacy-accuracy frontier (block sizes, border drop, within-block transforms; leakage and
+# accuracy; docs/FRONTIER.md) at the CPU budget, then the same settings' leakage on 224-px photos
 frontier:
 	$(BIN)/python bench/bench_frontier.py --budget cpu --out $(RUNS)/frontier --overwrite
+	$(BIN)/python bench/bench_frontier_photos.py --out $(RUNS)/frontier-photos --overwrite
 
 # everything that needs a GPU (about 8 minutes on one H100): DATA=DIR holds CIFAR-10 as npz files
 # or sheets; works without the project's venv on a machine whose python3 has torch and h5py

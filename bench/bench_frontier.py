@@ -1,8 +1,12 @@
-"""The privacy-accuracy frontier on CIFAR-10: block sizes 4, 8 and 16 (zero-padded crop, flip,
-N = 4 keys per image), the audit's leakage of each, ResNet and block-set models trained on each
-file, plus plain references. Writes frontier.md, frontier.csv, frontier.json and frontier.png.
+"""The privacy-accuracy frontier on CIFAR-10: each setting of bench/frontier_settings.py (block
+size, border drop, within-block transforms; zero-padded crop, flip, N = 4 keys per image), the
+audit's leakage of each, ResNet (where it applies) and block-set models trained on each file,
+plus plain references. Writes frontier.md, frontier.csv, frontier.json and frontier.png.
 
     .venv/bin/python bench/bench_frontier.py --budget cpu [--data DIR] [--out runs/frontier]
+    ... --setting "8x8" --setting "8x8 drop 2 + all"     # only these settings
+    ... --only accuracy --update                           # add to an earlier run in --out
+    ... --lock /work/notes/heavy.lock                      # flock around each training/audit
 
 Budgets: cpu (10,000 images, 10 epochs, narrow models; about 30 min on 2 idle cores),
 cpu-quick (2,500 images, 4 epochs, for a loaded machine), gpu (25,000 images, 15 epochs,
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -23,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_CIFAR, machine  # noqa: E402
 from frontier import BUDGETS, cifar_source, run_frontier, with_overrides  # noqa: E402
+from frontier_settings import SETTINGS, pick  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,16 +39,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--audit-samples", type=int, default=None,
+                    help="training images the audit attacks per setting")
+    ap.add_argument("--setting", action="append", default=None,
+                    help=f"a setting to measure (repeat; default: the budget's): "
+                         f"{', '.join(s.name for s in SETTINGS)}")
+    ap.add_argument("--only", choices=("accuracy", "leakage"), default=None,
+                    help="measure only accuracy or only leakage")
+    ap.add_argument("--update", action="store_true",
+                    help="keep an earlier run's results in --out and replace what this run "
+                         "measures")
+    ap.add_argument("--lock", default=None,
+                    help="a file to lock (as flock) around each training run and audit")
     ap.add_argument("--overwrite", action="store_true")
     a = ap.parse_args(argv)
-    for name in ("n_train", "epochs"):
+    try:
+        pick(SETTINGS, a.setting)
+    except ValueError as e:
+        ap.error(str(e))
+    for name in ("n_train", "epochs", "audit_samples"):
         v = getattr(a, name)
         if v is not None and v < 1:
             ap.error(f"--{name.replace('_', '-')} {v} is not valid; it must be >= 1")
-    if (a.out / "frontier.json").exists() and not a.overwrite:
-        ap.error(f"{a.out} already holds a frontier; pass --overwrite to replace it")
+    if (a.out / "frontier.json").exists() and not (a.overwrite or a.update):
+        ap.error(f"{a.out} already holds a frontier; pass --overwrite to replace it "
+                 f"or --update to add to it")
     budget = with_overrides(BUDGETS[a.budget], n_train=a.n_train, epochs=a.epochs,
-                            device=a.device)
+                            device=a.device, audit_samples=a.audit_samples)
+    if a.setting:
+        budget = with_overrides(budget, settings=tuple(a.setting))
     with tempfile.TemporaryDirectory() as tmp:
         if a.budget == "smoke" and a.data is None:
             source = "synthetic:512,128"
@@ -53,8 +78,14 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as e:
                 ap.error(str(e))
         t0 = time.perf_counter()
-        summary = run_frontier(budget, source, a.out)
-    summary.update(machine=machine(), wall_s=time.perf_counter() - t0)
+        parts = (a.only,) if a.only else ("accuracy", "leakage")
+        try:
+            summary = run_frontier(budget, source, a.out, parts=parts, update=a.update,
+                                   lock=a.lock)
+        except ValueError as e:
+            ap.error(str(e))
+    summary.update(machine=machine(), wall_s=time.perf_counter() - t0,
+                   load_end=os.getloadavg()[0])
     (a.out / "frontier.json").write_text(json.dumps(summary, indent=2))
     print((a.out / "frontier.md").read_text())
     print(f"{machine()}; {summary['wall_s']:.0f} s in all -> {a.out}")

@@ -30,9 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
 from frontier import BUDGETS, cifar_source, encrypt_setting, run_frontier  # noqa: E402
+from frontier_settings import Setting  # noqa: E402
 
-SMOKE = replace(BUDGETS["smoke"], n_train=64, n_test=16, blocks=(8,), audit_samples=2,
-                batch_size=32)
+SMOKE = replace(BUDGETS["smoke"], n_train=64, n_test=16, settings=("8x8", "plain"),
+                audit_samples=2, batch_size=32)
 
 
 def throughput(data: Path, out: Path, device: str, batches: tuple[int, ...], epochs: int,
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         from keys.master import generate_key
 
         key = generate_key()  # memory only
-        paper = encrypt_setting(source, key, 8, True, replace(budget, gridmask=True),
+        paper = encrypt_setting(source, key, Setting("8x8", 8), replace(budget, gridmask=True),
                          Path(tmp) / "paper.h5")
         if a.smoke:
             # torch.compile on a CPU takes minutes: the smoke run leaves it out

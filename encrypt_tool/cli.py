@@ -109,10 +109,12 @@ def keygen(out: str | None, overwrite: bool) -> None:
                    "every worker must see.")
 @click.option("--connect-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for --scheduler to answer.")
-@click.option("--preset", type=click.Choice(["paper", "hardened"]), default="paper",
+@click.option("--preset", type=click.Choice(["paper", "hardened", "private"]), default="paper",
               show_default=True,
-              help="paper: 8x8 blocks, zero padding, GridMask, N=4. hardened: 4x4 blocks, reflect "
-                   "padding, GridMask, N=1 (leaks less, costs accuracy; see docs/AUDIT.md). "
+              help="paper: 8x8 blocks, zero padding, GridMask, N=4 (the audit reassembles its "
+                   "images). hardened: 4x4 blocks, reflect padding, GridMask, N=1. private: "
+                   "paper + every defence (--drop-border 2 --rotate --negpos --channel-perm; "
+                   "train with a block-set model; what still leaks: docs/FRONTIER.md). "
                    "Options given explicitly override the preset.")
 @click.option("--n-keys", type=int, default=4, show_default=True,
               help="Encrypted copies N per training image, each with its own key.")

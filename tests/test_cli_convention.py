@@ -51,7 +51,7 @@ def enc(tmp_path, key_file, run_cli):
     (["dataset", "--out", "{dir}", "--workers", "0"], ["--workers 0", "at least 1"]),
     (["dataset", "--store", "jpeg", "--block-size", "4"], ["4x4", "off the JPEG grid"]),
     (["dataset", "--scheduler", "tcp://10.1.2.3:8786"], ["tcp://10.1.2.3:8786", "tls://"]),
-    (["dataset", "--preset", "strong"], ["--preset", "'strong'", "paper", "hardened"]),
+    (["dataset", "--preset", "strong"], ["--preset", "'strong'", "paper", "hardened", "private"]),
     (["dataset", "--n-keys", "four"], ["--n-keys", "'four'", "integer"]),
     (["dataset", "--n-keys", "0"], ["--n-keys 0", "at least 1"]),
     (["inspect"], ["FILE"]),
