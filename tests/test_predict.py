@@ -253,12 +253,12 @@ def test_top_k_out_of_range(cloud, outdir, k):
                         "--top-k", k), f"--top-k {k}")
 
 
-def test_block_set_model_predicts_the_same_under_two_keys(tmp_path):
-    """A block-set model sees a set of blocks: the same images in two query files, each image
-    scrambled with its own fresh key, get the same probabilities from bs-predict."""
-    d = make_cloud(tmp_path, "blockset-narrow")
-    write_demo_images(d / "imgs", n=8)
-    probs = []
+
+def two_key_predictions(d) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Encrypt the images in ``d/imgs`` as two query files (each image with a fresh key per
+    file), classify both with the run ``d/run``: the (n, K) probabilities in class order and the
+    stored query images of each file."""
+    probs, images = [], []
     for name in ("a", "b"):
         q = d / f"{name}.h5"
         r = enc_cli("query", d / "imgs", "--like", d / "enc.h5", "--key", d / "k.key",
@@ -272,8 +272,17 @@ def test_block_set_model_predicts_the_same_under_two_keys(tmp_path):
             pairs.update({row[f"class_{k}"]: float(row[f"probability_{k}"]) for k in range(2, 11)})
             table.append([pairs[c] for c in sorted(pairs)])
         probs.append(np.array(table))
-    with h5py.File(d / "a.h5") as fa, h5py.File(d / "b.h5") as fb:
-        ia, ib = fa["query/shard_00000/images"][()], fb["query/shard_00000/images"][()]
+        with h5py.File(q) as f:
+            images.append(f["query/shard_00000/images"][()])
+    return probs, images
+
+
+def test_block_set_model_predicts_the_same_under_two_keys(tmp_path):
+    """A block-set model sees a set of blocks: the same images in two query files, each image
+    scrambled with its own fresh key, get the same probabilities from bs-predict."""
+    d = make_cloud(tmp_path, "blockset-narrow")
+    write_demo_images(d / "imgs", n=8)
+    probs, (ia, ib) = two_key_predictions(d)
     assert not np.array_equal(ia, ib)  # two different scramblings of the same images
     assert probs[0].shape == (8, 10)
     np.testing.assert_allclose(probs[0], probs[1], atol=2e-6)  # the CSV has 6 decimals

@@ -111,7 +111,7 @@ def test_real_defences_give_the_same_predictions_under_two_keys(tmp_path):
     in two query files, each block with its own fresh permutation, orientation, sign and channel
     order, get the same probabilities from a block-set model; so the model's invariances match
     the client's transforms."""
-    from test_predict import enc_cli, predict_cli, read_csv
+    from test_predict import enc_cli, two_key_predictions
 
     from encrypt_tool.demo_images import write_demo_images
 
@@ -124,22 +124,7 @@ def test_real_defences_give_the_same_predictions_under_two_keys(tmp_path):
     train(TrainConfig(data=str(d / "enc.h5"), out=str(d / "run"), epochs=1, batch_size=16,
                       model="blockset-narrow", progress=False, device="cpu", threads=1))
     write_demo_images(d / "imgs", n=6)
-    probs, images = [], []
-    for name in ("a", "b"):
-        q = d / f"{name}.h5"
-        r = enc_cli("query", d / "imgs", "--like", d / "enc.h5", "--key", d / "k.key",
-                    "--out", q, "--no-test-augment")
-        assert r.exit_code == 0, r.output
-        r = predict_cli(d / "run", q, "--out", d / f"{name}.csv", "--top-k", 10)
-        assert r.exit_code == 0, r.output
-        table = []
-        for row in read_csv(d / f"{name}.csv"):  # class, probability, class_2, ... (top 10)
-            pairs = {row["class"]: float(row["probability"])}
-            pairs.update({row[f"class_{k}"]: float(row[f"probability_{k}"]) for k in range(2, 11)})
-            table.append([pairs[c] for c in sorted(pairs)])
-        probs.append(np.array(table))
-        with h5py.File(q) as f:
-            images.append(f["query/shard_00000/images"][()])
+    probs, images = two_key_predictions(d)
     assert images[0].shape[2:4] == (24, 24)  # 6x6 kept blocks of the 8x8 grid
     assert not np.array_equal(images[0], images[1])
     np.testing.assert_allclose(probs[0], probs[1], atol=2e-6)  # the CSV has 6 decimals
