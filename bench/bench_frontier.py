@@ -6,7 +6,7 @@ plus plain references. Writes frontier.md, frontier.csv, frontier.json and front
     .venv/bin/python bench/bench_frontier.py --budget cpu [--data DIR] [--out runs/frontier]
     ... --setting "8x8" --setting "8x8 drop 2 + all"     # only these settings
     ... --only accuracy --update                           # add to an earlier run in --out
-    ... --lock /work/notes/heavy.lock                      # flock around each training/audit
+    ... --lock /tmp/bench.lock                      # flock around each training/audit
 
 Budgets: cpu (10,000 images, 10 epochs, narrow models; about 30 min on 2 idle cores),
 cpu-quick (2,500 images, 4 epochs, for a loaded machine), gpu (25,000 images, 15 epochs,

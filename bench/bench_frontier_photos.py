@@ -1,7 +1,7 @@
 """Leakage of each frontier setting on public-domain photos at 224 px with 16x16 blocks.
 
     python bench/bench_frontier_photos.py --out runs/frontier-photos [--setting NAME ...]
-        [--images 9] [--jobs 2] [--lock /work/notes/heavy.lock] [--update] [--picture P.png]
+        [--images 9] [--jobs 2] [--lock /tmp/bench.lock] [--update] [--picture P.png]
 
 The photos come from scikit-image at run time (bench/photos.py). They are written as a folder
 source into a temporary folder, encrypted with ``bs-encrypt dataset``'s pipeline as each

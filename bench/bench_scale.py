@@ -14,7 +14,7 @@ where the offline copy is absent) and encrypts it to 224x224, 16x16 blocks, N = 
      and the JPEG folders: images/s.
 Then the time for ImageNet-1k (1,281,167 images, N = 4) on K machines of this kind, on paper.
 
-    flock /work/notes/heavy.lock .venv/bin/python bench/bench_scale.py [--images 2000]
+    flock /tmp/bench.lock .venv/bin/python bench/bench_scale.py [--images 2000]
 """
 
 from __future__ import annotations
