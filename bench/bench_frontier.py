@@ -7,6 +7,7 @@ plus plain references. Writes frontier.md, frontier.csv, frontier.json and front
     ... --setting "8x8" --setting "8x8 drop 2 + all"     # only these settings
     ... --only accuracy --update                           # add to an earlier run in --out
     ... --lock /tmp/bench.lock                      # flock around each training/audit
+    ... --model blockset-narrow                     # only this model (repeat for more)
 
 Budgets: cpu (10,000 images, 10 epochs, narrow models; about 30 min on 2 idle cores),
 cpu-quick (2,500 images, 4 epochs, for a loaded machine), gpu (25,000 images, 15 epochs,
@@ -30,6 +31,8 @@ from common import SHARED_CIFAR, machine  # noqa: E402
 from frontier import BUDGETS, cifar_source, run_frontier, with_overrides  # noqa: E402
 from frontier_settings import SETTINGS, pick  # noqa: E402
 
+from trainer.config import MODEL_NAMES  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--setting", action="append", default=None,
                     help=f"a setting to measure (repeat; default: the budget's): "
                          f"{', '.join(s.name for s in SETTINGS)}")
+    ap.add_argument("--model", action="append", choices=MODEL_NAMES, default=None,
+                    help="a model to train (repeat; default: the budget's); the ResNet still "
+                         "trains only on settings without within-block transforms")
     ap.add_argument("--only", choices=("accuracy", "leakage"), default=None,
                     help="measure only accuracy or only leakage")
     ap.add_argument("--update", action="store_true",
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                             device=a.device, audit_samples=a.audit_samples)
     if a.setting:
         budget = with_overrides(budget, settings=tuple(a.setting))
+    if a.model:
+        budget = with_overrides(budget, models=tuple(dict.fromkeys(a.model)))
     with tempfile.TemporaryDirectory() as tmp:
         if a.budget == "smoke" and a.data is None:
             source = "synthetic:512,128"

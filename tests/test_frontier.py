@@ -87,3 +87,17 @@ def test_photo_frontier_refuses_bad_options(tmp_path, capsys):
             bench_frontier_photos.main(["--out", str(tmp_path / "new"), *argv])
         assert e.value.code == 2
         assert words in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_frontier_model_option_trains_only_that_model(tmp_path, capsys):
+    out = tmp_path / "f"
+    assert bench_frontier.main(["--budget", "smoke", "--setting", "8x8", "--only", "accuracy",
+                                "--n-train", "64", "--model", "blockset-narrow",
+                                "--out", str(out)]) == 0
+    rows = json.loads((out / "frontier.json").read_text())["rows"]
+    assert [(r["setting"], r["model"]) for r in rows] == [("8x8", "blockset-narrow")]
+    with pytest.raises(SystemExit) as e:
+        bench_frontier.main(["--model", "vgg", "--out", str(tmp_path / "y")])
+    assert e.value.code == 2 and "invalid choice: 'vgg'" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
