@@ -29,12 +29,16 @@ import torch
 
 from trainer.errors import TrainError
 
-__all__ = ["INVARIANCES", "canonical_orientation", "channel_set", "check_invariances",
-           "d4_orbit", "from_defences", "orientation_weight", "parse_invariance", "sign_orbit",
+__all__ = ["INVARIANCES", "MODES", "canonical_channels", "canonical_orientation",
+           "canonical_sign", "channel_set", "check_invariances", "d4_orbit", "from_defences",
+           "orientation_weight", "parse_invariance", "sign_orbit", "split_modes",
            "symmetric_stats"]
 
 # Model invariance -> the defence of the file (CONTRACTS.md section 2) that it answers.
 INVARIANCES = ("rotate", "negpos", "channel_perm")
+# How each is made: its modes, the default first ("name:mode" chooses another).
+MODES = {"rotate": ("canonical", "orbit"), "negpos": ("orbit", "canonical"),
+         "channel_perm": ("set", "canonical")}
 
 
 def from_defences(defences: Mapping | None) -> tuple[str, ...]:
@@ -51,11 +55,30 @@ def parse_invariance(text: str, defences: Mapping | None = None) -> tuple[str, .
     if text == "none":
         return ()
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in INVARIANCES]
+    bad = [n for n in names if n.partition(":")[0] not in INVARIANCES
+           or n.partition(":")[2] not in ("", *MODES.get(n.partition(":")[0], ()))]
     if bad or not names:
         raise TrainError(f"--invariance {text!r} is not known; use auto, none or a comma list "
                          f"of {', '.join(INVARIANCES)}")
-    return tuple(n for n in INVARIANCES if n in names)
+    modes = split_modes(names)
+    return tuple(n if m == MODES[n][0] else f"{n}:{m}" for n, m in modes.items())
+
+
+def split_modes(names: Iterable[str], defaults: Mapping[str, str] | None = None
+                ) -> dict[str, str]:
+    """``("negpos:canonical", "rotate")`` -> ``{"rotate": "canonical", "negpos": "canonical"}``
+    in ``INVARIANCES`` order; a bare name takes ``defaults`` or the first of its ``MODES``."""
+    modes = {}
+    for text in names:
+        name, _, mode = str(text).partition(":")
+        if name not in MODES:
+            raise TrainError(f"invariance {name!r} is not known; use {', '.join(INVARIANCES)}")
+        mode = mode or (defaults or {}).get(name) or MODES[name][0]
+        if mode not in MODES[name]:
+            raise TrainError(f"invariance mode {text!r} is not known; {name} takes "
+                             f"{' or '.join(MODES[name])}")
+        modes[name] = mode
+    return {n: modes[n] for n in INVARIANCES if n in modes}
 
 
 def check_invariances(names: Iterable[str], block: tuple[int, int], channels: int) -> None:
@@ -73,8 +96,8 @@ def symmetric_stats(mean: list[float], std: list[float], names: Iterable[str]
                     ) -> tuple[list[float], list[float]]:
     """Per-channel mean and std (in [0, 1]) made equal for every state of the transforms: with
     ``channel_perm`` the channels' first and second moments are averaged; with ``negpos`` the
-    mean is 0.5 and the std is taken about 0.5 (the same for x and 1 - x)."""
-    names = tuple(names)
+    mean is 0.5 and the std is taken about 0.5 (the same for x and 1 - x). Any mode."""
+    names = tuple(str(n).partition(":")[0] for n in names)
     m1 = [float(m) for m in mean]
     m2 = [float(s) ** 2 + float(m) ** 2 for m, s in zip(mean, std, strict=True)]
     if "channel_perm" in names:
@@ -129,6 +152,39 @@ def canonical_orientation(z: torch.Tensor, ramp: torch.Tensor, ties: torch.Tenso
     second = second.masked_fill(first < first.amax(0, keepdim=True), -torch.inf)
     k = second.argmax(0)  # (N,)
     return orbit[k, torch.arange(len(z), device=z.device)]
+
+
+def canonical_sign(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, C, h, w) -> (the block or its negative, (N,) bool ties): the one whose sum is
+    positive; a zero sum goes to the sign of the first nonzero a_i + a_(m-1-i) of its sorted
+    values a. Both keys ignore orientation and channel order and flip exactly with the sign
+    (float32 values summed in float64, exactly for normalised uint8 pixels). A tie (a set of
+    values that is its own negative) keeps the block as it is: the caller pools both signs."""
+    flat = z.detach().flatten(1).double()  # (N, m)
+    total = flat.sum(1)  # (N,)
+    a = flat.sort(1).values
+    pair = a + a.flip(1)  # (N, m): the negative's pairs are -pair
+    nz = pair != 0
+    first = pair.gather(1, nz.to(torch.uint8).argmax(1, keepdim=True))[:, 0]  # (N,)
+    key = torch.where(total != 0, total, first)
+    sign = torch.where(key < 0, -1.0, 1.0).to(z.dtype)  # (N,)
+    return z * sign[:, None, None, None], key == 0
+
+
+def canonical_channels(z: torch.Tensor) -> torch.Tensor:
+    """(N, C, h, w) -> (N, C, h, w): each block's channels in ascending order of their sums
+    (exact in float64), equal sums in lexicographic order of their values; identical channels
+    may come in any order, which changes nothing. The same output for every channel order."""
+    flat = z.detach().flatten(2).double()  # (N, C, m)
+    key = flat.sum(2)  # (N, C)
+    order = key.argsort(1)  # (N, C)
+    f = flat.gather(1, order[..., None].expand_as(flat))  # (N, C, m) in key order
+    k = key.gather(1, order)
+    clash = ((k[:, 1:] == k[:, :-1]) & (f[:, 1:] != f[:, :-1]).any(2)).any(1)  # (N,)
+    for i in clash.nonzero()[:, 0].tolist():  # rare: equal sums, different channels
+        rows = [(key[i, c].item(), flat[i, c].tolist(), c) for c in range(z.shape[1])]
+        order[i] = torch.tensor([c for *_, c in sorted(rows)], device=z.device)
+    return z.gather(1, order[:, :, None, None].expand_as(z))
 
 
 def d4_orbit(x: torch.Tensor) -> torch.Tensor:
