@@ -11,12 +11,15 @@ from test_blockset_invariance import ALL, defend, images, model, norm
 
 from trainer.errors import TrainError
 from trainer.invariance import (
+    MODES,
+    PREFERRED,
     canonical_channels,
     canonical_sign,
     d4_orbit,
     parse_invariance,
     split_modes,
 )
+from trainer.model import build_model
 
 CANON = ("negpos:canonical", "channel_perm:canonical")
 MODE_SETS = [("negpos:canonical",), ("channel_perm:canonical",), CANON,
@@ -115,3 +118,16 @@ def test_modes_are_named_and_checked():
         parse_invariance("negpos:spin")
     with pytest.raises(TrainError, match="'negpos:sort' is not known"):
         split_modes(["negpos:sort"])
+
+
+def test_auto_takes_the_preferred_modes_and_bare_names_keep_their_old_meaning():
+    """``--invariance auto`` (and a bare name on the command line) takes ``PREFERRED``; the
+    names come back qualified where that is not the first mode, so a checkpoint written before
+    the modes existed (bare names) still builds the model it was trained as."""
+    d = {"rotate": True, "negpos": True, "channel_perm": True}
+    want = tuple(n if PREFERRED[n] == MODES[n][0] else f"{n}:{PREFERRED[n]}" for n in ALL)
+    assert parse_invariance("auto", d) == parse_invariance("rotate,negpos,channel_perm") == want
+    assert split_modes(want) == PREFERRED
+    old = build_model("blockset-narrow", 10, (32, 32, 3), (8, 8), ALL)
+    assert old.modes == {n: MODES[n][0] for n in ALL}
+    assert old.modes == {"rotate": "canonical", "negpos": "orbit", "channel_perm": "set"}

@@ -100,7 +100,8 @@ class TrainConfig:
             (not (self.resume and self.overwrite), "give --resume or --overwrite, not both"),
             (_invariance_ok(self.invariance),
              f"--invariance {self.invariance!r} is not known; use auto, none or a comma list "
-             f"of {', '.join(INVARIANCE_NAMES)}"),
+             f"of {', '.join(INVARIANCE_NAMES)}, each optionally NAME:MODE with the modes "
+             f"{_modes()}"),
             (self.invariance in ("auto", "none") or self.model.startswith("blockset"),
              f"--invariance {self.invariance} needs a block-set model (--model {self.model} "
              f"has no within-block invariances); use auto or none"),
@@ -131,6 +132,10 @@ class TrainConfig:
         paths = {k: str(Path(v).resolve()) for k in ("data", "test", "out")
                  if (v := getattr(self, k)) is not None}
         return {**self.to_dict(), **paths, "resume": False, "overwrite": False}
+
+
+def _modes() -> str:
+    return "; ".join(f"{n}: {', '.join(m)}" for n, m in INVARIANCE_MODES.items())
 
 
 def _invariance_ok(text: str) -> bool:

@@ -3,17 +3,25 @@
 The client may transform every kept block with its own keyed state (the file's ``defences``
 attribute names which): an orientation (the 8 rotations and mirrorings of a square block), a
 negative-positive bit (x -> 255 - x) and an order of the colour channels. The block-set model
-is made exactly invariant to each, cheaply, in its first layer:
+is made exactly invariant to each, cheaply, before or in its first layer. Each has two modes
+(``MODES``; a model's invariance ``"name:mode"``, a bare name meaning the first mode):
 
-- ``channel_perm``: the first convolution sees one channel at a time beside the mean of all
-  channels, ``[z_c, mean(z)]`` (``channel_set``), with the same weights for every channel, and
-  its features are averaged over the channels (a symmetric function of the channels);
-- ``negpos``: the first layer runs on the block and on its negative (``sign_orbit``; z -> -z
-  once normalised) and averages the two (orbit pooling);
-- ``rotate``: each block is turned to a canonical orientation first (``canonical_orientation``:
-  of its 8 orientations, the one whose brightness deviation leans most to a fixed direction),
-  or, with ``orientation="orbit"``, the whole block encoder runs on all 8 and averages
-  (``d4_orbit``; exact and smooth, about 5x the cost).
+- ``rotate``: ``canonical`` turns each block to a canonical orientation first
+  (``canonical_orientation``: of its 8 orientations, the one whose brightness deviation leans
+  most to a fixed direction); ``orbit`` runs the whole block encoder on all 8 and averages
+  (``d4_orbit``; exact and smooth, about 5x the cost);
+- ``negpos``: ``orbit`` runs the first layer on the block and on its negative (``sign_orbit``;
+  z -> -z once normalised) and averages the two; ``canonical`` takes the one of the two whose
+  pixel sum is positive (``canonical_sign``), so the first layer keeps its linear features
+  (a block whose values are their own negative, a true tie, is pooled as in ``orbit``);
+- ``channel_perm``: ``set`` gives the first convolution one channel at a time beside the mean
+  of all channels, ``[z_c, mean(z)]`` (``channel_set``), with the same weights for every
+  channel, and averages its features over the channels; ``canonical`` sorts each block's
+  channels by their sums (``canonical_channels``), the first layer seeing all of them.
+
+The canonical keys are sums of float32 values taken in float64, exact for normalised uint8
+pixels, so every state of a block gives bit-identical keys and the same choice; ties are broken
+by further exact keys. ``PREFERRED`` names the modes that ``--invariance auto`` uses.
 
 For the normalised input to transform as the pixels do, the per-channel mean and std must be the
 same for every state: ``symmetric_stats`` averages them over the transforms (x -> 1 - x maps
@@ -29,16 +37,19 @@ import torch
 
 from trainer.errors import TrainError
 
-__all__ = ["INVARIANCES", "MODES", "canonical_channels", "canonical_orientation",
+__all__ = ["INVARIANCES", "MODES", "PREFERRED", "canonical_channels", "canonical_orientation",
            "canonical_sign", "channel_set", "check_invariances", "d4_orbit", "from_defences",
            "orientation_weight", "parse_invariance", "sign_orbit", "split_modes",
            "symmetric_stats"]
 
 # Model invariance -> the defence of the file (CONTRACTS.md section 2) that it answers.
 INVARIANCES = ("rotate", "negpos", "channel_perm")
-# How each is made: its modes, the default first ("name:mode" chooses another).
+# How each is made: its modes. A bare name in a model's invariances (and in a checkpoint
+# written before modes existed) means the first; "name:mode" chooses another.
 MODES = {"rotate": ("canonical", "orbit"), "negpos": ("orbit", "canonical"),
          "channel_perm": ("set", "canonical")}
+# The mode that --invariance auto, or a bare name on the command line, chooses.
+PREFERRED = {"rotate": "canonical", "negpos": "canonical", "channel_perm": "set"}
 
 
 def from_defences(defences: Mapping | None) -> tuple[str, ...]:
@@ -48,10 +59,12 @@ def from_defences(defences: Mapping | None) -> tuple[str, ...]:
 
 
 def parse_invariance(text: str, defences: Mapping | None = None) -> tuple[str, ...]:
-    """``auto`` (what ``defences`` calls for), ``none``, or a comma list of ``INVARIANCES``."""
+    """``auto`` (what ``defences`` calls for), ``none``, or a comma list of ``INVARIANCES``,
+    each optionally ``name:mode``; a bare name takes its ``PREFERRED`` mode. The names come
+    back as a model takes them (``name:mode`` unless the mode is the first of ``MODES``)."""
     text = text.strip()
     if text == "auto":
-        return from_defences(defences)
+        return _qualified(split_modes(from_defences(defences), PREFERRED))
     if text == "none":
         return ()
     names = [n.strip() for n in text.split(",") if n.strip()]
@@ -60,7 +73,10 @@ def parse_invariance(text: str, defences: Mapping | None = None) -> tuple[str, .
     if bad or not names:
         raise TrainError(f"--invariance {text!r} is not known; use auto, none or a comma list "
                          f"of {', '.join(INVARIANCES)}")
-    modes = split_modes(names)
+    return _qualified(split_modes(names, PREFERRED))
+
+
+def _qualified(modes: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(n if m == MODES[n][0] else f"{n}:{m}" for n, m in modes.items())
 
 
