@@ -111,3 +111,24 @@ def test_single_piece_frames_come_back_as_they_are():
     x = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
     out = tree_attack(x[:, None], (1, 1), StateSpace(), "mgc")
     assert (out == x).all()
+
+
+def test_tree_bench_encrypts_through_the_keyed_code_and_scores_attacks(monkeypatch):
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    sys.modules.pop("bench_tree_photos", None)
+    from bench_tree_photos import encrypt, figures
+    from frontier_settings import Setting
+
+    x = smooth_images(2, size=32, seed=3)
+    plain, stored, attrs = encrypt(x, Setting("t", 8, drop=1, rotate=True))
+    assert plain.shape == (2, 24, 24, 3) and stored.shape == (2, 1, 24, 24, 3)
+    assert attrs["drop_border"] == 1 and attrs["rotate"] and not (plain == stored[:, 0]).all()
+    summary = {"per_image": [{"attacks": {"a": {"neighbour": 0.5, "perfect": False,
+                                                "recognisable": True},
+                                          "clusters, MGC": {"neighbour": 0.9, "perfect": True,
+                                                            "recognisable": True}}}]}
+    assert figures(summary, lambda n: not n.startswith("clusters")) == (0.5, 0.0, 1.0)
+    assert figures(summary, lambda n: True) == (0.9, 1.0, 1.0)
