@@ -84,7 +84,7 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
     order = np.argsort(score.reshape(-1), kind="stable")
     ii, dd = np.divmod(rows[order], 4)
     jj, tt = np.divmod(cand.reshape(-1)[order], S)
-    ok = np.isfinite(score.reshape(-1)[order])
+    ok = score.reshape(-1)[order] <= 2 * limit  # a join's own edge above that rarely passes
     turnable = G.space.n_o > 1
     cl, y, x, st = np.arange(n), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     members = {c: [c] for c in range(n)}
