@@ -132,3 +132,28 @@ def test_tree_bench_encrypts_through_the_keyed_code_and_scores_attacks(monkeypat
                                                             "recognisable": True}}}]}
     assert figures(summary, lambda n: not n.startswith("clusters")) == (0.5, 0.0, 1.0)
     assert figures(summary, lambda n: True) == (0.9, 1.0, 1.0)
+
+
+def test_blank_pairs_count_no_more_often_than_the_picture_has_them():
+    rng = np.random.default_rng(3)
+    plain = rng.integers(1, 255, (1, 32, 32, 3), dtype=np.uint8)
+    p = to_pieces(plain, (8, 8))  # (1, 16, 8, 8, 3)
+    p[:, [0, 1, 10, 15]] = 0  # one true blank pair (0, 1); 10 and 15 touch nothing blank
+    plain = assemble(p, np.arange(16)[None], (4, 4))
+    order = np.array([[0, 1, 2, 3, 10, 15, 6, 7, 8, 9, 4, 11, 12, 13, 14, 5]])
+    recon = assemble(p, order, (4, 4))  # blanks in a 2 x 2 square: 4 blank pairs
+    # the true blank pair counts once across and, in a turned view, once down: not 4 times
+    assert neighbour_comparison(recon, plain, (8, 8), ALL)[0] == pytest.approx(
+        neighbour_comparison(recon, plain, (8, 8))[0] + 1 / 24)
+
+
+def test_joins_of_one_colour_blocks_make_no_segment():
+    from encrypt_tool.audit.metrics import segment_scores
+
+    x = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    x[:, :8] = 200  # a flat band of 4 blocks, then 12 black blocks
+    largest, in4 = segment_scores(x, x, (8, 8))
+    assert largest[0] == pytest.approx(1 / 16) and in4[0] == 0
+    y = smooth_images(1, seed=2)
+    largest, _ = segment_scores(y, y, (8, 8))
+    assert largest[0] == 1.0

@@ -54,7 +54,7 @@ def _classes(pieces: np.ndarray) -> np.ndarray:
 
 def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=None):
     """Content codes of adjacent pairs: right (M, gy, gx-1) and down (M, gy-1, gx) int64 of
-    recon, and the true pairs' codes (M, V * T) of every whole-picture variant of plain.
+    recon, and the true pairs' codes (M, V, T) of each whole-picture variant of plain.
 
     With ``space`` (a :class:`~encrypt_tool.audit.states.StateSpace`), the true pairs are
     those of plain under each transform of the whole picture: a pair of blocks joined right
@@ -76,9 +76,9 @@ def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=N
         return base + (a * k + b) * 2 + kind
 
     grids = cls.reshape(M, len(views) + 1, gy, gx)
-    truth = np.concatenate([np.concatenate([code(grids[:, v], 2, 0).reshape(M, -1),
-                                            code(grids[:, v], 1, 1).reshape(M, -1)], axis=1)
-                            for v in range(len(views))], axis=1)  # (M, V * T)
+    truth = np.stack([np.concatenate([code(grids[:, v], 2, 0).reshape(M, -1),
+                                      code(grids[:, v], 1, 1).reshape(M, -1)], axis=1)
+                      for v in range(len(views))], axis=1)  # (M, V, T)
     r = grids[:, -1]
     return code(r, 2, 0), code(r, 1, 1), truth
 
@@ -88,13 +88,14 @@ def neighbour_comparison(
 ) -> np.ndarray:
     """Share of the true adjacent pairs (right and below) that the reconstruction also has;
     with ``space``, a pair counts under any one transform of the whole picture (see
-    :func:`_codes`)."""
+    :func:`_codes`), as often as it occurs in the one view that has it most (pixel-identical
+    pairs, two blank blocks say, occur in many views but are only so many in the picture)."""
     right, down, truth = _codes(plain, recon, block, space)
     M = len(plain)
     pairs = right[0].size + down[0].size  # true pairs of one view
     out = np.empty(M)
     for m in range(M):
-        t_vals, t_cnt = np.unique(truth[m], return_counts=True)
+        t_vals, t_cnt = _most_in_one_view(truth[m])
         r_vals, r_cnt = np.unique(np.concatenate([right[m].ravel(), down[m].ravel()]),
                                   return_counts=True)
         _, ti, ri = np.intersect1d(t_vals, r_vals, return_indices=True)
@@ -102,13 +103,35 @@ def neighbour_comparison(
     return out
 
 
+def _most_in_one_view(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct codes of (V, T) views and each one's largest count in any one view."""
+    per = [np.unique(v, return_counts=True) for v in codes]
+    vals = np.concatenate([p[0] for p in per])
+    cnt = np.concatenate([p[1] for p in per])
+    order = np.lexsort((-cnt, vals))  # by code, largest count first
+    vals, cnt = vals[order], cnt[order]
+    first = np.r_[True, vals[1:] != vals[:-1]]
+    return vals[first], cnt[first]
+
+
+def _flat(x: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """Blocks of one colour (a GridMask hole, padding): (M, gy, gx) bool."""
+    M, H, W, _ = x.shape
+    p = to_pieces(x, block)  # (M, n, bh, bw, C)
+    return (p == p[:, :, :1, :1]).all(axis=(2, 3, 4)).reshape(M, H // block[0], W // block[1])
+
+
 def _correct_joins(
     recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which adjacent positions of recon hold a true neighbour pair (by content), both ways:
-    right (M, gy, gx-1) bool and down (M, gy-1, gx) bool."""
+    right (M, gy, gx-1) bool and down (M, gy-1, gx) bool. Two blocks of one colour each (blank
+    holes, padding) show nothing joined, so their join does not count."""
     right, down, truth = _codes(plain, recon, block, space)
-    return np.isin(right, truth), np.isin(down, truth)
+    flat = _flat(recon, block)
+    both_r = flat[:, :, :-1] & flat[:, :, 1:]
+    both_d = flat[:, :-1] & flat[:, 1:]
+    return np.isin(right, truth) & ~both_r, np.isin(down, truth) & ~both_d
 
 
 def segment_scores(
@@ -122,6 +145,7 @@ def segment_scores(
     largest correct segment, and the share of blocks in correct segments of at least
     ``min_blocks`` blocks (single blocks and loose pairs say little to a viewer). ``space``:
     joins count under any transform of the whole picture, as in :func:`neighbour_comparison`.
+    A join of two one-colour blocks (blank holes, padding) joins nothing.
     """
     right, down = _correct_joins(recon, plain, block, space)
     sizes = segment_sizes(label_segments(right, down)).reshape(len(plain), -1)  # (M, n)
