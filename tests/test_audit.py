@@ -164,8 +164,9 @@ def test_audit_arrays_scores_the_side_information():
     plain, enc, _ = simulate(x, Settings(gridmask=False, n_copies=2), seed=1)
     summary, images = audit_arrays(plain[:, 0], enc, (8, 8), SideInfo(4, "zero"))
     names = set(summary["attacks"])
-    assert len(names) == 8 and "edges only, masked prediction" in names
+    assert len(names) == 10 and "edges only, masked prediction" in names
     assert "edges + padding + 1 other copies, MGC" in names
+    assert {"clusters, MGC", "clusters, masked prediction"} <= names
     assert summary["attacks"][summary["best_attack"]]["perfect"] == 1.0
     assert summary["union"]["perfect"] == 1.0 and summary["self_chosen"]["perfect"] == 1.0
     assert summary["encrypted"]["perfect"] == 0.0

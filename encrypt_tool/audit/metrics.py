@@ -12,6 +12,7 @@ import numpy as np
 
 from encrypt_tool.audit.pieces import to_pieces
 from encrypt_tool.audit.segments import label_segments, segment_sizes
+from encrypt_tool.audit.states import global_variants
 
 __all__ = [
     "direct_comparison",
@@ -51,64 +52,102 @@ def _classes(pieces: np.ndarray) -> np.ndarray:
     return out
 
 
-def neighbour_comparison(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int]
-) -> np.ndarray:
-    """Share of the true adjacent pairs (right and below) that the reconstruction also has."""
+def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=None):
+    """Content codes of adjacent pairs: right (M, gy, gx-1) and down (M, gy-1, gx) int64 of
+    recon, and the true pairs' codes (M, V, T) of each whole-picture variant of plain.
+
+    With ``space`` (a :class:`~encrypt_tool.audit.states.StateSpace`), the true pairs are
+    those of plain under each transform of the whole picture: a pair of blocks joined right
+    but turned (or inverted, or recoloured) as one still shows that part of the picture, so it
+    counts wherever it sits and whatever the rest of the answer's state.
+    """
     M, H, W, _ = plain.shape
     gy, gx = H // block[0], W // block[1]
-    both = np.concatenate([to_pieces(plain, block), to_pieces(recon, block)], axis=1)
-    n = gy * gx
-    cls = _classes(both)  # (M, 2n): ids shared between the two images
-    out = np.empty(M)
-    for m in range(M):
-        codes = []
-        for c in (cls[m, :n], cls[m, n:]):
-            g = c.reshape(gy, gx)
-            h = (g[:, :-1] * 2 * n + g[:, 1:]).ravel() * 2
-            v = (g[:-1] * 2 * n + g[1:]).ravel() * 2 + 1
-            codes.append(np.concatenate([h, v]))
-        t_vals, t_cnt = np.unique(codes[0], return_counts=True)
-        r_vals, r_cnt = np.unique(codes[1], return_counts=True)
-        _, ti, ri = np.intersect1d(t_vals, r_vals, return_indices=True)
-        out[m] = np.minimum(t_cnt[ti], r_cnt[ri]).sum() / len(codes[0])
-    return out
-
-
-def _correct_joins(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which adjacent positions of recon hold a true neighbour pair (by content), both ways:
-    right (M, gy, gx-1) bool and down (M, gy-1, gx) bool."""
-    M, H, W, _ = plain.shape
-    gy, gx = H // block[0], W // block[1]
-    n = gy * gx
-    both = np.concatenate([to_pieces(plain, block), to_pieces(recon, block)], axis=1)
-    cls = _classes(both)  # (M, 2n): content ids shared between the two images
-    t, r = cls[:, :n].reshape(M, gy, gx), cls[:, n:].reshape(M, gy, gx)
-    base = (np.arange(M) * 8 * n * n)[:, None, None]  # one code range per image
+    views = list(global_variants(plain, space)) if space is not None else [plain]
+    both = np.concatenate([to_pieces(v, block) for v in views] + [to_pieces(recon, block)],
+                          axis=1)
+    cls = _classes(both)  # (M, (V + 1) n): ids shared between every view and recon
+    k = cls.shape[1]
+    base = (np.arange(M, dtype=np.int64) * 2 * k * k)[:, None, None]  # one range per image
 
     def code(g: np.ndarray, axis: int, kind: int) -> np.ndarray:
         a = g[:, :, :-1] if axis == 2 else g[:, :-1]
         b = g[:, :, 1:] if axis == 2 else g[:, 1:]
-        return base + (a * 2 * n + b) * 2 + kind
+        return base + (a * k + b) * 2 + kind
 
-    right = np.isin(code(r, 2, 0), code(t, 2, 0))
-    down = np.isin(code(r, 1, 1), code(t, 1, 1))
-    return right, down
+    grids = cls.reshape(M, len(views) + 1, gy, gx)
+    truth = np.stack([np.concatenate([code(grids[:, v], 2, 0).reshape(M, -1),
+                                      code(grids[:, v], 1, 1).reshape(M, -1)], axis=1)
+                      for v in range(len(views))], axis=1)  # (M, V, T)
+    r = grids[:, -1]
+    return code(r, 2, 0), code(r, 1, 1), truth
+
+
+def neighbour_comparison(
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
+) -> np.ndarray:
+    """Share of the true adjacent pairs (right and below) that the reconstruction also has;
+    with ``space``, a pair counts under any one transform of the whole picture (see
+    :func:`_codes`), as often as it occurs in the one view that has it most (pixel-identical
+    pairs, two blank blocks say, occur in many views but are only so many in the picture)."""
+    right, down, truth = _codes(plain, recon, block, space)
+    M = len(plain)
+    pairs = right[0].size + down[0].size  # true pairs of one view
+    out = np.empty(M)
+    for m in range(M):
+        t_vals, t_cnt = _most_in_one_view(truth[m])
+        r_vals, r_cnt = np.unique(np.concatenate([right[m].ravel(), down[m].ravel()]),
+                                  return_counts=True)
+        _, ti, ri = np.intersect1d(t_vals, r_vals, return_indices=True)
+        out[m] = min(1.0, np.minimum(t_cnt[ti], r_cnt[ri]).sum() / pairs)
+    return out
+
+
+def _most_in_one_view(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct codes of (V, T) views and each one's largest count in any one view."""
+    per = [np.unique(v, return_counts=True) for v in codes]
+    vals = np.concatenate([p[0] for p in per])
+    cnt = np.concatenate([p[1] for p in per])
+    order = np.lexsort((-cnt, vals))  # by code, largest count first
+    vals, cnt = vals[order], cnt[order]
+    first = np.r_[True, vals[1:] != vals[:-1]]
+    return vals[first], cnt[first]
+
+
+def _flat(x: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """Blocks of one colour (a GridMask hole, padding): (M, gy, gx) bool."""
+    M, H, W, _ = x.shape
+    p = to_pieces(x, block)  # (M, n, bh, bw, C)
+    return (p == p[:, :, :1, :1]).all(axis=(2, 3, 4)).reshape(M, H // block[0], W // block[1])
+
+
+def _correct_joins(
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which adjacent positions of recon hold a true neighbour pair (by content), both ways:
+    right (M, gy, gx-1) bool and down (M, gy-1, gx) bool. Two blocks of one colour each (blank
+    holes, padding) show nothing joined, so their join does not count."""
+    right, down, truth = _codes(plain, recon, block, space)
+    flat = _flat(recon, block)
+    both_r = flat[:, :, :-1] & flat[:, :, 1:]
+    both_d = flat[:, :-1] & flat[:, 1:]
+    return np.isin(right, truth) & ~both_r, np.isin(down, truth) & ~both_d
 
 
 def segment_scores(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], min_blocks: int = 4
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], min_blocks: int = 4,
+    space=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Recognisability of reconstructions, per image: two (M,) float64 in 0..1.
 
     A correct segment is a set of positions joined by true neighbour pairs: a piece of the
     picture assembled right, wherever it sits. Returns the share of the image covered by the
     largest correct segment, and the share of blocks in correct segments of at least
-    ``min_blocks`` blocks (single blocks and loose pairs say little to a viewer).
+    ``min_blocks`` blocks (single blocks and loose pairs say little to a viewer). ``space``:
+    joins count under any transform of the whole picture, as in :func:`neighbour_comparison`.
+    A join of two one-colour blocks (blank holes, padding) joins nothing.
     """
-    right, down = _correct_joins(recon, plain, block)
+    right, down = _correct_joins(recon, plain, block, space)
     sizes = segment_sizes(label_segments(right, down)).reshape(len(plain), -1)  # (M, n)
     return sizes.max(axis=1) / sizes.shape[1], (sizes >= min_blocks).mean(axis=1)
 
