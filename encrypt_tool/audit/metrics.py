@@ -56,6 +56,8 @@ def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=N
     """Content codes of adjacent pairs: right (M, gy, gx-1) and down (M, gy-1, gx) int64 of
     recon, and the true pairs' codes (M, V, T) of each whole-picture variant of plain.
 
+    A pair of two one-colour blocks (GridMask holes, padding) gets code -1: it shows nothing
+    joined, and any two blank blocks side by side would otherwise count as a true pair.
     With ``space`` (a :class:`~encrypt_tool.audit.states.StateSpace`), the true pairs are
     those of plain under each transform of the whole picture: a pair of blocks joined right
     but turned (or inverted, or recoloured) as one still shows that part of the picture, so it
@@ -65,41 +67,46 @@ def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=N
     gy, gx = H // block[0], W // block[1]
     views = list(global_variants(plain, space)) if space is not None else [plain]
     both = np.concatenate([to_pieces(v, block) for v in views] + [to_pieces(recon, block)],
-                          axis=1)
+                          axis=1)  # (M, (V + 1) n, bh, bw, C)
     cls = _classes(both)  # (M, (V + 1) n): ids shared between every view and recon
+    flat = (both == both[:, :, :1, :1]).all(axis=(2, 3, 4))  # (M, (V + 1) n): one colour
     k = cls.shape[1]
     base = (np.arange(M, dtype=np.int64) * 2 * k * k)[:, None, None]  # one range per image
 
-    def code(g: np.ndarray, axis: int, kind: int) -> np.ndarray:
-        a = g[:, :, :-1] if axis == 2 else g[:, :-1]
-        b = g[:, :, 1:] if axis == 2 else g[:, 1:]
-        return base + (a * k + b) * 2 + kind
+    def code(g: np.ndarray, f: np.ndarray, axis: int, kind: int) -> np.ndarray:
+        a, b = (g[:, :, :-1], g[:, :, 1:]) if axis == 2 else (g[:, :-1], g[:, 1:])
+        fa, fb = (f[:, :, :-1], f[:, :, 1:]) if axis == 2 else (f[:, :-1], f[:, 1:])
+        return np.where(fa & fb, -1, base + (a * k + b) * 2 + kind)
 
     grids = cls.reshape(M, len(views) + 1, gy, gx)
-    truth = np.stack([np.concatenate([code(grids[:, v], 2, 0).reshape(M, -1),
-                                      code(grids[:, v], 1, 1).reshape(M, -1)], axis=1)
+    flats = flat.reshape(M, len(views) + 1, gy, gx)
+    truth = np.stack([np.concatenate([code(grids[:, v], flats[:, v], 2, 0).reshape(M, -1),
+                                      code(grids[:, v], flats[:, v], 1, 1).reshape(M, -1)],
+                                     axis=1)
                       for v in range(len(views))], axis=1)  # (M, V, T)
-    r = grids[:, -1]
-    return code(r, 2, 0), code(r, 1, 1), truth
+    r, f = grids[:, -1], flats[:, -1]
+    return code(r, f, 2, 0), code(r, f, 1, 1), truth
 
 
 def neighbour_comparison(
     recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
 ) -> np.ndarray:
-    """Share of the true adjacent pairs (right and below) that the reconstruction also has;
+    """Share of the true adjacent pairs (right and below) that the reconstruction also has,
+    pairs of two one-colour blocks left out of both counts (0 when every pair is such);
     with ``space``, a pair counts under any one transform of the whole picture (see
-    :func:`_codes`), as often as it occurs in the one view that has it most (pixel-identical
-    pairs, two blank blocks say, occur in many views but are only so many in the picture)."""
+    :func:`_codes`), as often as it occurs in the one view that has it most."""
     right, down, truth = _codes(plain, recon, block, space)
     M = len(plain)
-    pairs = right[0].size + down[0].size  # true pairs of one view
-    out = np.empty(M)
+    out = np.zeros(M)
     for m in range(M):
+        pairs = int((truth[m, 0] >= 0).sum())  # informative true pairs of one view
+        if pairs == 0:
+            continue
         t_vals, t_cnt = _most_in_one_view(truth[m])
         r_vals, r_cnt = np.unique(np.concatenate([right[m].ravel(), down[m].ravel()]),
                                   return_counts=True)
-        _, ti, ri = np.intersect1d(t_vals, r_vals, return_indices=True)
-        out[m] = min(1.0, np.minimum(t_cnt[ti], r_cnt[ri]).sum() / pairs)
+        _, ti, ri = np.intersect1d(t_vals[t_vals >= 0], r_vals, return_indices=True)
+        out[m] = min(1.0, np.minimum(t_cnt[t_vals >= 0][ti], r_cnt[ri]).sum() / pairs)
     return out
 
 
@@ -114,13 +121,6 @@ def _most_in_one_view(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return vals[first], cnt[first]
 
 
-def _flat(x: np.ndarray, block: tuple[int, int]) -> np.ndarray:
-    """Blocks of one colour (a GridMask hole, padding): (M, gy, gx) bool."""
-    M, H, W, _ = x.shape
-    p = to_pieces(x, block)  # (M, n, bh, bw, C)
-    return (p == p[:, :, :1, :1]).all(axis=(2, 3, 4)).reshape(M, H // block[0], W // block[1])
-
-
 def _correct_joins(
     recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -128,10 +128,7 @@ def _correct_joins(
     right (M, gy, gx-1) bool and down (M, gy-1, gx) bool. Two blocks of one colour each (blank
     holes, padding) show nothing joined, so their join does not count."""
     right, down, truth = _codes(plain, recon, block, space)
-    flat = _flat(recon, block)
-    both_r = flat[:, :, :-1] & flat[:, :, 1:]
-    both_d = flat[:, :-1] & flat[:, 1:]
-    return np.isin(right, truth) & ~both_r, np.isin(down, truth) & ~both_d
+    return np.isin(right, truth) & (right >= 0), np.isin(down, truth) & (down >= 0)
 
 
 def segment_scores(
