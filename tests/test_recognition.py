@@ -78,11 +78,14 @@ def test_score_takes_the_best_whole_image_transform_only_where_asked():
     assert r["plain"] == r["self_chosen"] == 1.0 and r["scrambled"] == 0.0
     assert r["attacks"]["ext"] == {"acc": 0.0, "best_variant": 1.0, "variants": 2}
     assert r["union"] == r["union_variants"] == 1.0 and r["best_attack"]["name"] == "a"
+    assert r["audit_self_chosen"] == r["audit_union"] == 1.0  # the audit sees it too
     r = score(_attacked(plain, {"a": neg, "ext": neg}, {"ext": neg}), labels, classify, 2)
     assert r["union"] == 0.0 and r["union_variants"] == 1.0 and r["self_chosen"] == 0.0
     assert r["union_variants_chance"] == 1.0  # both classes named: the bound says nothing
+    assert r["audit_self_chosen"] == 0.0 and r["audit_union"] == 1.0  # negated back: seen
     text = table({"8x8 negpos": r})
     assert "| 8x8 negpos | 100.0% |" in text and "0.0% (0.00x; chance 50%)" in text
+    assert text.rstrip().endswith("| 0% / 100% |")
 
 
 @pytest.mark.parametrize("setting", [Setting("8x8", 8), Setting("8x8 drop 2", 8, 2)])
