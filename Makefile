@@ -105,7 +105,7 @@ frontier:
 # the recognition test (docs/AUDIT.md): a narrow ResNet-18 trained on 10,000 plain CIFAR-10 images
 # (10 epochs) classifies what the audit's attacks reassemble from the first 200 test images, per
 # setting. Reads ../shared/data/cifar10; RECOGNITION_ARGS="--data DIR" for another copy (npz files
-# or sheets), "--smoke" for synthetic images in under a minute
+# or sheets), "--smoke" for synthetic images in about a minute
 RECOGNITION_ARGS ?=
 recognition:
 	PYTHONPATH=. $(BIN)/python bench/bench_recognition.py --out $(RUNS)/recognition --overwrite \

@@ -4,7 +4,7 @@ attacks reassemble from encrypted test images, against its accuracy on the plain
     .venv/bin/python bench/bench_recognition.py [--data DIR] [--out runs/recognition]
     ... --model runs/recognition/plain/run      # reuse a plain model instead of training one
     ... --setting "8x8 drop 2" --images 100     # fewer settings, fewer images
-    ... --smoke                                 # synthetic images, well under a minute
+    ... --smoke                                 # synthetic images, about a minute
 
 The plain model: resnet18-narrow trained with bs-train on a --no-scramble file of the first
 10,000 CIFAR-10 training images (crop, flip, GridMask, N = 4), 10 epochs. The test images: the
