@@ -46,7 +46,7 @@ class Attacked:
     kept_true: np.ndarray  # the stored pixels of copy 0 put back in place (what decrypt gives)
     scrambled: np.ndarray  # copy 0 as stored
     outputs: dict[str, np.ndarray]  # attack name -> output as the attack gives it
-    extended: dict[str, np.ndarray]  # the attacks that know the within-block transforms: kept
+    extended: dict[str, np.ndarray]  # state solvers' outputs at the stored size, with transforms
     self_chosen: np.ndarray
     attack_s: float
     defences: dict
@@ -152,8 +152,10 @@ def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: by
     grid = block_grid(enc.shape[2:4], block)
     outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}  # (M, H', W', C)
     chosen = np.stack([outs[list(orders)[a]][i] for i, a in enumerate(pick)])
-    ext = {name: o for name, o in ext.items() if o is not None}
-    a = Attacked(s, plain, kept, np.ascontiguousarray(enc[:, 0]), {**outs, **ext}, ext, chosen,
+    ext = {name: o for name, o in ext.items() if o is not None}  # (M, H', W', C) each
+    outs.update(ext)
+    ext = ext if s.transforms else {}  # without transforms a state solver is one more solver
+    a = Attacked(s, plain, kept, np.ascontiguousarray(enc[:, 0]), outs, ext, chosen,
                  time.perf_counter() - t0, defences, fill)
     return replace(a, kept_true=a.full(kept), scrambled=a.full(a.scrambled),
                    outputs={k: a.full(v) for k, v in a.outputs.items()},

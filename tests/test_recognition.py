@@ -66,8 +66,9 @@ def _attacked(plain: np.ndarray, outputs: dict, extended: dict) -> Attacked:
 
 
 def test_score_takes_the_best_whole_image_transform_only_where_asked():
-    plain = np.full((2, 32, 32, 3), 200, np.uint8)
-    plain[1] = 20
+    rng = np.random.default_rng(1)
+    plain = np.stack([rng.integers(150, 256, (32, 32, 3)), rng.integers(0, 100, (32, 32, 3))])
+    plain = plain.astype(np.uint8)  # a bright and a dark image, textured (the audit needs it)
     labels = np.array([1, 0])
 
     def classify(x):  # bright -> 1, dark -> 0
