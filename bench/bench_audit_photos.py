@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             pick(PHOTO_SETTINGS, [a.setting])
         except ValueError as e:
             ap.error(str(e))
-    from public_solver import save_copies, score_orders
+    from public_solver import relation_union, save_copies, score_orders
 
     c, names = copies(a)
     if a.save_copies:
@@ -115,20 +115,25 @@ def main(argv: list[str] | None = None) -> None:
         print("not run:", "; ".join(s["not_run"]) or "none")
         union = {k: np.array([r["union"][k] for r in s["per_image"]], dtype=float)
                  for k in ("neighbour", "perfect")}
+        if other is not None:  # the attacks' own orders scored as the public solver's are
+            union["relation"] = relation_union(c, a.jobs)
     if other is not None:
         print(f"public solver: neighbours {other['neighbour'].mean():.1%} (in the right "
               f"relation, transforms undone: {other['relation'].mean():.1%}), perfect "
               f"{other['perfect'].mean():.1%} ({other['relation_perfect'].mean():.1%})")
         if union is not None:
             more = (other["neighbour"] > union["neighbour"] + 1e-9).sum()
-            more_rel = (other["relation"] > union["neighbour"] + 1e-9).sum()
-            print(f"images where it finds more neighbours than the union: {more} "
-                  f"(by relation: {more_rel})")
+            more_rel = (other["relation"] > union["relation"] + 1e-9).sum()
+            print(f"union by relation: {union['relation'].mean():.1%}; images where the "
+                  f"public solver finds more neighbours than the union: {more} (by relation: "
+                  f"{more_rel})")
     for i, name in enumerate(names):
         line = f"  {name[:40]:40s}"
         if union is not None:
             line += (f" union neighbours {union['neighbour'][i]:6.1%} exact "
                      f"{int(union['perfect'][i])}")
+            if "relation" in union:
+                line += f" by relation {union['relation'][i]:6.1%}"
         if other is not None:
             line += (f"  public solver {other['neighbour'][i]:6.1%} exact "
                      f"{int(other['perfect'][i])}, by relation {other['relation'][i]:6.1%} "

@@ -30,7 +30,7 @@ from encrypt_tool.audit.metrics import neighbour_comparison, perfect
 from encrypt_tool.audit.pieces import assemble, to_pieces
 from encrypt_tool.audit.states import StateSpace, global_variants
 
-__all__ = ["load_copies", "save_copies", "score_orders", "setting_copies"]
+__all__ = ["load_copies", "relation_union", "save_copies", "score_orders", "setting_copies"]
 
 KEYS = ("plain", "enc", "perm", "block", "defences", "pad", "pad_mode", "names")
 
@@ -104,3 +104,17 @@ def score_orders(orders: np.ndarray, c: dict) -> dict[str, np.ndarray]:
     return {"neighbour": nb, "perfect": ok,
             "relation": neighbour_comparison(undone, plain, block),
             "relation_perfect": perfect(undone, plain)}
+
+
+def relation_union(c: dict, jobs: int = 1) -> np.ndarray:
+    """Per image (M,), the most true neighbour pairs by relation (transforms undone) among the
+    audit's attacks that place the pieces as stored: the union scored as ``score_orders``
+    scores a public solver's ``relation``. The attacks that turn the pieces (the extended
+    solver) are left out; the audit scores them itself."""
+    from encrypt_tool.audit.attack import SideInfo
+    from encrypt_tool.audit.battery import attack_all
+
+    side = SideInfo(pad=c["pad"], pad_mode=c["pad_mode"])
+    _, orders, _, _ = attack_all(c["enc"], tuple(c["block"]), side,
+                                 defences=json.loads(c["defences"]), jobs=jobs)
+    return np.max([score_orders(o, c)["relation"] for o in orders.values()], axis=0)

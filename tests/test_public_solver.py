@@ -3,6 +3,7 @@ and the photo benchmark's options for it."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -13,7 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import bench_audit_photos  # noqa: E402
 from frontier_settings import Setting  # noqa: E402
-from public_solver import load_copies, save_copies, score_orders, setting_copies  # noqa: E402
+from public_solver import (  # noqa: E402
+    load_copies,
+    relation_union,
+    save_copies,
+    score_orders,
+    setting_copies,
+)
 
 from keys.master import generate_key  # noqa: E402
 
@@ -61,6 +68,17 @@ def test_without_transforms_both_scores_agree(tmp_path):
     r = score_orders(swapped, c)
     assert np.allclose(r["neighbour"], r["relation"]) and (r["neighbour"] < 1).all()
     assert not r["perfect"].any()
+
+
+def test_relation_union_is_the_audit_union_without_transforms(tmp_path):
+    from encrypt_tool.audit import audit_arrays
+    from encrypt_tool.audit.attack import SideInfo
+
+    c = setting_copies(_images(), ["a", "b"], Setting("t", 8, 1), generate_key())
+    s, _ = audit_arrays(c["plain"], c["enc"], c["block"], SideInfo(pad=c["pad"]),
+                        defences=json.loads(c["defences"]))
+    union = np.array([r["union"]["neighbour"] for r in s["per_image"]])
+    assert np.allclose(relation_union(c), union)
 
 
 def test_bad_orders_and_copies_are_refused(defended, tmp_path):
