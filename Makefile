@@ -9,7 +9,7 @@ CIFAR_DIR ?= $(if $(wildcard $(SHARED_CIFAR)/README.md),$(SHARED_CIFAR),$(HOME)/
 DATA   ?= data
 RUNS   ?= runs
 
-.PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos reproduce reproduce-short reproduce-smoke audit clean \
+.PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos bench-tree-photos reproduce reproduce-short reproduce-smoke audit clean \
 	frontier gpu-check
 
 install:
@@ -71,6 +71,10 @@ audit:
 # attacks, 2 worker processes (docs/AUDIT.md)
 bench-audit-photos:
 	PYTHONPATH=. $(BIN)/python bench/bench_audit_photos.py --images 100 --jobs 2
+
+# the cluster solver on defended photos, beside the union of the other attacks
+bench-tree-photos:
+	PYTHONPATH=. $(BIN)/python bench/bench_tree_photos.py
 
 bench:
 	$(BIN)/python bench/bench_encrypt.py

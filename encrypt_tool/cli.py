@@ -113,7 +113,8 @@ def keygen(out: str | None, overwrite: bool) -> None:
               show_default=True,
               help="paper: 8x8 blocks, zero padding, GridMask, N=4 (the audit reassembles its "
                    "images). hardened: 4x4 blocks, reflect padding, GridMask, N=1. private: "
-                   "paper + every defence (--drop-border 2 --rotate --negpos --channel-perm; "
+                   "paper + every defence (--drop-border a quarter of the block side, 2 px of "
+                   "8x8, 4 px of 16x16; --rotate --negpos --channel-perm; "
                    "train with a block-set model; what still leaks: docs/FRONTIER.md). "
                    "Options given explicitly override the preset.")
 @click.option("--n-keys", type=int, default=4, show_default=True,
@@ -252,6 +253,14 @@ def _dataset_config(o: dict):
                 f"--gridmask-d {o['gridmask_d']!r} is not valid; use MIN-MAX such as 14-32"
             ) from None
     image_size = parse_image_size(o["image_size"]) if o["image_size"] is not None else None
+    block = parse_block_size(o["block_size"])
+    drop = o["drop_border"]
+    if drop == "quarter":  # --preset private: keep the central half of each block side
+        drop = min(block) // 4
+        if drop < 1:
+            raise ValueError(f"--preset private drops a quarter of each block side; blocks of "
+                             f"{o['block_size']} leave no border to drop: use --block-size 4 "
+                             f"or more")
     augment = None
     if not o["no_augment"]:
         augment = AugmentConfig(pad=o["pad"], pad_mode=o["pad_mode"], gridmask=not o["no_gridmask"],
@@ -260,7 +269,7 @@ def _dataset_config(o: dict):
                                 gridmask_prob=o["gridmask_prob"])
     return DatasetConfig(
         out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
-        n_keys=o["n_keys"], block_size=parse_block_size(o["block_size"]),
+        n_keys=o["n_keys"], block_size=block,
         scramble=not o["no_scramble"], augment=augment, test_augment=not o["no_test_augment"],
         seed=o["seed"], backend=o["backend"],
         jobs=o["jobs"] if o["jobs"] is not None else os.cpu_count() or 1,
@@ -269,7 +278,7 @@ def _dataset_config(o: dict):
         overwrite=o["overwrite"], image_size=image_size, channels=o["channels"],
         test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"], store=o["store"],
         workers=o["workers"], scheduler=o["scheduler"], connect_timeout=o["connect_timeout"],
-        defences=DefenceConfig(drop_border=o["drop_border"], rotate=o["rotate"],
+        defences=DefenceConfig(drop_border=drop, rotate=o["rotate"],
                                negpos=o["negpos"], channel_perm=o["channel_perm"]),
     )
 

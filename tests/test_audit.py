@@ -114,12 +114,23 @@ def test_scores_on_hand_made_cases():
 
 
 def test_identical_blocks_are_interchangeable():
-    x = np.zeros((1, 16, 16, 3), np.uint8)
-    x[0, 8:, 8:] = 200  # three black blocks, one grey
+    tile = np.random.default_rng(0).integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    x = np.tile(tile, (1, 2, 2, 1))
+    x[0, 8:, 8:] = 200  # three identical textured blocks, one grey
     order = np.array([[1, 0, 2, 3]])
     y = assemble(to_pieces(x, (8, 8)), order, (2, 2))
     assert perfect(y, x)[0] and direct_comparison(y, x, (8, 8))[0] == 1
     assert neighbour_comparison(y, x, (8, 8))[0] == 1
+
+
+def test_pairs_of_one_colour_blocks_are_left_out():
+    x = np.zeros((1, 16, 16, 3), np.uint8)
+    x[0, 8:, 8:] = 200  # three black blocks, one grey: no pair shows anything joined
+    assert neighbour_comparison(x, x, (8, 8))[0] == 0
+    x[0, :8, :8] = np.random.default_rng(1).integers(0, 255, (8, 8, 3))  # one textured block
+    y = assemble(to_pieces(x, (8, 8)), np.array([[3, 1, 2, 0]]), (2, 2))
+    assert neighbour_comparison(x, x, (8, 8))[0] == 1  # its 2 pairs are the informative ones
+    assert neighbour_comparison(y, x, (8, 8))[0] == 0
 
 
 def test_psnr_and_ssim():
@@ -164,8 +175,9 @@ def test_audit_arrays_scores_the_side_information():
     plain, enc, _ = simulate(x, Settings(gridmask=False, n_copies=2), seed=1)
     summary, images = audit_arrays(plain[:, 0], enc, (8, 8), SideInfo(4, "zero"))
     names = set(summary["attacks"])
-    assert len(names) == 8 and "edges only, masked prediction" in names
+    assert len(names) == 10 and "edges only, masked prediction" in names
     assert "edges + padding + 1 other copies, MGC" in names
+    assert {"clusters, MGC", "clusters, masked prediction"} <= names
     assert summary["attacks"][summary["best_attack"]]["perfect"] == 1.0
     assert summary["union"]["perfect"] == 1.0 and summary["self_chosen"]["perfect"] == 1.0
     assert summary["encrypted"]["perfect"] == 0.0

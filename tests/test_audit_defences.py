@@ -118,7 +118,7 @@ def test_border_drop_runs_the_attacks_with_and_without_the_gap():
                         defences={"drop_border": 2})
     names = set(s["attacks"])
     assert "edges only, prediction, across the 4-px gap" in names
-    assert "edges only, prediction" in names and len(names) == 8
+    assert "edges only, prediction" in names and len(names) == 10  # 4 x 2 + 2 clusters
     assert s["union"]["neighbour"] >= max(a["neighbour"] for a in s["attacks"].values())
 
 

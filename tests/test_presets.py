@@ -23,7 +23,7 @@ def cli(*args):
 def test_private_preset_settings():
     p = PRESETS["private"]
     assert p["block_size"] == "8" and p["n_keys"] == 4 and p["no_gridmask"] is False
-    assert p["drop_border"] == 2 and p["rotate"] and p["negpos"] and p["channel_perm"]
+    assert p["drop_border"] == "quarter" and p["rotate"] and p["negpos"] and p["channel_perm"]
     for name in ("paper", "hardened"):  # the other presets keep no defence
         assert not {"drop_border", "rotate", "negpos", "channel_perm"} & set(PRESETS[name])
 
@@ -67,9 +67,20 @@ def test_explicit_options_override_the_private_preset(tmp_path, key_file):
     assert d["drop_border"] == 1 and d["source_block_size"] == [16, 16] and d["rotate"]
 
 
+def test_private_preset_drops_a_quarter_of_the_block_side(tmp_path, key_file):
+    for block, kept in (("16", 8), ("4", 2)):
+        out = tmp_path / f"p{block}.h5"
+        r = cli("dataset", *SMALL, "--key", key_file, "--out", out, "--preset", "private",
+                "--block-size", block, "--no-augment")
+        assert r.exit_code == 0, r.output
+        with h5py.File(out) as f:
+            assert list(f.attrs["block_size"]) == [kept, kept]
+            assert json.loads(f.attrs["defences"])["drop_border"] == int(block) // 4
+
+
 def test_private_preset_with_blocks_too_small_for_its_border_is_refused(tmp_path, key_file):
     out = tmp_path / "p.h5"
     r = cli("dataset", *SMALL, "--key", key_file, "--out", out, "--preset", "private",
-            "--block-size", "4")
-    refused(r, "--drop-border 2")
+            "--block-size", "2")
+    refused(r, "--preset private")
     assert not out.exists()

@@ -3,9 +3,11 @@
 Edges only, then with the side information when there is some (padding or N > 1). The file's
 public ``defences`` tell the attacker the gap between kept blocks (the costs extrapolate
 across it; the edges-only attacks also run without the gap, which did better on some photos)
-and which within-block transforms to try (the extended solver, edges only, with
-masked prediction and prediction). Chunks are independent, so ``jobs`` worker processes take
-them in turn; the result does not depend on ``jobs``.
+and which within-block transforms to try: the dense extended solver (edges only, masked
+prediction and prediction) where its cost matrix fits, and always the cluster solver of
+:mod:`encrypt_tool.audit.tree` (MGC and masked prediction), which tries every state at photo
+size too and, without transforms, is one more solver. Chunks are independent, so ``jobs``
+worker processes take them in turn; the result does not depend on ``jobs``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from encrypt_tool.audit.attack import (
 )
 from encrypt_tool.audit.extended import extended_attack
 from encrypt_tool.audit.states import StateSpace
+from encrypt_tool.audit.tree import tree_attack
 from encrypt_tool.scramble import block_grid
 
-__all__ = ["attack_all"]
+__all__ = ["TREE_COSTS", "attack_all"]
+
+TREE_COSTS = ("mgc", "masked")  # the cluster solver's costs (encrypt_tool.audit.relcost)
 
 
 def _chunk(e: np.ndarray, block, side: SideInfo, beam: int, costs, defences: dict):
@@ -50,6 +55,10 @@ def _chunk(e: np.ndarray, block, side: SideInfo, beam: int, costs, defences: dic
         for method in ("masked", "prediction"):
             name = f"extended ({space.size} states), {COST_NAMES[method]}"
             extended[name] = extended_attack(puzzles[0].pieces, grid, space, method, gap)
+    states = f" ({space.size} states)" if space.size > 1 else ""
+    for method in TREE_COSTS:
+        extended[f"clusters{states}, {COST_NAMES[method]}"] = tree_attack(
+            puzzles[0].pieces, grid, space, method, gap)
     return puzzles[0].pieces, found, pick, extended
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from encrypt_tool.audit.pieces import to_pieces
 from encrypt_tool.audit.segments import label_segments, segment_sizes
+from encrypt_tool.audit.states import global_variants
 
 __all__ = [
     "direct_comparison",
@@ -51,64 +52,99 @@ def _classes(pieces: np.ndarray) -> np.ndarray:
     return out
 
 
-def neighbour_comparison(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int]
-) -> np.ndarray:
-    """Share of the true adjacent pairs (right and below) that the reconstruction also has."""
+def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=None):
+    """Content codes of adjacent pairs: right (M, gy, gx-1) and down (M, gy-1, gx) int64 of
+    recon, and the true pairs' codes (M, V, T) of each whole-picture variant of plain.
+
+    A pair of two one-colour blocks (GridMask holes, padding) gets code -1: it shows nothing
+    joined, and any two blank blocks side by side would otherwise count as a true pair.
+    With ``space`` (a :class:`~encrypt_tool.audit.states.StateSpace`), the true pairs are
+    those of plain under each transform of the whole picture: a pair of blocks joined right
+    but turned (or inverted, or recoloured) as one still shows that part of the picture, so it
+    counts wherever it sits and whatever the rest of the answer's state.
+    """
     M, H, W, _ = plain.shape
     gy, gx = H // block[0], W // block[1]
-    both = np.concatenate([to_pieces(plain, block), to_pieces(recon, block)], axis=1)
-    n = gy * gx
-    cls = _classes(both)  # (M, 2n): ids shared between the two images
-    out = np.empty(M)
+    views = list(global_variants(plain, space)) if space is not None else [plain]
+    both = np.concatenate([to_pieces(v, block) for v in views] + [to_pieces(recon, block)],
+                          axis=1)  # (M, (V + 1) n, bh, bw, C)
+    cls = _classes(both)  # (M, (V + 1) n): ids shared between every view and recon
+    flat = (both == both[:, :, :1, :1]).all(axis=(2, 3, 4))  # (M, (V + 1) n): one colour
+    k = cls.shape[1]
+    base = (np.arange(M, dtype=np.int64) * 2 * k * k)[:, None, None]  # one range per image
+
+    def code(g: np.ndarray, f: np.ndarray, axis: int, kind: int) -> np.ndarray:
+        a, b = (g[:, :, :-1], g[:, :, 1:]) if axis == 2 else (g[:, :-1], g[:, 1:])
+        fa, fb = (f[:, :, :-1], f[:, :, 1:]) if axis == 2 else (f[:, :-1], f[:, 1:])
+        return np.where(fa & fb, -1, base + (a * k + b) * 2 + kind)
+
+    grids = cls.reshape(M, len(views) + 1, gy, gx)
+    flats = flat.reshape(M, len(views) + 1, gy, gx)
+    truth = np.stack([np.concatenate([code(grids[:, v], flats[:, v], 2, 0).reshape(M, -1),
+                                      code(grids[:, v], flats[:, v], 1, 1).reshape(M, -1)],
+                                     axis=1)
+                      for v in range(len(views))], axis=1)  # (M, V, T)
+    r, f = grids[:, -1], flats[:, -1]
+    return code(r, f, 2, 0), code(r, f, 1, 1), truth
+
+
+def neighbour_comparison(
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
+) -> np.ndarray:
+    """Share of the true adjacent pairs (right and below) that the reconstruction also has,
+    pairs of two one-colour blocks left out of both counts (0 when every pair is such);
+    with ``space``, a pair counts under any one transform of the whole picture (see
+    :func:`_codes`), as often as it occurs in the one view that has it most."""
+    right, down, truth = _codes(plain, recon, block, space)
+    M = len(plain)
+    out = np.zeros(M)
     for m in range(M):
-        codes = []
-        for c in (cls[m, :n], cls[m, n:]):
-            g = c.reshape(gy, gx)
-            h = (g[:, :-1] * 2 * n + g[:, 1:]).ravel() * 2
-            v = (g[:-1] * 2 * n + g[1:]).ravel() * 2 + 1
-            codes.append(np.concatenate([h, v]))
-        t_vals, t_cnt = np.unique(codes[0], return_counts=True)
-        r_vals, r_cnt = np.unique(codes[1], return_counts=True)
-        _, ti, ri = np.intersect1d(t_vals, r_vals, return_indices=True)
-        out[m] = np.minimum(t_cnt[ti], r_cnt[ri]).sum() / len(codes[0])
+        pairs = int((truth[m, 0] >= 0).sum())  # informative true pairs of one view
+        if pairs == 0:
+            continue
+        t_vals, t_cnt = _most_in_one_view(truth[m])
+        r_vals, r_cnt = np.unique(np.concatenate([right[m].ravel(), down[m].ravel()]),
+                                  return_counts=True)
+        _, ti, ri = np.intersect1d(t_vals[t_vals >= 0], r_vals, return_indices=True)
+        out[m] = min(1.0, np.minimum(t_cnt[t_vals >= 0][ti], r_cnt[ri]).sum() / pairs)
     return out
 
 
+def _most_in_one_view(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct codes of (V, T) views and each one's largest count in any one view."""
+    per = [np.unique(v, return_counts=True) for v in codes]
+    vals = np.concatenate([p[0] for p in per])
+    cnt = np.concatenate([p[1] for p in per])
+    order = np.lexsort((-cnt, vals))  # by code, largest count first
+    vals, cnt = vals[order], cnt[order]
+    first = np.r_[True, vals[1:] != vals[:-1]]
+    return vals[first], cnt[first]
+
+
 def _correct_joins(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int]
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which adjacent positions of recon hold a true neighbour pair (by content), both ways:
-    right (M, gy, gx-1) bool and down (M, gy-1, gx) bool."""
-    M, H, W, _ = plain.shape
-    gy, gx = H // block[0], W // block[1]
-    n = gy * gx
-    both = np.concatenate([to_pieces(plain, block), to_pieces(recon, block)], axis=1)
-    cls = _classes(both)  # (M, 2n): content ids shared between the two images
-    t, r = cls[:, :n].reshape(M, gy, gx), cls[:, n:].reshape(M, gy, gx)
-    base = (np.arange(M) * 8 * n * n)[:, None, None]  # one code range per image
-
-    def code(g: np.ndarray, axis: int, kind: int) -> np.ndarray:
-        a = g[:, :, :-1] if axis == 2 else g[:, :-1]
-        b = g[:, :, 1:] if axis == 2 else g[:, 1:]
-        return base + (a * 2 * n + b) * 2 + kind
-
-    right = np.isin(code(r, 2, 0), code(t, 2, 0))
-    down = np.isin(code(r, 1, 1), code(t, 1, 1))
-    return right, down
+    right (M, gy, gx-1) bool and down (M, gy-1, gx) bool. Two blocks of one colour each (blank
+    holes, padding) show nothing joined, so their join does not count."""
+    right, down, truth = _codes(plain, recon, block, space)
+    return np.isin(right, truth) & (right >= 0), np.isin(down, truth) & (down >= 0)
 
 
 def segment_scores(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], min_blocks: int = 4
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], min_blocks: int = 4,
+    space=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Recognisability of reconstructions, per image: two (M,) float64 in 0..1.
 
     A correct segment is a set of positions joined by true neighbour pairs: a piece of the
     picture assembled right, wherever it sits. Returns the share of the image covered by the
     largest correct segment, and the share of blocks in correct segments of at least
-    ``min_blocks`` blocks (single blocks and loose pairs say little to a viewer).
+    ``min_blocks`` blocks (single blocks and loose pairs say little to a viewer). ``space``:
+    joins count under any transform of the whole picture, as in :func:`neighbour_comparison`.
+    A join of two one-colour blocks (blank holes, padding) joins nothing.
     """
-    right, down = _correct_joins(recon, plain, block)
+    right, down = _correct_joins(recon, plain, block, space)
     sizes = segment_sizes(label_segments(right, down)).reshape(len(plain), -1)  # (M, n)
     return sizes.max(axis=1) / sizes.shape[1], (sizes >= min_blocks).mean(axis=1)
 

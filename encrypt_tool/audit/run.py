@@ -48,14 +48,18 @@ PARTLY = 0.25  # share of true neighbour pairs that makes it "LEAKS PARTLY"
 PARTLY_SEGMENTS = 0.1  # or share of blocks in correct segments of 4+ blocks
 
 
-def _per_image(out: np.ndarray, plain: np.ndarray, block: tuple[int, int]) -> np.ndarray:
-    """Scores of each image, in the order of ROW: (M, 5) float64."""
-    largest, in_segments = segment_scores(out, plain, block)
+def _per_image(out: np.ndarray, plain: np.ndarray, block: tuple[int, int],
+               space: StateSpace | None = None) -> np.ndarray:
+    """Scores of each image, in the order of ROW: (M, 5) float64. With ``space`` (attacks that
+    find the blocks' states only up to one transform of the whole picture), direct and perfect
+    take the best transform, and a neighbour pair or a correct segment counts under any one."""
+    largest, in_segments = segment_scores(out, plain, block, space=space)
+    views = list(global_variants(out, space)) if space is not None else [out]
     return np.stack(
         [
-            direct_comparison(out, plain, block),
-            neighbour_comparison(out, plain, block),
-            perfect(out, plain).astype(np.float64),
+            np.max([direct_comparison(v, plain, block) for v in views], axis=0),
+            neighbour_comparison(out, plain, block, space),
+            np.any([perfect(v, plain) for v in views], axis=0).astype(np.float64),
             largest,
             in_segments,
         ],
@@ -111,21 +115,6 @@ def kept_plain(plain: np.ndarray, defences: dict, stored: tuple[int, int]) -> np
     return assemble(np.ascontiguousarray(p), np.tile(np.arange(gy * gx), (M, 1)), (gy, gx))
 
 
-def _best_variant(out: np.ndarray, plain: np.ndarray, block: tuple[int, int],
-                  space: StateSpace) -> np.ndarray:
-    """Scores (M, 5) of out against plain, each image at its best whole-image transform: the
-    extended solver finds the blocks' states only up to one transform of the whole picture."""
-    best = None
-    for v in global_variants(out, space):
-        r = _per_image(v, plain, block)
-        if best is None:
-            best = r
-        else:
-            better = (r[:, 2] > best[:, 2]) | ((r[:, 2] == best[:, 2]) & (r[:, 1] > best[:, 1]))
-            best = np.where(better[:, None], r, best)
-    return best
-
-
 def _row(r: np.ndarray) -> dict:
     """One image's scores for audit.json."""
     out = {k: round(float(v), 4) for k, v in zip(ROW, r, strict=True)}
@@ -171,7 +160,7 @@ def audit_arrays(
             skipped.append(name)
             continue
         outs[name] = out
-        rows[name] = _best_variant(out, plain, block, space)
+        rows[name] = _per_image(out, plain, block, space)
     scores = {name: _scores(outs[name], plain, rows[name]) for name in outs}
     stack = np.stack(list(rows.values()), axis=1)  # (M, A, 5)
     names = list(rows)
