@@ -6,8 +6,9 @@ within-block transforms are on. It answers with a piece order per image (positio
 stored piece ``order[m, q]``, row-major, as ``audit.pieces.assemble`` takes it).
 ``score_orders`` scores such answers two ways:
 
-- as the audit scores its own attacks: the assembled stored pieces against the plain image
-  (content; with transforms, at the best whole-image transform);
+- as the audit scores the attacks that try the states: the assembled stored pieces against
+  the plain image by content, a pair counting under any one transform of the whole picture
+  (pairs of two one-colour blocks left out, as everywhere in the audit);
 - by relation: the plain piece of every stored piece put where the solver put the stored one
   (the transforms undone by the key), so a true neighbour pair counts whenever the two pieces
   sit side by side in the right relation (left-right or above-below), whatever their states.
@@ -96,9 +97,8 @@ def score_orders(orders: np.ndarray, c: dict) -> dict[str, np.ndarray]:
                          f"0..{n - 1}")
     space = StateSpace.of(json.loads(c["defences"]))
     out = assemble(to_pieces(enc0, block), orders, grid)  # (M, H', W', C) as stored
-    nb, ok = np.zeros(len(plain)), np.zeros(len(plain), bool)
-    for v in global_variants(out, space):
-        nb, ok = np.maximum(nb, neighbour_comparison(v, plain, block)), ok | perfect(v, plain)
+    nb = neighbour_comparison(out, plain, block, space if space.size > 1 else None)
+    ok = np.any([perfect(v, plain) for v in global_variants(out, space)], axis=0)
     truth = np.take_along_axis(to_pieces(plain, block), c["perm"][:, :, None, None, None], 1)
     undone = assemble(truth, orders, grid)  # the plain piece of each stored piece, as placed
     return {"neighbour": nb, "perfect": ok,
@@ -108,9 +108,9 @@ def score_orders(orders: np.ndarray, c: dict) -> dict[str, np.ndarray]:
 
 def relation_union(c: dict, jobs: int = 1) -> np.ndarray:
     """Per image (M,), the most true neighbour pairs by relation (transforms undone) among the
-    audit's attacks that place the pieces as stored: the union scored as ``score_orders``
-    scores a public solver's ``relation``. The attacks that turn the pieces (the extended
-    solver) are left out; the audit scores them itself."""
+    audit's attacks that place the pieces as stored, scored as ``score_orders`` scores a
+    public solver's ``relation``. The attacks that try the states (extended and cluster
+    solvers) answer with images, not orders, and are left out; the audit scores them itself."""
     from encrypt_tool.audit.attack import SideInfo
     from encrypt_tool.audit.battery import attack_all
 
