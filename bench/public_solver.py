@@ -12,7 +12,9 @@ stored piece ``order[m, q]``, row-major, as ``audit.pieces.assemble`` takes it).
 - by relation: the plain piece of every stored piece put where the solver put the stored one
   (the transforms undone by the key), so a true neighbour pair counts whenever the two pieces
   sit side by side in the right relation (left-right or above-below), whatever their states.
-  Never below the first; an upper bound of what a solver that cannot undo the transforms shows.
+  Neither contains the other: two pieces in one state placed as that state turns them count
+  only in the first; two pieces in their plain relation but different states only in the
+  second. Without transforms the two are equal.
 
 ``setting_copies`` encrypts photos with ``bs-encrypt dataset``'s pipeline as a frontier setting
 says and keeps what the scores need; ``save_copies`` and ``load_copies`` move it through an
