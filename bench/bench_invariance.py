@@ -3,7 +3,9 @@
 Forward + backward + AdamW step of ``blockset-narrow`` at batch 128 on random CIFAR-sized
 inputs, one CPU thread (or the GPU when present), for each invariance alone and all together,
 on 8x8 blocks and on the kept blocks of a border drop (6x6 from 8x8 with d = 1, 4x4 with d = 2);
-rotation by a canonical orientation (the default) and by orbit pooling over all 8 (``:orbit``).
+each in its modes (trainer/invariance.py ``MODES``): rotation by a canonical orientation or by
+orbit pooling over all 8 (``:orbit``); negpos and channel order by orbit pooling (bare names)
+or by a canonical state of each block (``:canonical``).
 Prints training images per CPU-second (``process_time``, less sensitive to other jobs) and the
 ratio to the model without invariances. Accuracy is measured with bs-train (README).
 
@@ -13,7 +15,6 @@ ratio to the model without invariances. Accuracy is measured with bs-train (READ
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 import time
@@ -26,19 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from trainer.blockset import BLOCKSETS, BlockSet  # noqa: E402
 from trainer.recipe import build_optimizer, get_recipe  # noqa: E402
 
-SETS = [(), ("negpos",), ("channel_perm",), ("negpos", "channel_perm"), ("rotate",),
-        ("rotate", "negpos", "channel_perm"), ("rotate:orbit",),
-        ("rotate:orbit", "negpos", "channel_perm")]
+SETS = [(), ("negpos",), ("negpos:canonical",), ("channel_perm",), ("channel_perm:canonical",),
+        ("negpos", "channel_perm"), ("negpos:canonical", "channel_perm:canonical"), ("rotate",),
+        ("rotate", "negpos", "channel_perm"),
+        ("rotate", "negpos:canonical", "channel_perm:canonical"), ("rotate:orbit",),
+        ("rotate:orbit", "negpos", "channel_perm")]  # a bare name: the first of its MODES
 SHAPES = [((8, 8), 32), ((6, 6), 24), ((4, 4), 16)]  # kept block, image side
 
 
 def rate(model_name: str, block, side: int, inv, steps: int, device: torch.device) -> float:
     """Training images per second of CPU time (wall time on CUDA)."""
     torch.manual_seed(0)
-    spec = copy.copy(BLOCKSETS[model_name])
-    spec.orientation = "orbit" if "rotate:orbit" in inv else "canonical"
-    names = tuple(n.split(":")[0] for n in inv)
-    net = BlockSet(10, (side, side, 3), block, spec, names).to(device).train()
+    net = BlockSet(10, (side, side, 3), block, BLOCKSETS[model_name], inv).to(device).train()
     opt = build_optimizer(net, get_recipe("adamw"), device)
     x = torch.randn(128, 3, side, side, device=device)
     y = torch.randint(0, 10, (128,), device=device)
@@ -68,7 +68,7 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"{args.model}, batch 128, {args.steps} steps, {device}, torch {torch.__version__}, "
           f"load {os.getloadavg()[0]:.1f}")
-    print(f"{'block':>6} {'invariances':<30} {'img/s':>8} {'vs none':>8}")
+    print(f"{'block':>6} {'invariances':<50} {'img/s':>8} {'vs none':>8}")
     for block, side in SHAPES:
         if block[0] not in sides:
             continue
@@ -77,7 +77,7 @@ def main() -> None:
             r = rate(args.model, block, side, inv, args.steps, device)
             base = base or r
             name = "+".join(inv) or "none"
-            print(f"{block[0]}x{block[1]:<4} {name:<30} {r:8.0f} {r / base:7.2f}x", flush=True)
+            print(f"{block[0]}x{block[1]:<4} {name:<50} {r:8.0f} {r / base:7.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ from test_trainer_files import write_file
 
 from trainer import checkpoint as ckpt
 from trainer.cli import main as train_main
-from trainer.config import INVARIANCE_NAMES, TrainConfig
+from trainer.config import INVARIANCE_MODES, INVARIANCE_NAMES, TrainConfig
 from trainer.errors import TrainError
-from trainer.invariance import INVARIANCES
+from trainer.invariance import INVARIANCES, MODES, parse_invariance
 from trainer.predict import load_predictor
 from trainer.predict_cli import main as predict_main
 from trainer.source import describe
@@ -48,14 +48,15 @@ def run(tmp_path_factory):
 def test_the_checkpoint_records_defences_and_invariances(run):
     state = ckpt.load(run / "run" / "best.pt")
     assert state["defences"] == DEFENCES
-    assert state["invariances"] == list(INVARIANCES)
+    assert state["invariances"] == list(parse_invariance("auto", DEFENCES))
     assert state["mean"] == [0.5, 0.5, 0.5] and len(set(state["std"])) == 1
     assert describe(str(run / "enc.h5"), "train").defences == DEFENCES
 
 
 def test_predictions_are_the_same_for_any_state_of_the_blocks(run):
     p = load_predictor(run / "run", device="cpu")
-    assert p.info.invariances == tuple(INVARIANCES) and p.info.defences == DEFENCES
+    assert p.info.invariances == parse_invariance("auto", DEFENCES)
+    assert p.info.defences == DEFENCES
     with h5py.File(run / "enc.h5") as f:
         x = torch.from_numpy(f["test/shard_00000/images"][:8, 0])  # (8, 24, 24, 3) uint8
     y = defend(x, (6, 6), INVARIANCES, seed=11)
@@ -82,6 +83,7 @@ def test_train_and_test_files_must_have_the_same_defences(tmp_path):
     ("spin", "blockset-narrow", ["--invariance 'spin'", "rotate, negpos, channel_perm"]),
     ("", "blockset-narrow", ["--invariance ''"]),
     ("rotate,", "blockset-narrow", ["--invariance 'rotate,'"]),
+    ("negpos:spin", "blockset-narrow", ["--invariance 'negpos:spin'", "negpos: orbit, canonical"]),
     ("negpos", "resnet18-narrow", ["--invariance negpos", "block-set model"]),
 ])
 def test_bad_invariance_option(tmp_path, value, model, words):
@@ -93,7 +95,7 @@ def test_bad_invariance_option(tmp_path, value, model, words):
 
 
 def test_invariance_names_are_the_models():
-    assert INVARIANCE_NAMES == INVARIANCES
+    assert INVARIANCE_NAMES == INVARIANCES and INVARIANCE_MODES == MODES
 
 
 def test_invariance_none_trains_a_plain_model_on_a_defended_file(tmp_path):

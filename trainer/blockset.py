@@ -22,13 +22,15 @@ from torch import nn
 
 from trainer.errors import TrainError
 from trainer.invariance import (
-    INVARIANCES,
+    canonical_channels,
     canonical_orientation,
+    canonical_sign,
     channel_set,
     check_invariances,
     d4_orbit,
     orientation_weight,
     sign_orbit,
+    split_modes,
 )
 
 __all__ = ["BLOCKSETS", "BlockSet", "BlockSetSpec", "build_blockset", "to_blocks"]
@@ -90,22 +92,20 @@ class BlockSet(nn.Module):
         if bh < 1 or bw < 1 or H % bh or W % bw:
             raise TrainError(f"block size {bh}x{bw} does not tile {H}x{W} images; "
                              "the block-set model needs whole blocks")
-        bad = [n for n in invariances if n not in INVARIANCES]
-        if bad:
-            raise TrainError(f"invariance {bad[0]!r} is not known; use {', '.join(INVARIANCES)}")
-        check_invariances(invariances, (bh, bw), C)
-        self.block = (bh, bw)
-        self.invariances = tuple(n for n in INVARIANCES if n in invariances)
-        self.token_drop = spec.token_drop
         if spec.orientation not in ("canonical", "orbit"):
             raise TrainError(f"orientation {spec.orientation!r} is not known; use canonical "
                              "or orbit")
-        self.orientation = spec.orientation
+        self.modes = split_modes(invariances, {"rotate": spec.orientation})
+        check_invariances(tuple(self.modes), (bh, bw), C)
+        self.block = (bh, bw)
+        self.invariances = tuple(self.modes)
+        self.token_drop = spec.token_drop
+        self.orientation = self.modes.get("rotate", spec.orientation)
         if "rotate" in self.invariances:
             ramp, ties = orientation_weight(bh, C)
             self.register_buffer("orient_ramp", ramp, persistent=False)  # (s, s) float64
             self.register_buffer("orient_ties", ties, persistent=False)  # (C, s, s) float64
-        cin = 2 if "channel_perm" in self.invariances else C  # [channel, mean] per channel
+        cin = 2 if self.modes.get("channel_perm") == "set" else C  # [channel, mean] per channel
         self.pixel_pos = nn.Parameter(torch.zeros(1, cin, bh, bw))  # position inside a block
         self.stem, h, w = _stem(cin, spec.stem, self.block)
         self.embed = nn.Sequential(nn.Flatten(), nn.Linear(spec.stem * h * w, spec.dim))
@@ -127,22 +127,40 @@ class BlockSet(nn.Module):
         z = z.contiguous(memory_format=torch.contiguous_format)
         if not self.invariances:
             return self.embed(self.stem(z + self.pixel_pos)).reshape(B, T, -1)  # (B, T, D)
-        inv = self.invariances
-        orbit = "rotate" in inv and self.orientation == "orbit"
+        m = self.modes
+        orbit = m.get("rotate") == "orbit"
         if orbit:
             z = d4_orbit(z).flatten(0, 1)  # (8*B*T, C, s, s): every orientation of each block
-        elif "rotate" in inv:
+        elif "rotate" in m:
             z = canonical_orientation(z, self.orient_ramp, self.orient_ties)  # (B*T, C, s, s)
-        n, K = len(z), (z.shape[1] if "channel_perm" in inv else 1)
-        if "channel_perm" in inv:
-            z = channel_set(z)  # (n*C, 2, bh, bw): each channel beside the channels' mean
-        z = sign_orbit(z) if "negpos" in inv else z[None]  # (G, n*K, cin, bh, bw)
-        h = self.stem[:3](z.flatten(0, 1) + self.pixel_pos)  # (G*n*K, S, h1, w1) first layer
-        h = h.reshape(-1, n, K, *h.shape[1:]).mean((0, 2))  # (n, S, h1, w1): pooled
+        n, tie = len(z), None
+        if m.get("negpos") == "canonical":
+            z, tie = canonical_sign(z)  # (n, C, bh, bw), (n,): ties pool both signs below
+            z = torch.cat([z, -z[tie]]) if bool(tie.any()) else z
+            tie = tie if bool(tie.any()) else None
+        h = self._first(z)  # (n + ties, S, h1, w1)
+        if tie is not None:
+            h0, h1 = h[:n], h[n:]
+            h = h0.index_put((tie.nonzero()[:, 0],), (h0[tie] + h1) / 2)  # (n, S, h1, w1)
         h = self.stem[3:](h)  # (n, S, h, w)
         if orbit:
             h = h.reshape(8, B * T, *h.shape[1:]).mean(0)  # (B*T, S, h, w)
         return self.embed(h).reshape(B, T, -1)  # (B, T, D)
+
+    def _first(self, z: torch.Tensor) -> torch.Tensor:
+        """(n, C, bh, bw) -> (n, S, h1, w1): the first layer, pooled over the sign (negpos
+        orbit) and over the channels (channel set), or on the canonical channel order."""
+        n, K = len(z), 1
+        if self.modes.get("negpos") == "orbit":
+            z = sign_orbit(z).flatten(0, 1)  # (2n, C, bh, bw): the block and its negative
+        cp = self.modes.get("channel_perm")
+        if cp == "canonical":
+            z = canonical_channels(z)  # (G*n, C, bh, bw), after the sign orbit
+        elif cp == "set":
+            K = z.shape[1]
+            z = channel_set(z)  # (G*n*C, 2, bh, bw): each channel beside the channels' mean
+        h = self.stem[:3](z + self.pixel_pos)  # (G*n*K, S, h1, w1)
+        return h.reshape(-1, n, K, *h.shape[1:]).mean((0, 2))  # (n, S, h1, w1)
 
     def _drop(self, t: torch.Tensor) -> torch.Tensor:
         """Training only: keep a random subset of each image's tokens (block dropout)."""

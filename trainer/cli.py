@@ -44,7 +44,9 @@ __all__ = ["main"]
                    "set-of-blocks model, invariant to the block order.")
 @click.option("--invariance", default="auto", show_default=True,
               help=f"Block-set models: the within-block transforms to be exactly invariant to "
-                   f"(none, or a comma list of {', '.join(INVARIANCE_NAMES)}); auto: those the "
+                   f"(none, or a comma list of {', '.join(INVARIANCE_NAMES)}; NAME:MODE "
+                   f"chooses how: rotate:orbit, negpos:orbit, channel_perm:set pool the first "
+                   f"layer over the states instead of a canonical state); auto: those the "
                    f"training file's defences apply.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--data", "data_mode", type=click.Choice(["auto", "memory", "stream"]),

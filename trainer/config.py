@@ -21,6 +21,8 @@ __all__ = ["INVARIANCE_NAMES", "MACHINE_FIELDS", "MAX_DEFAULT_THREADS", "MODEL_N
 MODEL_NAMES = ("resnet18", "resnet18-narrow", "blockset", "blockset-narrow")
 RECIPE_NAMES = ("auto", "onecycle", "paper", "adamw")
 INVARIANCE_NAMES = ("rotate", "negpos", "channel_perm")  # trainer.invariance.INVARIANCES
+INVARIANCE_MODES = {"rotate": ("canonical", "orbit"), "negpos": ("orbit", "canonical"),
+                    "channel_perm": ("set", "canonical")}  # trainer.invariance.MODES
 MAX_DEFAULT_THREADS = 8
 
 # The fields that change the result: a resumed run must agree with its checkpoint on these.
@@ -98,7 +100,8 @@ class TrainConfig:
             (not (self.resume and self.overwrite), "give --resume or --overwrite, not both"),
             (_invariance_ok(self.invariance),
              f"--invariance {self.invariance!r} is not known; use auto, none or a comma list "
-             f"of {', '.join(INVARIANCE_NAMES)}"),
+             f"of {', '.join(INVARIANCE_NAMES)}, each optionally NAME:MODE with the modes "
+             f"{_modes()}"),
             (self.invariance in ("auto", "none") or self.model.startswith("blockset"),
              f"--invariance {self.invariance} needs a block-set model (--model {self.model} "
              f"has no within-block invariances); use auto or none"),
@@ -131,11 +134,16 @@ class TrainConfig:
         return {**self.to_dict(), **paths, "resume": False, "overwrite": False}
 
 
+def _modes() -> str:
+    return "; ".join(f"{n}: {', '.join(m)}" for n, m in INVARIANCE_MODES.items())
+
+
 def _invariance_ok(text: str) -> bool:
     if text in ("auto", "none"):
         return True
-    names = [n.strip() for n in text.split(",")]
-    return all(n in INVARIANCE_NAMES for n in names) and bool(names)
+    names = [n.strip().partition(":") for n in text.split(",")]
+    return bool(names) and all(n in INVARIANCE_NAMES and m in ("", *INVARIANCE_MODES[n])
+                               for n, _, m in names)
 
 
 def format_config(config: TrainConfig) -> str:

@@ -3,17 +3,25 @@
 The client may transform every kept block with its own keyed state (the file's ``defences``
 attribute names which): an orientation (the 8 rotations and mirrorings of a square block), a
 negative-positive bit (x -> 255 - x) and an order of the colour channels. The block-set model
-is made exactly invariant to each, cheaply, in its first layer:
+is made exactly invariant to each, cheaply, before or in its first layer. Each has two modes
+(``MODES``; a model's invariance ``"name:mode"``, a bare name meaning the first mode):
 
-- ``channel_perm``: the first convolution sees one channel at a time beside the mean of all
-  channels, ``[z_c, mean(z)]`` (``channel_set``), with the same weights for every channel, and
-  its features are averaged over the channels (a symmetric function of the channels);
-- ``negpos``: the first layer runs on the block and on its negative (``sign_orbit``; z -> -z
-  once normalised) and averages the two (orbit pooling);
-- ``rotate``: each block is turned to a canonical orientation first (``canonical_orientation``:
-  of its 8 orientations, the one whose brightness deviation leans most to a fixed direction),
-  or, with ``orientation="orbit"``, the whole block encoder runs on all 8 and averages
-  (``d4_orbit``; exact and smooth, about 5x the cost).
+- ``rotate``: ``canonical`` turns each block to a canonical orientation first
+  (``canonical_orientation``: of its 8 orientations, the one whose brightness deviation leans
+  most to a fixed direction); ``orbit`` runs the whole block encoder on all 8 and averages
+  (``d4_orbit``; exact and smooth, about 5x the cost);
+- ``negpos``: ``orbit`` runs the first layer on the block and on its negative (``sign_orbit``;
+  z -> -z once normalised) and averages the two; ``canonical`` takes the one of the two whose
+  pixel sum is positive (``canonical_sign``), so the first layer keeps its linear features
+  (a block whose values are their own negative, a true tie, is pooled as in ``orbit``);
+- ``channel_perm``: ``set`` gives the first convolution one channel at a time beside the mean
+  of all channels, ``[z_c, mean(z)]`` (``channel_set``), with the same weights for every
+  channel, and averages its features over the channels; ``canonical`` sorts each block's
+  channels by their sums (``canonical_channels``), the first layer seeing all of them.
+
+The canonical keys are sums of float32 values taken in float64, exact for normalised uint8
+pixels, so every state of a block gives bit-identical keys and the same choice; ties are broken
+by further exact keys. ``PREFERRED`` names the modes that ``--invariance auto`` uses.
 
 For the normalised input to transform as the pixels do, the per-channel mean and std must be the
 same for every state: ``symmetric_stats`` averages them over the transforms (x -> 1 - x maps
@@ -29,12 +37,19 @@ import torch
 
 from trainer.errors import TrainError
 
-__all__ = ["INVARIANCES", "canonical_orientation", "channel_set", "check_invariances",
-           "d4_orbit", "from_defences", "orientation_weight", "parse_invariance", "sign_orbit",
+__all__ = ["INVARIANCES", "MODES", "PREFERRED", "canonical_channels", "canonical_orientation",
+           "canonical_sign", "channel_set", "check_invariances", "d4_orbit", "from_defences",
+           "orientation_weight", "parse_invariance", "sign_orbit", "split_modes",
            "symmetric_stats"]
 
 # Model invariance -> the defence of the file (CONTRACTS.md section 2) that it answers.
 INVARIANCES = ("rotate", "negpos", "channel_perm")
+# How each is made: its modes. A bare name in a model's invariances (and in a checkpoint
+# written before modes existed) means the first; "name:mode" chooses another.
+MODES = {"rotate": ("canonical", "orbit"), "negpos": ("orbit", "canonical"),
+         "channel_perm": ("set", "canonical")}
+# The mode that --invariance auto, or a bare name on the command line, chooses.
+PREFERRED = {"rotate": "canonical", "negpos": "canonical", "channel_perm": "canonical"}
 
 
 def from_defences(defences: Mapping | None) -> tuple[str, ...]:
@@ -44,18 +59,42 @@ def from_defences(defences: Mapping | None) -> tuple[str, ...]:
 
 
 def parse_invariance(text: str, defences: Mapping | None = None) -> tuple[str, ...]:
-    """``auto`` (what ``defences`` calls for), ``none``, or a comma list of ``INVARIANCES``."""
+    """``auto`` (what ``defences`` calls for), ``none``, or a comma list of ``INVARIANCES``,
+    each optionally ``name:mode``; a bare name takes its ``PREFERRED`` mode. The names come
+    back as a model takes them (``name:mode`` unless the mode is the first of ``MODES``)."""
     text = text.strip()
     if text == "auto":
-        return from_defences(defences)
+        return _qualified(split_modes(from_defences(defences), PREFERRED))
     if text == "none":
         return ()
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in INVARIANCES]
+    bad = [n for n in names if n.partition(":")[0] not in INVARIANCES
+           or n.partition(":")[2] not in ("", *MODES.get(n.partition(":")[0], ()))]
     if bad or not names:
         raise TrainError(f"--invariance {text!r} is not known; use auto, none or a comma list "
                          f"of {', '.join(INVARIANCES)}")
-    return tuple(n for n in INVARIANCES if n in names)
+    return _qualified(split_modes(names, PREFERRED))
+
+
+def _qualified(modes: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(n if m == MODES[n][0] else f"{n}:{m}" for n, m in modes.items())
+
+
+def split_modes(names: Iterable[str], defaults: Mapping[str, str] | None = None
+                ) -> dict[str, str]:
+    """``("negpos:canonical", "rotate")`` -> ``{"rotate": "canonical", "negpos": "canonical"}``
+    in ``INVARIANCES`` order; a bare name takes ``defaults`` or the first of its ``MODES``."""
+    modes = {}
+    for text in names:
+        name, _, mode = str(text).partition(":")
+        if name not in MODES:
+            raise TrainError(f"invariance {name!r} is not known; use {', '.join(INVARIANCES)}")
+        mode = mode or (defaults or {}).get(name) or MODES[name][0]
+        if mode not in MODES[name]:
+            raise TrainError(f"invariance mode {text!r} is not known; {name} takes "
+                             f"{' or '.join(MODES[name])}")
+        modes[name] = mode
+    return {n: modes[n] for n in INVARIANCES if n in modes}
 
 
 def check_invariances(names: Iterable[str], block: tuple[int, int], channels: int) -> None:
@@ -73,8 +112,8 @@ def symmetric_stats(mean: list[float], std: list[float], names: Iterable[str]
                     ) -> tuple[list[float], list[float]]:
     """Per-channel mean and std (in [0, 1]) made equal for every state of the transforms: with
     ``channel_perm`` the channels' first and second moments are averaged; with ``negpos`` the
-    mean is 0.5 and the std is taken about 0.5 (the same for x and 1 - x)."""
-    names = tuple(names)
+    mean is 0.5 and the std is taken about 0.5 (the same for x and 1 - x). Any mode."""
+    names = tuple(str(n).partition(":")[0] for n in names)
     m1 = [float(m) for m in mean]
     m2 = [float(s) ** 2 + float(m) ** 2 for m, s in zip(mean, std, strict=True)]
     if "channel_perm" in names:
@@ -129,6 +168,39 @@ def canonical_orientation(z: torch.Tensor, ramp: torch.Tensor, ties: torch.Tenso
     second = second.masked_fill(first < first.amax(0, keepdim=True), -torch.inf)
     k = second.argmax(0)  # (N,)
     return orbit[k, torch.arange(len(z), device=z.device)]
+
+
+def canonical_sign(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, C, h, w) -> (the block or its negative, (N,) bool ties): the one whose sum is
+    positive; a zero sum goes to the sign of the first nonzero a_i + a_(m-1-i) of its sorted
+    values a. Both keys ignore orientation and channel order and flip exactly with the sign
+    (float32 values summed in float64, exactly for normalised uint8 pixels). A tie (a set of
+    values that is its own negative) keeps the block as it is: the caller pools both signs."""
+    flat = z.detach().flatten(1).double()  # (N, m)
+    total = flat.sum(1)  # (N,)
+    a = flat.sort(1).values
+    pair = a + a.flip(1)  # (N, m): the negative's pairs are -pair
+    nz = pair != 0
+    first = pair.gather(1, nz.to(torch.uint8).argmax(1, keepdim=True))[:, 0]  # (N,)
+    key = torch.where(total != 0, total, first)
+    sign = torch.where(key < 0, -1.0, 1.0).to(z.dtype)  # (N,)
+    return z * sign[:, None, None, None], key == 0
+
+
+def canonical_channels(z: torch.Tensor) -> torch.Tensor:
+    """(N, C, h, w) -> (N, C, h, w): each block's channels in ascending order of their sums
+    (exact in float64), equal sums in lexicographic order of their values; identical channels
+    may come in any order, which changes nothing. The same output for every channel order."""
+    flat = z.detach().flatten(2).double()  # (N, C, m)
+    key = flat.sum(2)  # (N, C)
+    order = key.argsort(1)  # (N, C)
+    f = flat.gather(1, order[..., None].expand_as(flat))  # (N, C, m) in key order
+    k = key.gather(1, order)
+    clash = ((k[:, 1:] == k[:, :-1]) & (f[:, 1:] != f[:, :-1]).any(2)).any(1)  # (N,)
+    for i in clash.nonzero()[:, 0].tolist():  # rare: equal sums, different channels
+        rows = [(key[i, c].item(), flat[i, c].tolist(), c) for c in range(z.shape[1])]
+        order[i] = torch.tensor([c for *_, c in sorted(rows)], device=z.device)
+    return z.gather(1, order[:, :, None, None].expand_as(z))
 
 
 def d4_orbit(x: torch.Tensor) -> torch.Tensor:
