@@ -10,7 +10,7 @@ DATA   ?= data
 RUNS   ?= runs
 
 .PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos bench-tree-photos reproduce reproduce-short reproduce-smoke audit clean \
-	frontier gpu-check
+	frontier gpu-check recognition
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -105,6 +105,15 @@ reproduce-smoke:
 frontier:
 	$(BIN)/python bench/bench_frontier.py --budget cpu --out $(RUNS)/frontier --overwrite
 	$(BIN)/python bench/bench_frontier_photos.py --out $(RUNS)/frontier-photos --overwrite
+
+# the recognition test (docs/AUDIT.md): a narrow ResNet-18 trained on 10,000 plain CIFAR-10 images
+# (10 epochs) classifies what the audit's attacks reassemble from the first 200 test images, per
+# setting. Reads ../shared/data/cifar10; RECOGNITION_ARGS="--data DIR" for another copy (npz files
+# or sheets), "--smoke" for synthetic images in about a minute
+RECOGNITION_ARGS ?=
+recognition:
+	PYTHONPATH=. $(BIN)/python bench/bench_recognition.py --out $(RUNS)/recognition --overwrite \
+		$(RECOGNITION_ARGS)
 
 # everything that needs a GPU (about 8 minutes on one H100): DATA=DIR holds CIFAR-10 as npz files
 # or sheets; works without the project's venv on a machine whose python3 has torch and h5py

@@ -49,7 +49,7 @@ INVARIANCES = ("rotate", "negpos", "channel_perm")
 MODES = {"rotate": ("canonical", "orbit"), "negpos": ("orbit", "canonical"),
          "channel_perm": ("set", "canonical")}
 # The mode that --invariance auto, or a bare name on the command line, chooses.
-PREFERRED = {"rotate": "canonical", "negpos": "canonical", "channel_perm": "set"}
+PREFERRED = {"rotate": "canonical", "negpos": "canonical", "channel_perm": "canonical"}
 
 
 def from_defences(defences: Mapping | None) -> tuple[str, ...]:

@@ -153,8 +153,9 @@ def audit_arrays(
     pieces, orders, pick, extended = attack_all(enc, block, side, beam, costs, progress,
                                                 defences, jobs)
     outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}
-    rows = {name: _per_image(out, plain, block) for name, out in outs.items()}
     space = StateSpace.of(defences)
+    view = space if space.size > 1 else None  # blocks placed as stored are states too
+    rows = {name: _per_image(out, plain, block, view) for name, out in outs.items()}
     for name, out in extended.items():
         if out is None:
             skipped.append(name)

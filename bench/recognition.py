@@ -1,0 +1,189 @@
+"""The recognition test as a library: encrypt test images as the project does, attack them as
+the audit does, and give a classifier trained on plain images what the attacks reassemble.
+
+``bench/bench_recognition.py`` (the CLI) calls ``train_plain`` and ``attack_setting``; the
+scoring (plain, scrambled, self-chosen, union, union over whole-image transforms) lives in
+``bench/recognition_score.py``. The images are encrypted as a training split (N = 4 copies,
+crop, flip, GridMask, the presets' augmentation), so the attacker holds every copy as side
+information, as ``bs-encrypt audit`` does on a training file; copy 0 is attacked.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from frontier_settings import Setting
+
+__all__ = ["FILLS", "SETTINGS", "SMOKE_SETTINGS", "Attacked", "attack_setting",
+           "augmented_copy", "refill", "train_plain", "write_npz"]
+
+SETTINGS = (
+    Setting("paper: 8x8", 8),  # --preset paper
+    Setting("8x8 drop 2", 8, 2),  # 4x4 kept of each 8x8 block
+    Setting("private: 8x8 drop 2 + all", 8, 2, rotate=True, negpos=True,
+            channel_perm=True),  # --preset private
+    Setting("4x4", 4),
+)
+# --smoke: the paper's setting and one with a border drop and 8 orientation states (seconds)
+SMOKE_SETTINGS = (SETTINGS[0], Setting("8x8 drop 2 + rotate", 8, 2, rotate=True))
+FILLS = ("edge", "zero")  # the gap of a dropped border: nearest kept pixel of its block, or 0
+
+
+@dataclass(frozen=True)
+class Attacked:
+    """One setting's images, its attacks' outputs and what the attacker would pick.
+
+    Every image array but ``extended`` is at the source size (M, H, W, C) uint8, dropped
+    borders refilled (``fill``); ``extended`` holds those outputs at the stored size.
+    """
+
+    setting: Setting
+    plain: np.ndarray  # augmented copy 0, before encryption
+    kept_true: np.ndarray  # the stored pixels of copy 0 put back in place (what decrypt gives)
+    scrambled: np.ndarray  # copy 0 as stored
+    outputs: dict[str, np.ndarray]  # attack name -> output as the attack gives it
+    extended: dict[str, np.ndarray]  # state solvers' outputs at the stored size, with transforms
+    self_chosen: np.ndarray
+    attack_s: float
+    defences: dict
+    fill: str = "edge"
+
+    def full(self, y: np.ndarray) -> np.ndarray:
+        """A stored-size image (M, H', W', C) refilled to the source size."""
+        return refill(y, self.setting.drop, tuple(self.setting.kept for _ in "hw"), self.fill)
+
+    def variants(self, name: str):
+        """Each whole-image transform of extended attack ``name``'s output, at the source size:
+        yields (M, H, W, C) arrays, the output as given first."""
+        from encrypt_tool.audit.states import StateSpace, global_variants
+
+        for v in global_variants(self.extended[name], StateSpace.of(self.defences)):
+            yield self.full(v)
+
+
+def refill(x: np.ndarray, drop: int, kept: tuple[int, int], fill: str = "edge") -> np.ndarray:
+    """Kept image (M, gy*kh, gx*kw, C) -> (M, gy*(kh+2d), gx*(kw+2d), C): each kept block back
+    in the middle of its source block, the dropped border filled with the nearest kept pixel of
+    the same block (``edge``) or with 0 (``zero``, as ``decrypt`` does)."""
+    if fill not in FILLS:
+        raise ValueError(f"fill {fill!r} is not known; use {' or '.join(FILLS)}")
+    if drop < 0:
+        raise ValueError(f"drop {drop} is not valid; it must be >= 0")
+    if drop == 0:
+        return x
+    M, H, W, C = x.shape
+    kh, kw = kept
+    if H % kh or W % kw:
+        raise ValueError(f"images of {H}x{W} px are not a grid of {kh}x{kw} kept blocks")
+    gy, gx = H // kh, W // kw
+    b = x.reshape(M, gy, kh, gx, kw, C).transpose(0, 1, 3, 2, 4, 5)  # (M, gy, gx, kh, kw, C)
+    pad = ((0, 0),) * 3 + ((drop, drop), (drop, drop), (0, 0))
+    b = np.pad(b, pad, mode="edge" if fill == "edge" else "constant")  # (M, gy, gx, bh, bw, C)
+    bh, bw = kh + 2 * drop, kw + 2 * drop
+    return np.ascontiguousarray(b.transpose(0, 1, 3, 2, 4, 5).reshape(M, gy * bh, gx * bw, C))
+
+
+def write_npz(images: np.ndarray, labels: np.ndarray, names, path: Path) -> str:
+    """The images as an npz source in which they are the training split (and the test split:
+    the file needs one; it is not used). Returns the source spec."""
+    np.savez(path, images=images, labels=labels, class_names=np.asarray(names))
+    return f"npz:{path},{path}"
+
+
+def augmented_copy(x: np.ndarray, key: bytes, dataset_id: str, augment: dict,
+                   copy: int = 0) -> np.ndarray:
+    """Copy ``copy`` of the training images x (M, H, W, C) as augmented before encryption (crop,
+    flip, GridMask), recomputed from the key as ``encrypt_batch`` draws it; valid when the
+    file was written in one batch from image 0 (``attack_setting`` writes it so)."""
+    from encrypt_tool.augment import AugmentConfig, apply_augment, sample_augment
+    from keys.derive import derive_seed_words
+
+    cfg = AugmentConfig(**{**augment, "gridmask_d": tuple(augment["gridmask_d"])})
+    words = derive_seed_words(key, bytes.fromhex(dataset_id), "train", 0, copy)
+    rng = np.random.default_rng(np.random.SeedSequence(words))
+    return apply_augment(x, sample_augment(rng, len(x), cfg), cfg)
+
+
+def _encrypt(source: str, key: bytes, s: Setting, n: int, out: Path) -> Path:
+    from encrypt_tool.pipeline import DatasetConfig, build_dataset
+    from encrypt_tool.sources import open_source
+
+    cfg = DatasetConfig(out=str(out), source=source, n_keys=4, block_size=(s.block, s.block),
+                        scramble=s.scramble, seed=0, jobs=1, batch_size=n, overwrite=True,
+                        defences=s.defences())  # the CLI's augmentation: crop, flip, GridMask
+    return build_dataset(cfg, key, lambda *a, **k: open_source(source))
+
+
+def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: bytes,
+                   work: Path, fill: str = "edge", jobs: int = 1) -> Attacked:
+    """Encrypt x (M, H, W, C) uint8 as setting ``s`` (N = 4), run every attack of the audit on
+    copy 0 with all copies as side information, and refill each output to the source size."""
+    from bsformat.reader import open_dataset
+    from encrypt_tool.audit.battery import attack_all
+    from encrypt_tool.audit.pieces import assemble
+    from encrypt_tool.audit.run import kept_plain, side_info
+    from encrypt_tool.decrypt import decrypt_images
+    from encrypt_tool.scramble import block_grid
+
+    path = _encrypt(write_npz(x, labels, names, work / "images.npz"), key, s, len(x),
+                    work / "recognition.h5")
+    try:
+        with open_dataset(path) as ds:
+            info, sp = ds.info, ds.split("train")
+            enc = ds.read("train", None, copy=None).images  # (M, N, H', W', C)
+            decrypted, _ = decrypt_images(ds, key, "train", 0)  # (M, H, W, C), border 0
+            augment, side = dict(sp.augment), side_info(sp.augment)
+    finally:
+        path.unlink(missing_ok=True)  # the encrypted file is not a result
+        (work / "images.npz").unlink(missing_ok=True)
+    defences = dict(info.defences or {})
+    block, d = tuple(info.block_size), s.drop
+    plain = augmented_copy(x, key, info.dataset_id, augment)  # (M, H, W, C)
+    kept = kept_plain(plain, defences, enc.shape[2:4])  # (M, H', W', C)
+    if not np.array_equal(refill(kept, d, block, "zero"), decrypted):
+        raise RuntimeError("the recomputed augmentation does not match the decrypted images")
+
+    t0 = time.perf_counter()
+    pieces, orders, pick, ext = attack_all(enc, block, side, defences=defences, jobs=jobs)
+    grid = block_grid(enc.shape[2:4], block)
+    outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}  # (M, H', W', C)
+    chosen = np.stack([outs[list(orders)[a]][i] for i, a in enumerate(pick)])
+    ext = {name: o for name, o in ext.items() if o is not None}  # (M, H', W', C) each
+    outs.update(ext)
+    ext = ext if s.transforms else {}  # without transforms a state solver is one more solver
+    a = Attacked(s, plain, kept, np.ascontiguousarray(enc[:, 0]), outs, ext, chosen,
+                 time.perf_counter() - t0, defences, fill)
+    return replace(a, kept_true=a.full(kept), scrambled=a.full(a.scrambled),
+                   outputs={k: a.full(v) for k, v in a.outputs.items()},
+                   self_chosen=a.full(chosen))
+
+
+def train_plain(source: str, out: Path, model: str, n_train: int, epochs: int,
+                n_test: int | None, threads: int | None = None) -> dict:
+    """Train ``model`` on plain images of ``source`` (``--no-scramble``: crop, flip, GridMask,
+    N = 4, as the presets but unscrambled) with the trainer; the run goes to ``out``."""
+    from encrypt_tool.pipeline import DatasetConfig, build_dataset
+    from encrypt_tool.sources import open_source
+    from trainer.config import TrainConfig
+    from trainer.train import train
+
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / "plain.h5"
+    cfg = DatasetConfig(out=str(data), source=source, n_keys=4, scramble=False, seed=0, jobs=1,
+                        limit=n_train, overwrite=True)
+    build_dataset(cfg, b"", lambda *a, **k: open_source(source))
+    try:
+        t0 = time.perf_counter()
+        load = os.getloadavg()[0]
+        r = train(TrainConfig(data=str(data), out=str(out / "run"), epochs=epochs, model=model,
+                              device="cpu", limit_train=n_train, limit_test=n_test,
+                              subset="first", overwrite=True, progress=False, threads=threads))
+    finally:
+        data.unlink(missing_ok=True)
+    return {"run": str(out / "run"), "model": model, "n_train": n_train, "epochs": epochs,
+            "test_acc": r["final_test_acc"], "test_acc_tta": r["final_test_acc_tta"],
+            "train_wall_s": time.perf_counter() - t0, "load": [load, os.getloadavg()[0]]}
