@@ -78,7 +78,8 @@ def attack_all(
     Returns the pieces (M, n, bh, bw, C), attack name -> arrangement (M, P), the self-chosen
     candidate (M,) and extended attack name -> output images (M, H, W, C) (None when the state
     space is too large). ``progress.update(k)`` is called after each chunk of ``chunk``
-    images (default: 4096 pieces' worth, 256 CIFAR images of 16 blocks, 20 photos of 196).
+    images (default: at most 4096 pieces' worth, 256 CIFAR images of 16 blocks, 20 photos of
+    196; with ``jobs`` > 1, evened out so that every round keeps every worker busy).
     """
     if jobs < 1:
         raise ValueError(f"jobs {jobs} is not valid; it must be >= 1")
@@ -87,6 +88,9 @@ def attack_all(
     step = chunk if chunk is not None else max(1, 2**12 // (gy * gx))
     if step < 1:
         raise ValueError(f"chunk {step} is not valid; it must be >= 1")
+    if chunk is None and jobs > 1:  # equal rounds: no last round with one worker idle
+        rounds = -(-M // (jobs * step))
+        step = max(1, -(-M // (jobs * rounds)))
     args = (block, side, beam, costs, dict(defences or {}))
     chunks = [enc[lo : lo + step] for lo in range(0, M, step)]
     if jobs == 1 or len(chunks) == 1:

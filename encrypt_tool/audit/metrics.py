@@ -18,6 +18,7 @@ __all__ = [
     "direct_comparison",
     "key_space_bits",
     "neighbour_comparison",
+    "pair_codes",
     "recognisable",
     "segment_scores",
     "perfect",
@@ -88,14 +89,20 @@ def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=N
     return code(r, f, 2, 0), code(r, f, 1, 1), truth
 
 
+def pair_codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=None):
+    """The pair codes of :func:`_codes`, to compute once for several scores of one answer."""
+    return _codes(plain, recon, block, space)
+
+
 def neighbour_comparison(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None, codes=None
 ) -> np.ndarray:
     """Share of the true adjacent pairs (right and below) that the reconstruction also has,
     pairs of two one-colour blocks left out of both counts (0 when every pair is such);
     with ``space``, a pair counts under any one transform of the whole picture (see
-    :func:`_codes`), as often as it occurs in the one view that has it most."""
-    right, down, truth = _codes(plain, recon, block, space)
+    :func:`_codes`), as often as it occurs in the one view that has it most. ``codes``: from
+    :func:`pair_codes`, when already computed."""
+    right, down, truth = codes if codes is not None else _codes(plain, recon, block, space)
     M = len(plain)
     out = np.zeros(M)
     for m in range(M):
@@ -122,18 +129,18 @@ def _most_in_one_view(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _correct_joins(
-    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None
+    recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None, codes=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which adjacent positions of recon hold a true neighbour pair (by content), both ways:
     right (M, gy, gx-1) bool and down (M, gy-1, gx) bool. Two blocks of one colour each (blank
     holes, padding) show nothing joined, so their join does not count."""
-    right, down, truth = _codes(plain, recon, block, space)
+    right, down, truth = codes if codes is not None else _codes(plain, recon, block, space)
     return np.isin(right, truth) & (right >= 0), np.isin(down, truth) & (down >= 0)
 
 
 def segment_scores(
     recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], min_blocks: int = 4,
-    space=None,
+    space=None, codes=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Recognisability of reconstructions, per image: two (M,) float64 in 0..1.
 
@@ -144,7 +151,7 @@ def segment_scores(
     joins count under any transform of the whole picture, as in :func:`neighbour_comparison`.
     A join of two one-colour blocks (blank holes, padding) joins nothing.
     """
-    right, down = _correct_joins(recon, plain, block, space)
+    right, down = _correct_joins(recon, plain, block, space, codes)
     sizes = segment_sizes(label_segments(right, down)).reshape(len(plain), -1)  # (M, n)
     return sizes.max(axis=1) / sizes.shape[1], (sizes >= min_blocks).mean(axis=1)
 

@@ -15,6 +15,7 @@ from encrypt_tool.audit.metrics import (
     direct_comparison,
     key_space_bits,
     neighbour_comparison,
+    pair_codes,
     perfect,
     psnr,
     recognisable,
@@ -53,12 +54,13 @@ def _per_image(out: np.ndarray, plain: np.ndarray, block: tuple[int, int],
     """Scores of each image, in the order of ROW: (M, 5) float64. With ``space`` (attacks that
     find the blocks' states only up to one transform of the whole picture), direct and perfect
     take the best transform, and a neighbour pair or a correct segment counts under any one."""
-    largest, in_segments = segment_scores(out, plain, block, space=space)
+    codes = pair_codes(plain, out, block, space)
+    largest, in_segments = segment_scores(out, plain, block, space=space, codes=codes)
     views = list(global_variants(out, space)) if space is not None else [out]
     return np.stack(
         [
             np.max([direct_comparison(v, plain, block) for v in views], axis=0),
-            neighbour_comparison(out, plain, block, space),
+            neighbour_comparison(out, plain, block, space, codes),
             np.any([perfect(v, plain) for v in views], axis=0).astype(np.float64),
             largest,
             in_segments,
