@@ -62,12 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     a = ap.parse_args(argv)
     try:
+        settings = pick(PHOTO_SETTINGS, a.setting or list(DEFAULT))
+    except ValueError as e:
+        raise SystemExit(f"Error: {e}") from None
+    if a.images < 1 or a.jobs < 1:
+        raise SystemExit(f"Error: --images {a.images} and --jobs {a.jobs} must both be >= 1")
+    try:
         from photos import photos
         x, names = photos(a.images)
     except ImportError:
         raise SystemExit("scikit-image is needed for the photos (pip install scikit-image)") \
             from None
-    settings = pick(PHOTO_SETTINGS, a.setting or list(DEFAULT))
     print(f"load {os.getloadavg()[0]:.1f}; {len(x)} photos, 224 px, no augmentation, N = 1")
     print("| setting | without clusters: neighbours / exact / recognisable | clusters only | "
           "union | s per photo |")

@@ -157,3 +157,16 @@ def test_joins_of_one_colour_blocks_make_no_segment():
     y = smooth_images(1, seed=2)
     largest, _ = segment_scores(y, y, (8, 8))
     assert largest[0] == 1.0
+
+
+@pytest.mark.parametrize("args, text", [(["--setting", "16x16 spin"], "'16x16 spin' is not known"),
+                                        (["--images", "0"], "--images 0")])
+def test_tree_bench_refuses_bad_options_in_one_line(monkeypatch, args, text):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    from bench_tree_photos import main
+
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert str(e.value).startswith("Error: ") and text in str(e.value)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["best_buddies", "dissimilarity", "edge_pairs", "finish", "normalize"]
+__all__ = ["best_buddies", "blanked", "dissimilarity", "edge_pairs", "finish", "gradient_model",
+           "normalize"]
 
 METHODS = ("ssd", "prediction", "mgc", "masked")
 CHUNK = 2**22  # float64 elements of the largest (m, n, n, L, C) temporary
@@ -51,7 +52,7 @@ def _prediction(a: np.ndarray, b: np.ndarray, gap: int, p: float = 0.3, q: float
     return s ** (q / p)
 
 
-def _blank(line: np.ndarray, white: bool) -> np.ndarray:
+def blanked(line: np.ndarray, white: bool) -> np.ndarray:
     """Pixels (M, n, L, C) blanked to (0, 0, 0), or to (255, 255, 255) too when ``white``
     (negative-positive turns a blanked pixel white): (M, n, L) bool."""
     z = (line == 0).all(-1)
@@ -63,8 +64,8 @@ def _masked_rows(a: np.ndarray, b: np.ndarray, gap: int, p: float = 0.3, white: 
     """Summed prediction cost over valid rows and the count of valid rows: 2 x (M, na, nb)."""
     a1, a2, _, _ = _lines(a)
     _, _, b1, b2 = _lines(b)
-    za1, za2 = _blank(a[:, :, :, -1], white), _blank(a[:, :, :, -2], white)  # (M, na, L)
-    zb1, zb2 = _blank(b[:, :, :, 0], white), _blank(b[:, :, :, 1], white)
+    za1, za2 = blanked(a[:, :, :, -1], white), blanked(a[:, :, :, -2], white)  # (M, na, L)
+    zb1, zb2 = blanked(b[:, :, :, 0], white), blanked(b[:, :, :, 1], white)
     k = 1 + gap
     pa = np.where(za2[..., None], a1, a1 + k * (a1 - a2))  # blanked second line: flat edge
     pb = np.where(zb2[..., None], b1, b1 + k * (b1 - b2))
@@ -86,15 +87,22 @@ def _masked_finish(total: np.ndarray, nv: np.ndarray, L: int, fill: float = 2.0)
     return total + (L - nv) * fill * typical
 
 
+def gradient_model(a1: np.ndarray, a2: np.ndarray, eps: float = 1.0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Gallagher's model of the gradients a1 - a2 (..., L, C) along one side: the inverse
+    covariance (..., C, C) (regularised by ``eps``) and the mean gradient (..., C)."""
+    g = a1 - a2  # (..., L, C)
+    mu = g.mean(axis=-2)  # (..., C)
+    gc = g - mu[..., None, :]
+    C = g.shape[-1]
+    cov = np.einsum("...lc,...ld->...cd", gc, gc) / max(g.shape[-2] - 1, 1) + eps * np.eye(C)
+    return np.linalg.inv(cov), mu
+
+
 def _mgc_one_way(a1, a2, b1, k: float = 1.0, eps: float = 1.0) -> np.ndarray:
     """Gallagher's D_LR: gradients a1 - a2 (M, na, L, C) model the jump b1 - a1 across
     (k pixels: the mean gradient is scaled to the distance)."""
-    g = a1 - a2  # (M, na, L, C)
-    mu = g.mean(axis=2)  # (M, na, C)
-    gc = g - mu[:, :, None]
-    C = g.shape[-1]
-    cov = np.einsum("mnlc,mnld->mncd", gc, gc) / max(g.shape[2] - 1, 1) + eps * np.eye(C)
-    inv = np.linalg.inv(cov)  # (M, na, C, C)
+    inv, mu = gradient_model(a1, a2, eps)  # (M, na, C, C), (M, na, C)
     jump = b1[:, None, :] - a1[:, :, None] - k * mu[:, :, None, None]  # (M, na, nb, L, C)
     return np.einsum("mijlc,micd,mijld->mij", jump, inv, jump)
 

@@ -53,9 +53,10 @@ def _classes(pieces: np.ndarray) -> np.ndarray:
     return out
 
 
-def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=None):
+def pair_codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=None):
     """Content codes of adjacent pairs: right (M, gy, gx-1) and down (M, gy-1, gx) int64 of
-    recon, and the true pairs' codes (M, V, T) of each whole-picture variant of plain.
+    recon, and the true pairs' codes (M, V, T) of each whole-picture variant of plain; computed
+    once, they serve :func:`neighbour_comparison` and :func:`segment_scores` alike.
 
     A pair of two one-colour blocks (GridMask holes, padding) gets code -1: it shows nothing
     joined, and any two blank blocks side by side would otherwise count as a true pair.
@@ -89,20 +90,15 @@ def _codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=N
     return code(r, f, 2, 0), code(r, f, 1, 1), truth
 
 
-def pair_codes(plain: np.ndarray, recon: np.ndarray, block: tuple[int, int], space=None):
-    """The pair codes of :func:`_codes`, to compute once for several scores of one answer."""
-    return _codes(plain, recon, block, space)
-
-
 def neighbour_comparison(
     recon: np.ndarray, plain: np.ndarray, block: tuple[int, int], space=None, codes=None
 ) -> np.ndarray:
     """Share of the true adjacent pairs (right and below) that the reconstruction also has,
     pairs of two one-colour blocks left out of both counts (0 when every pair is such);
     with ``space``, a pair counts under any one transform of the whole picture (see
-    :func:`_codes`), as often as it occurs in the one view that has it most. ``codes``: from
+    :func:`pair_codes`), as often as it occurs in the one view that has it most. ``codes``: from
     :func:`pair_codes`, when already computed."""
-    right, down, truth = codes if codes is not None else _codes(plain, recon, block, space)
+    right, down, truth = codes if codes is not None else pair_codes(plain, recon, block, space)
     M = len(plain)
     out = np.zeros(M)
     for m in range(M):
@@ -134,7 +130,7 @@ def _correct_joins(
     """Which adjacent positions of recon hold a true neighbour pair (by content), both ways:
     right (M, gy, gx-1) bool and down (M, gy-1, gx) bool. Two blocks of one colour each (blank
     holes, padding) show nothing joined, so their join does not count."""
-    right, down, truth = codes if codes is not None else _codes(plain, recon, block, space)
+    right, down, truth = codes if codes is not None else pair_codes(plain, recon, block, space)
     return np.isin(right, truth) & (right >= 0), np.isin(down, truth) & (down >= 0)
 
 

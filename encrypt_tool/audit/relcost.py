@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from encrypt_tool.audit.compat import blanked, gradient_model
 from encrypt_tool.audit.states import StateSpace, expand
 
 __all__ = ["METHODS", "relative_costs", "side_lines"]
@@ -33,12 +34,6 @@ def side_lines(p: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
     return outer.astype(np.float64), second.astype(np.float64)
 
 
-def _blank(line: np.ndarray, white: bool) -> np.ndarray:
-    """Pixels (m, L, C) blanked to black (or white too): (m, L) bool."""
-    z = (line == 0).all(-1)
-    return z | (line == 255).all(-1) if white else z
-
-
 def _predict(outer, second, blank2, k: int) -> np.ndarray:
     """Each outer line extrapolated k px across the edge; flat where the second line is blank."""
     return np.where(blank2[..., None], outer, outer + k * (outer - second))
@@ -51,8 +46,8 @@ def _direction(P, E, d: int, gap: int, masked: bool, white: bool):
     B, B2 = side_lines(E, (d + 2) % 4)  # (nS, L, C): j's side facing i
     k = 1 + gap
     if masked:
-        wa, wb = ~_blank(A, white), ~_blank(B, white)  # (n, L), (nS, L)
-        pa, pb = _predict(A, A2, _blank(A2, white), k), _predict(B, B2, _blank(B2, white), k)
+        wa, wb = ~blanked(A, white), ~blanked(B, white)  # (n, L), (nS, L)
+        pa, pb = _predict(A, A2, blanked(A2, white), k), _predict(B, B2, blanked(B2, white), k)
     else:
         wa, wb = np.ones(A.shape[:2]), np.ones(B.shape[:2])
         pa, pb = A + k * (A - A2), B + k * (B - B2)
@@ -71,12 +66,8 @@ def _direction(P, E, d: int, gap: int, masked: bool, white: bool):
 def _mgc_terms(A, A2, k: int, eps: float = 1.0):
     """Gallagher's gradient model of one side (m, L, C): inverse covariances V (m, C, C) and
     the predicted lines u = A + k * mean gradient (m, L, C)."""
-    g = A - A2  # (m, L, C)
-    mu = g.mean(axis=1)  # (m, C)
-    gc = g - mu[:, None]
-    C = A.shape[-1]
-    cov = np.einsum("mlc,mld->mcd", gc, gc) / max(A.shape[1] - 1, 1) + eps * np.eye(C)
-    return np.linalg.inv(cov), A + k * mu[:, None]
+    inv, mu = gradient_model(A, A2, eps)
+    return inv, A + k * mu[:, None]
 
 
 def _one_way(V, u, B) -> np.ndarray:

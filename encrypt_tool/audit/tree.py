@@ -20,13 +20,13 @@ import numpy as np
 from encrypt_tool.audit.group import DIRS, StateGroup, group_of
 from encrypt_tool.audit.pieces import assemble
 from encrypt_tool.audit.relcost import relative_costs
-from encrypt_tool.audit.states import StateSpace, expand
+from encrypt_tool.audit.states import StateSpace, _apply
 
 __all__ = ["place_clusters", "tree_attack"]
 
 
-def _ratios(T: np.ndarray, G: StateGroup) -> tuple[np.ndarray, np.ndarray]:
-    """Each side's second-best partner cost (n, 4) and T scored as ratios (n, 4, n, S), with
+def _ratios(T: np.ndarray, G: StateGroup) -> np.ndarray:
+    """T (n, 4, n, S) scored as ratios to each side's second-best other piece (n, 4, n, S),
     mutual best partners halved."""
     n, _, _, S = T.shape
     per_piece = T.min(axis=3)  # (n, 4, n)
@@ -45,7 +45,7 @@ def _ratios(T: np.ndarray, G: StateGroup) -> tuple[np.ndarray, np.ndarray]:
     dj = G.turn[G.inverse[bt], (np.arange(4)[None] + 2) % 4]  # (n, 4)
     mutual = best[bj, dj] == i * S + G.inverse[bt]
     R[i, np.arange(4)[None], bj, bt] = np.where(mutual, 0.5, 1.0) * R[i, np.arange(4)[None], bj, bt]
-    return second, R
+    return R
 
 
 def _fits(ys, xs, frame: tuple[int, int], turnable: bool) -> bool:
@@ -188,7 +188,7 @@ def tree_attack(pieces: np.ndarray, grid: tuple[int, int], space: StateSpace,
         return assemble(pieces, np.zeros((M, n), dtype=np.int64), grid)
     for m in range(M):
         T = relative_costs(pieces[m], space, method, gap)  # (n, 4, n, S)
-        _, R = _ratios(T, G)
+        R = _ratios(T, G)
         cl, y, x, st = place_clusters(R, G, grid)
         big = np.bincount(cl, minlength=n).argmax()
         cells = {(int(y[p]), int(x[p])): (p, int(st[p])) for p in np.nonzero(cl == big)[0]}
@@ -201,8 +201,9 @@ def tree_attack(pieces: np.ndarray, grid: tuple[int, int], space: StateSpace,
             cells = {(int(a), int(b)): (p, int(G.compose[g, s]))
                      for a, b, (p, s) in zip(ys, xs, cells.values(), strict=True)}
             ys, xs = np.array([c[0] for c in cells]), np.array([c[1] for c in cells])
-        E = expand(pieces[m : m + 1], space)[0]  # (n*S, bh, bw, C)
+        states = space.states()
         for (cy, cx), (p, s) in cells.items():
             r, c = cy - ys.min(), cx - xs.min()
-            outs[m, r * bh : (r + 1) * bh, c * bw : (c + 1) * bw] = E[p * space.size + s]
+            block = _apply(pieces[m, p], *states[s], (0, 1))  # piece p in state s
+            outs[m, r * bh : (r + 1) * bh, c * bw : (c + 1) * bw] = block
     return outs
