@@ -47,8 +47,8 @@ def encrypt(source: str, key: bytes, s: Setting, out: Path) -> Path:
     from encrypt_tool.pipeline import DatasetConfig, build_dataset
     from encrypt_tool.sources import open_source
 
-    cfg = DatasetConfig(out=str(out), source=source, n_keys=4, block_size=(s.block, s.block),
-                        seed=0, jobs=1, overwrite=True, defences=s.defences())
+    cfg = DatasetConfig(out=str(out), source=source, setting=s.as_setting(), seed=0, jobs=1,
+                        overwrite=True)
     return build_dataset(cfg, key, lambda *a, **k: open_source(source))
 
 

@@ -38,11 +38,13 @@ IMAGENET = 1_281_167
 def encrypt(folder: Path, out: Path, key: bytes, shard: int, **kw) -> float:
     """Seconds for one ``build_dataset`` into the shard folder ``out``."""
     from encrypt_tool.pipeline import DatasetConfig, build_dataset
+    from encrypt_tool.setting import Setting
     from encrypt_tool.sources import open_source
 
+    store = kw.pop("store", "raw")
     cfg = DatasetConfig(out=f"{out}/", source=f"folder:{folder}", image_size=(SIZE, SIZE),
-                        block_size=(BLOCK, BLOCK), n_keys=N_KEYS, seed=0, shard_size=shard,
-                        batch_size=64, **kw)
+                        setting=Setting(block=BLOCK, n_copies=N_KEYS, store=store), seed=0,
+                        shard_size=shard, batch_size=64, **kw)
     t = time.perf_counter()
     build_dataset(cfg, key, open_source)
     return time.perf_counter() - t

@@ -135,11 +135,9 @@ def encrypt_setting(source: str, key: bytes, setting: Setting, b: Budget, out: P
     from encrypt_tool.pipeline import DatasetConfig, build_dataset
     from encrypt_tool.sources import open_source
 
-    cfg = DatasetConfig(out=str(out), source=source, n_keys=4,
-                        block_size=(setting.block, setting.block), scramble=setting.scramble,
-                        augment=AugmentConfig(gridmask=b.gridmask), seed=0, jobs=2,
-                        limit=max(b.n_train, b.n_test), overwrite=True,
-                        defences=setting.defences())
+    one = replace(setting.as_setting(), augment=AugmentConfig(gridmask=b.gridmask))
+    cfg = DatasetConfig(out=str(out), source=source, setting=one, seed=0, jobs=2,
+                        limit=max(b.n_train, b.n_test), overwrite=True)
     return build_dataset(cfg, key if setting.scramble else b"",
                          lambda *a, **k: open_source(source))
 

@@ -47,6 +47,14 @@ class Setting:
         """The share of the image's pixels the file stores."""
         return (self.kept / self.block) ** 2
 
+    def as_setting(self):
+        """The same setting as :class:`encrypt_tool.setting.Setting`."""
+        from encrypt_tool.setting import Setting
+
+        return Setting(self.name, block=self.block, drop=self.drop, rotate=self.rotate,
+                       negpos=self.negpos, channel_perm=self.channel_perm,
+                       scramble=self.scramble)
+
     def options(self) -> str:
         """The ``bs-encrypt dataset`` options of this setting."""
         if not self.scramble:

@@ -112,9 +112,8 @@ def _encrypt(source: str, key: bytes, s: Setting, n: int, out: Path) -> Path:
     from encrypt_tool.pipeline import DatasetConfig, build_dataset
     from encrypt_tool.sources import open_source
 
-    cfg = DatasetConfig(out=str(out), source=source, n_keys=4, block_size=(s.block, s.block),
-                        scramble=s.scramble, seed=0, jobs=1, batch_size=n, overwrite=True,
-                        defences=s.defences())  # the CLI's augmentation: crop, flip, GridMask
+    cfg = DatasetConfig(out=str(out), source=source, setting=s.as_setting(), seed=0, jobs=1,
+                        batch_size=n, overwrite=True)  # the CLI's augmentation
     return build_dataset(cfg, key, lambda *a, **k: open_source(source))
 
 
@@ -167,14 +166,15 @@ def train_plain(source: str, out: Path, model: str, n_train: int, epochs: int,
     """Train ``model`` on plain images of ``source`` (``--no-scramble``: crop, flip, GridMask,
     N = 4, as the presets but unscrambled) with the trainer; the run goes to ``out``."""
     from encrypt_tool.pipeline import DatasetConfig, build_dataset
+    from encrypt_tool.setting import Setting
     from encrypt_tool.sources import open_source
     from trainer.config import TrainConfig
     from trainer.train import train
 
     out.mkdir(parents=True, exist_ok=True)
     data = out / "plain.h5"
-    cfg = DatasetConfig(out=str(data), source=source, n_keys=4, scramble=False, seed=0, jobs=1,
-                        limit=n_train, overwrite=True)
+    cfg = DatasetConfig(out=str(data), source=source, setting=Setting("plain", scramble=False),
+                        seed=0, jobs=1, limit=n_train, overwrite=True)
     build_dataset(cfg, b"", lambda *a, **k: open_source(source))
     try:
         t0 = time.perf_counter()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -97,9 +96,9 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="Master key file [default: $BS_ENCRYPT_KEY or ~/.bs-encrypt/master.key, "
                    "created on first use].")
-@click.option("--store", default="raw", show_default=True,
+@click.option("--store", default=None,
               help="raw pixels, or jpeg[:Q[:444|420]] (default Q 90, 4:4:4): lossy, blocks must "
-                   "be multiples of 8 (16 with 420).")
+                   "be multiples of 8 (16 with 420). [default: raw]")
 @click.option("--workers", type=int, default=None,
               help="Encrypt one shard per task on a local Dask cluster of this many processes "
                    "(127.0.0.1, no dashboard); output is a shard folder.")
@@ -109,7 +108,7 @@ def keygen(out: str | None, overwrite: bool) -> None:
                    "every worker must see.")
 @click.option("--connect-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for --scheduler to answer.")
-@click.option("--preset", type=click.Choice(["paper", "hardened", "private"]), default="paper",
+@click.option("--preset", default="paper",
               show_default=True,
               help="paper: 8x8 blocks, zero padding, GridMask, N=4 (the audit reassembles its "
                    "images). hardened: 4x4 blocks, reflect padding, GridMask, N=1. private: "
@@ -117,9 +116,11 @@ def keygen(out: str | None, overwrite: bool) -> None:
                    "8x8, 4 px of 16x16; --rotate --negpos --channel-perm; "
                    "train with a block-set model; what still leaks: docs/FRONTIER.md). "
                    "Options given explicitly override the preset.")
-@click.option("--n-keys", type=int, default=4, show_default=True,
-              help="Encrypted copies N per training image, each with its own key.")
-@click.option("--block-size", default="8", show_default=True, help="Block side, or HxW.")
+@click.option("--n-keys", type=int, default=None,
+              help="Encrypted copies N per training image, each with its own key [default: the "
+                   "preset's, 4 (hardened: 1)].")
+@click.option("--block-size", default=None,
+              help="Block side, or HxW [default: the preset's, 8 (hardened: 4)].")
 @click.option("--seed", type=int, default=None,
               help="With the same key, the same seed gives byte-identical output.")
 @click.option("--jobs", type=int, default=None, help="Parallel workers [default: all cores].")
@@ -132,8 +133,9 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--no-scramble", is_flag=True, help="Same pipeline without scrambling (baseline).")
 @click.option("--no-augment", is_flag=True, help="No crop, flip or GridMask.")
 @click.option("--no-test-augment", is_flag=True, help="Test images get no crop/flip.")
-@click.option("--pad-mode", type=click.Choice(["zero", "reflect"]), default="zero",
-              show_default=True, help="Padding of the random crop.")
+@click.option("--pad-mode", type=click.Choice(["zero", "reflect"]), default=None,
+              help="Padding of the random crop [default: the preset's, zero (hardened: "
+                   "reflect)].")
 @click.option("--pad", type=int, default=None,
               help="Crop padding in pixels [default: 4 per 32 px of the shorter side: 4 at 32, "
                    "28 at 224].")
@@ -141,15 +143,16 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--gridmask-d", default=None,
               help="GridMask unit size range d_min-d_max in pixels [default: 14-32 at 32 px, "
                    "scaled with the shorter side: 98-224 at 224].")
-@click.option("--gridmask-ratio", type=float, default=0.6, show_default=True,
+@click.option("--gridmask-ratio", type=float, default=None,
               help="GridMask r: kept share of a unit's edge; the hole takes (1-r)^2 of each "
-                   "unit, so 0.3 <= r < 1 (at most 49% erased).")
-@click.option("--gridmask-prob", type=float, default=0.8, show_default=True,
-              help="Share of images that get a GridMask.")
-@click.option("--drop-border", type=int, default=0, show_default=True, metavar="PX",
+                   "unit, so 0.3 <= r < 1 (at most 49% erased). [default: 0.6]")
+@click.option("--gridmask-prob", type=float, default=None,
+              help="Share of images that get a GridMask. [default: 0.8]")
+@click.option("--drop-border", type=int, default=None, metavar="PX",
               help="Defence: keep only each block's interior, dropping PX pixels at its edges, "
                    "so that neighbouring blocks share no edge; the file stores the smaller "
-                   "blocks, and decrypt gives 0 in the dropped pixels.")
+                   "blocks, and decrypt gives 0 in the dropped pixels. [default: the "
+                   "preset's, 0 (private: a quarter of the block side)]")
 @click.option("--rotate", is_flag=True,
               help="Defence: turn and mirror every block by its own key (8 states; square "
                    "blocks only).")
@@ -177,24 +180,17 @@ def keygen(out: str | None, overwrite: bool) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def dataset(**o) -> None:
     """Encrypt a dataset: N scrambled, augmented copies per training image, one per test image."""
-    from click.core import ParameterSource
-
-    from encrypt_tool.presets import PRESETS
-
-    ctx = click.get_current_context()
-    for name, value in PRESETS[o["preset"]].items():
-        if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
-            o[name] = value
-    cfg = _dataset_config(o)
     from bsformat.files import check_output
+    from encrypt_tool.dataset_options import dataset_config
     from encrypt_tool.pipeline import build_dataset
     from encrypt_tool.sharded import check_folder_output
     from encrypt_tool.sources import open_source
 
+    cfg = dataset_config(o)
     check = check_folder_output if cfg.sharded else check_output
     check(Path(cfg.out).expanduser(), cfg.overwrite)  # before any output
     _stale_partials(Path(cfg.out).expanduser(), o["clean_partial"])
-    key = _load_key(o["key"], create=True) if cfg.scramble else b""
+    key = _load_key(o["key"], create=True) if cfg.setting.scramble else b""
 
     def progress(total: int):
         if o["quiet"]:
@@ -235,52 +231,6 @@ def _stale_partials(out: Path, clean: bool) -> None:
         click.echo(f"deleted {what}", err=True)
     else:
         click.echo(f"warning: kept {what}; pass --clean-partial to delete them", err=True)
-
-
-def _dataset_config(o: dict):
-    from encrypt_tool.augment import AugmentConfig
-    from encrypt_tool.defences import DefenceConfig
-    from encrypt_tool.pipeline import DatasetConfig
-    from encrypt_tool.scramble import parse_block_size
-    from encrypt_tool.sources.imagefile import parse_image_size
-
-    d0 = d1 = None
-    if o["gridmask_d"] is not None:
-        try:
-            d0, d1 = (int(v) for v in o["gridmask_d"].split("-"))
-        except ValueError:
-            raise ValueError(
-                f"--gridmask-d {o['gridmask_d']!r} is not valid; use MIN-MAX such as 14-32"
-            ) from None
-    image_size = parse_image_size(o["image_size"]) if o["image_size"] is not None else None
-    block = parse_block_size(o["block_size"])
-    drop = o["drop_border"]
-    if drop == "quarter":  # --preset private: keep the central half of each block side
-        drop = min(block) // 4
-        if drop < 1:
-            raise ValueError(f"--preset private drops a quarter of each block side; blocks of "
-                             f"{o['block_size']} leave no border to drop: use --block-size 4 "
-                             f"or more")
-    augment = None
-    if not o["no_augment"]:
-        augment = AugmentConfig(pad=o["pad"], pad_mode=o["pad_mode"], gridmask=not o["no_gridmask"],
-                                gridmask_d=None if d0 is None else (d0, d1),
-                                gridmask_ratio=o["gridmask_ratio"],
-                                gridmask_prob=o["gridmask_prob"])
-    return DatasetConfig(
-        out=o["out"], source=o["source"], data_dir=o["data_dir"], download=o["download"],
-        n_keys=o["n_keys"], block_size=block,
-        scramble=not o["no_scramble"], augment=augment, test_augment=not o["no_test_augment"],
-        seed=o["seed"], backend=o["backend"],
-        jobs=o["jobs"] if o["jobs"] is not None else os.cpu_count() or 1,
-        batch_size=o["batch_size"],
-        shard_size=o["shard_size"], limit=o["limit"], compression=o["compression"],
-        overwrite=o["overwrite"], image_size=image_size, channels=o["channels"],
-        test_fraction=o["test_fraction"], skip_corrupt=o["skip_corrupt"], store=o["store"],
-        workers=o["workers"], scheduler=o["scheduler"], connect_timeout=o["connect_timeout"],
-        defences=DefenceConfig(drop_border=drop, rotate=o["rotate"],
-                               negpos=o["negpos"], channel_perm=o["channel_perm"]),
-    )
 
 
 @main.command()

@@ -9,8 +9,9 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bsformat.codec import check_grid, parse_store
 from bsformat.files import check_output
@@ -36,23 +37,21 @@ from encrypt_tool.sizing import (
 from keys.derive import derive_dataset_id
 from keys.master import fingerprint
 
+if TYPE_CHECKING:  # the setting builds its run config (Setting.dataset_config): no import here
+    from encrypt_tool.setting import Setting
+
 __all__ = ["DatasetConfig", "build_dataset", "plan_units", "resolve_backend"]
 
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    """Settings of one ``bs-encrypt dataset`` run."""
+    """One ``bs-encrypt dataset`` run: the encryption ``setting`` and where and how to run it."""
 
     out: str
+    setting: Setting
     source: str = "cifar10"
     data_dir: str | None = None
     download: bool = False
-    n_keys: int = 4
-    block_size: tuple[int, int] = (8, 8)
-    scramble: bool = True
-    augment: AugmentConfig | None = field(
-        default_factory=lambda: AugmentConfig(pad=None, gridmask_d=None))  # scaled to the size
-    test_augment: bool = True
     seed: int | None = None
     jobs: int = 1
     backend: str = "auto"
@@ -65,24 +64,19 @@ class DatasetConfig:
     channels: str = "rgb"
     test_fraction: float | None = None
     skip_corrupt: bool = False
-    defences: DefenceConfig = field(default_factory=DefenceConfig)
-    store: str = "raw"
     workers: int | None = None
     scheduler: str | None = None
     connect_timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        if self.defences.active and not self.scramble:
-            raise ValueError("--drop-border, --rotate, --negpos and --channel-perm are keyed "
-                             "like the scrambling; leave out --no-scramble to use them")
-        self.defences.check_block(self.block_size)
+        s = self.setting
+        if s.resolved:
+            s.defences().check_block(s.block)
         if self.channels not in ("rgb", "l"):
             raise ValueError(f"--channels {self.channels!r} is not valid; use rgb or l")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"--test-fraction {self.test_fraction} is not valid; it must be "
                              "between 0 and 1, such as 0.2")
-        if self.n_keys < 1:
-            raise ValueError(f"--n-keys {self.n_keys} is not valid; it must be at least 1")
         for name in ("jobs", "batch_size", "shard_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)} is not valid; "
@@ -103,8 +97,9 @@ class DatasetConfig:
         if not self.connect_timeout > 0:
             raise ValueError(f"--connect-timeout {self.connect_timeout} is not valid; it must "
                              f"be more than 0 seconds")
-        kept = tuple(b - 2 * self.defences.drop_border for b in self.block_size)  # stored
-        check_grid(kept, kept, parse_store(self.store))
+        store = parse_store(s.store)
+        if s.resolved:
+            check_grid(s.kept, s.kept, store)
 
     @property
     def sharded(self) -> bool:
@@ -113,12 +108,17 @@ class DatasetConfig:
 
     def identity(self) -> str:
         """The settings that fix the pixels (not where, how fast or how they are stored: a JPEG
-        dataset holds the JPEGs of the raw one's pixels)."""
-        fixed = {k: v for k, v in asdict(self).items()
-                 if k not in ("out", "data_dir", "download", "jobs", "backend", "compression",
-                              "overwrite", "workers", "scheduler", "connect_timeout", "store")}
-        if not self.defences.active:  # files without defences keep their earlier identity
-            del fixed["defences"]
+        dataset holds the JPEGs of the raw one's pixels), of a resolved setting."""
+        s = self.setting
+        fixed = {"source": self.source, "n_keys": s.n_copies, "block_size": list(s.block),
+                 "scramble": s.scramble,
+                 "augment": asdict(s.augment) if s.augment is not None else None,
+                 "test_augment": s.test_augment, "seed": self.seed,
+                 "batch_size": self.batch_size, "shard_size": self.shard_size,
+                 "limit": self.limit, "image_size": self.image_size, "channels": self.channels,
+                 "test_fraction": self.test_fraction, "skip_corrupt": self.skip_corrupt}
+        if s.drop or s.transforms:  # files without defences keep their earlier identity
+            fixed["defences"] = asdict(s.defences())
         return json.dumps(fixed, sort_keys=True, default=str)
 
     def source_options(self) -> dict:
@@ -148,6 +148,7 @@ def plan_units(n: int, batch_size: int, shard_size: int) -> list[tuple[int, int]
 def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, int, AugmentConfig | None]]:
     """For every split of the source: (split source, images, copies, augmentation)."""
     out = {}
+    setting = cfg.setting
     largest = max(sp.n for sp in src.splits.values())
     if cfg.limit is not None and cfg.limit > largest:
         sizes = ", ".join(f"{k} {sp.n:,}" for k, sp in src.splits.items())
@@ -161,11 +162,38 @@ def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, int, Augmen
         if n == 0:
             raise ValueError(f"split {name!r} of source {src.name!r} has no images")
         train = name == "train"
-        aug = cfg.augment
+        aug = setting.augment
         if aug is not None and not train:
-            aug = aug.without_gridmask() if cfg.test_augment else None
-        out[name] = (sp, n, cfg.n_keys if train else 1, aug)
+            aug = aug.without_gridmask() if setting.test_augment else None
+        out[name] = (sp, n, setting.n_copies if train else 1, aug)
     return out
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A checked run: the resolved config, splits, source shape, augmentation, defences,
+    batch size, storage and the plan line."""
+
+    cfg: DatasetConfig
+    splits: dict
+    shape: tuple[int, int, int]
+    augment: AugmentConfig | None
+    defences: DefenceConfig | None
+    batch: int
+    store: object
+    line: str
+
+    @property
+    def stored(self) -> tuple[int, int, int]:
+        """The stored image shape (the kept blocks' grid with a border drop)."""
+        d = self.defences
+        return d.kept_image_shape() if d is not None else tuple(self.shape)
+
+    @property
+    def block(self) -> tuple[int, int]:
+        """The stored block size."""
+        d = self.defences
+        return d.kept_block() if d is not None else self.cfg.setting.block
 
 
 def build_dataset(
@@ -184,64 +212,44 @@ def build_dataset(
     """
     out = Path(cfg.out).expanduser()
     check_folder_output(out, cfg.overwrite) if cfg.sharded else check_output(out, cfg.overwrite)
-    store = parse_store(cfg.store)
+    parse_store(cfg.setting.store)
     src = open_source(cfg.source, **cfg.source_options())
     with _shown_if_valid():
         for note in src.notes:
             warnings.warn(note, stacklevel=2)
-        splits, shape, augment, defences, batch, plan = _check(cfg, src, out)
-        stored = defences.kept_image_shape() if defences is not None else tuple(shape)
-        block = defences.kept_block() if defences is not None else cfg.block_size
-        check_grid(tuple(block), tuple(stored[:2]), store)  # the stored blocks are JPEG's
+        plan = _check(cfg, src, out)
+    cfg = plan.cfg
     if report is not None:  # the options are valid: say what will be done
         report(f"config {cfg.describe()}")
-        report(f"{plan}; augment {describe_augment(augment.to_json() if augment else None)}")
-    secret = key if cfg.scramble else b""
-    if cfg.seed is None:
-        dataset_id = secrets.token_bytes(16)
-    else:
-        description = json.dumps([src.name, cfg.identity()]).encode()
-        dataset_id = derive_dataset_id(secret, description)
+        aug = plan.augment
+        report(f"{plan.line}; augment {describe_augment(aug.to_json() if aug else None)}")
+    dataset_id = _dataset_id(cfg, src, key)
     layouts, work, specs, units = [], [], {}, {}
-    for name, (sp, n, n_copies, aug) in splits.items():
-        spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.block_size, augment=aug,
-                         scramble=cfg.scramble, dataset_id=dataset_id, defences=defences)
+    for name, (sp, n, n_copies, aug) in plan.splits.items():
+        spec = BatchSpec(split=name, n_copies=n_copies, block=cfg.setting.block, augment=aug,
+                         scramble=cfg.setting.scramble, dataset_id=dataset_id,
+                         defences=plan.defences)
         aug_json = spec.augment.to_json() if spec.augment is not None else "null"
         layouts.append(SplitLayout(name=name, labels=sp.labels[:n], n_copies=spec.n_copies,
-                                   image_shape=stored, shard_size=cfg.shard_size,
+                                   image_shape=plan.stored, shard_size=cfg.shard_size,
                                    augment_json=aug_json))
-        specs[name], units[name] = spec, plan_units(n, batch, cfg.shard_size)
+        specs[name], units[name] = spec, plan_units(n, plan.batch, cfg.shard_size)
         work += [(name, sp, a, b, spec) for a, b in units[name]]
-    attrs = {
-        "tool_version": __version__,
-        "created": created_stamp(cfg.seed is not None),
-        "dataset_id": dataset_id.hex(),
-        "key_fingerprint": fingerprint(key) if cfg.scramble else "",
-        "scrambled": cfg.scramble,
-        "block_size": list(block),  # stored: the kept blocks and images
-        "image_shape": list(stored),
-        "source": src.name.split(":", 1)[0],  # the kind only: a folder's name can be private
-        "augment": augment.to_json() if augment is not None else "null",
-        "preprocess": json.dumps(src.meta, sort_keys=True),
-    }
-    if defences is not None:  # absent: none (files without defences are as before)
-        attrs["defences"] = defences.to_json()
-    if store.kind != "raw":
-        attrs["store"] = json.dumps(store.to_json(), sort_keys=True)
+    attrs = _attributes(plan, src, key, dataset_id)
     handled = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
     previous = {sig: signal.signal(sig, _raise_interrupt) for sig in handled}
     try:
         if cfg.sharded:
-            tasks = shard_tasks(layouts, {k: v[0] for k, v in splits.items()}, specs, units,
-                                attrs, src.class_names, cfg.compression, store)
+            tasks = shard_tasks(layouts, {k: v[0] for k, v in plan.splits.items()}, specs, units,
+                                attrs, src.class_names, cfg.compression, plan.store)
             described = {lay.name: {"n_images": lay.n_images, "n_copies": lay.n_copies,
                                     "shard_size": lay.shard_size} for lay in layouts}
             return build_folder(out, tasks, key, described, attrs, src.class_names,
                                 jobs=cfg.jobs, backend=resolve_backend(cfg.backend, cfg.jobs),
                                 workers=cfg.workers, scheduler=cfg.scheduler,
                                 timeout=cfg.connect_timeout, progress=progress)
-        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression, store,
-                             threads=cfg.jobs)
+        writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression,
+                             plan.store, threads=cfg.jobs)
         try:
             _run(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs), progress)
             return writer.commit(cfg.overwrite)
@@ -251,6 +259,36 @@ def build_dataset(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _dataset_id(cfg: DatasetConfig, src, key: bytes) -> bytes:
+    """The public dataset id: random, or with ``--seed`` fixed by the key and the settings."""
+    if cfg.seed is None:
+        return secrets.token_bytes(16)
+    description = json.dumps([src.name, cfg.identity()]).encode()
+    return derive_dataset_id(key if cfg.setting.scramble else b"", description)
+
+
+def _attributes(plan: _Plan, src, key: bytes, dataset_id: bytes) -> dict:
+    """The file's public root attributes (no key material; the source's kind, not its name)."""
+    cfg, augment, scrambled = plan.cfg, plan.augment, plan.cfg.setting.scramble
+    attrs = {
+        "tool_version": __version__,
+        "created": created_stamp(cfg.seed is not None),
+        "dataset_id": dataset_id.hex(),
+        "key_fingerprint": fingerprint(key) if scrambled else "",
+        "scrambled": scrambled,
+        "block_size": list(plan.block),  # stored: the kept blocks and images
+        "image_shape": list(plan.stored),
+        "source": src.name.split(":", 1)[0],  # the kind only: a folder's name can be private
+        "augment": augment.to_json() if augment is not None else "null",
+        "preprocess": json.dumps(src.meta, sort_keys=True),
+    }
+    if plan.defences is not None:  # absent: none (files without defences are as before)
+        attrs["defences"] = plan.defences.to_json()
+    if plan.store.kind != "raw":
+        attrs["store"] = json.dumps(plan.store.to_json(), sort_keys=True)
+    return attrs
 
 
 @contextlib.contextmanager
@@ -264,25 +302,31 @@ def _shown_if_valid() -> Iterator[None]:
         warnings.warn(w.message, stacklevel=3)
 
 
-def _check(cfg: DatasetConfig, src, out: Path) -> tuple:
-    """Every check of the run's settings against its source, before any work: the splits,
-    image shape, resolved augmentation and defences, batch size and plan line."""
+def _check(cfg: DatasetConfig, src, out: Path) -> _Plan:
+    """Every check of the run's settings against its source, before any work; the setting is
+    resolved for the source's image size."""
     splits = _splits(cfg, src)
-    shape = next(iter(splits.values()))[0].image_shape
+    shape = tuple(next(iter(splits.values()))[0].image_shape)
     for name, (sp, *_) in splits.items():
-        if tuple(sp.image_shape) != tuple(shape):
+        if tuple(sp.image_shape) != shape:
             raise ValueError(f"split {name!r} has images of {sp.image_shape}, others {shape}")
-    block_grid(shape[:2], cfg.block_size)
-    augment = cfg.augment.resolve(shape) if cfg.augment is not None else None
+    setting = cfg.setting.resolve(shape)
+    cfg = replace(cfg, setting=setting)  # checks the resolved block and border
+    block_grid(shape[:2], setting.block)
+    augment = setting.augment.resolve(shape) if setting.augment is not None else None
     if augment is not None and augment.crop:
         check_pad(augment.pad, tuple(shape[:2]))
-    _check_gridmask(augment, cfg.block_size)
-    defences = cfg.defences.resolve(cfg.block_size, shape) if cfg.defences.active else None
-    stored = defences.kept_image_shape() if defences is not None else tuple(shape)
+    _check_gridmask(augment, setting.block)
+    defences = setting.defences()
+    defences = defences.resolve(setting.block, shape) if defences.active else None
+    stored = defences.kept_image_shape() if defences is not None else shape
     splits = {k: (sp, n, c, a.resolve(shape) if a is not None else None)
               for k, (sp, n, c, a) in splits.items()}
-    batch, plan = _check_sizes(cfg, out, splits, shape, stored)
-    return splits, shape, augment, defences, batch, plan
+    batch, line = _check_sizes(cfg, out, splits, shape, stored)
+    store = parse_store(setting.store)
+    block = defences.kept_block() if defences is not None else setting.block
+    check_grid(tuple(block), tuple(stored[:2]), store)  # the stored blocks are JPEG's
+    return _Plan(cfg, splits, shape, augment, defences, batch, store, line)
 
 
 def _check_gridmask(augment: AugmentConfig | None, block: tuple[int, int]) -> None:

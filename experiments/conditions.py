@@ -1,35 +1,27 @@
-"""The four conditions of the paper's Fig. 3: plain or scrambled, with or without augmentation."""
+"""The four conditions of the paper's Fig. 3, as settings: plain or scrambled, with or without
+augmentation (crop with 4 px of zero padding, flip, GridMask; N = 4 copies with it, 1 without)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from encrypt_tool.augment import AugmentConfig
+from encrypt_tool.setting import Setting
 
-__all__ = ["CONDITIONS", "Condition"]
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One training condition: how the client prepares the data, how the cloud evaluates."""
-
-    name: str
-    label: str
-    scramble: bool
-    augment: bool
-
-    @property
-    def n_keys(self) -> int:
-        return 4 if self.augment else 1
-
-    def augment_config(self) -> AugmentConfig | None:
-        """Crop (padding 4, zeros), flip and GridMask with the defaults, or nothing."""
-        return AugmentConfig() if self.augment else None
-
+__all__ = ["CONDITIONS", "condition"]
 
 CONDITIONS = (
-    Condition("plain", "plain, no augmentation", scramble=False, augment=False),
-    Condition("encrypted", "encrypted, no augmentation", scramble=True, augment=False),
-    Condition("plain_aug", "plain, augmentation (N=4)", scramble=False, augment=True),
-    Condition("encrypted_aug", "encrypted, augmentation (N=4)", scramble=True, augment=True),
+    Setting("plain", scramble=False, augment=None, test_augment=False, n_copies=1,
+            label="plain, no augmentation"),
+    Setting("encrypted", augment=None, test_augment=False, n_copies=1,
+            label="encrypted, no augmentation"),
+    Setting("plain_aug", scramble=False, augment=AugmentConfig(),
+            label="plain, augmentation (N=4)"),
+    Setting("encrypted_aug", augment=AugmentConfig(), label="encrypted, augmentation (N=4)"),
 )
+
+
+def condition(name: str) -> Setting:
+    """The named condition; ValueError naming the known ones."""
+    known = {c.name: c for c in CONDITIONS}
+    if name not in known:
+        raise ValueError(f"--condition {name!r} is not known; use one of: {', '.join(known)}")
+    return known[name]

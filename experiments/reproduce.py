@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from encrypt_tool import __version__
-from encrypt_tool.pipeline import DatasetConfig, build_dataset
-from experiments.conditions import CONDITIONS, Condition
+from encrypt_tool.pipeline import build_dataset
+from encrypt_tool.setting import Setting
+from experiments.conditions import CONDITIONS
 from experiments.machine import cpu_model
 from experiments.report import bar_chart, sample_figure, write_tables
 from experiments.splits import SPLIT_ROLES, reproduce_source
@@ -111,17 +112,15 @@ def _versions() -> dict[str, str]:
             "torch": torch.__version__, "torchvision": torchvision.__version__}
 
 
-def _encrypt(cond: Condition, cfg: ReproduceConfig, source, key: bytes, path: Path) -> float:
+def _encrypt(cond: Setting, cfg: ReproduceConfig, source, key: bytes, path: Path) -> float:
     t0 = time.perf_counter()
-    dcfg = DatasetConfig(out=str(path), source=source.name, n_keys=cond.n_keys,
-                         scramble=cond.scramble, augment=cond.augment_config(),
-                         test_augment=cond.augment, seed=cfg.seed, jobs=cfg.jobs,
-                         overwrite=True)
+    dcfg = cond.dataset_config(str(path), source.name, seed=cfg.seed, jobs=cfg.jobs,
+                               overwrite=True)
     build_dataset(dcfg, key if cond.scramble else b"", lambda *a, **k: source)
     return time.perf_counter() - t0
 
 
-def _train(cond: Condition, cfg: ReproduceConfig, data: Path, run_dir: Path) -> dict:
+def _train(cond: Setting, cfg: ReproduceConfig, data: Path, run_dir: Path) -> dict:
     from trainer.config import TrainConfig
     from trainer.train import train
 
@@ -189,7 +188,7 @@ def _run(cfg: ReproduceConfig, source, key: bytes, device, out: Path, t_start: f
          evaluate_checkpoint) -> dict:
     rows, timings = [], {}
     for cond in (c for c in CONDITIONS if c.name in cfg.conditions):
-        print(f"== {cond.label}", flush=True)
+        print(f"== {cond.caption}", flush=True)
         data = out / "data" / f"{cond.name}.h5"
         data.parent.mkdir(exist_ok=True)
         enc_s = _encrypt(cond, cfg, source, key, data)
@@ -199,7 +198,7 @@ def _run(cfg: ReproduceConfig, source, key: bytes, device, out: Path, t_start: f
         last = out / "runs" / cond.name / "last.pt"
         for split in (s for s in SPLIT_ROLES if s in source.splits):
             m = evaluate_checkpoint(str(last), str(data), split, device)
-            rows.append({"condition": cond.name, "label": cond.label, "split": split,
+            rows.append({"condition": cond.name, "label": cond.caption, "split": split,
                          "split_label": SPLIT_ROLES[split], "images": m["n"], "acc": m["acc"],
                          "acc_tta": m["acc_tta"], "loss": m["loss"], "loss_tta": m["loss_tta"]})
         timings[cond.name] = {"encrypt_s": round(enc_s, 1), "train_s": round(train_s, 1)}

@@ -20,7 +20,8 @@ pytest.importorskip("distributed")
 
 from distributed import Client, LocalCluster  # noqa: E402
 
-from encrypt_tool.pipeline import DatasetConfig, build_dataset  # noqa: E402
+from encrypt_tool.pipeline import build_dataset  # noqa: E402
+from encrypt_tool.presets import PRESETS  # noqa: E402
 from encrypt_tool.sources import open_source  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,9 +81,9 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, run_cli, key_file, clus
 
     lc, client = cluster
     one = _single(tmp_path, run_cli, key_file)
-    cfg = DatasetConfig(out=str(tmp_path / "dask"), source="synthetic", limit=120,
-                        batch_size=20, shard_size=30, seed=11,
-                        scheduler=lc.scheduler_address)
+    cfg = PRESETS["paper"].dataset_config(str(tmp_path / "dask"), "synthetic", limit=120,
+                                          batch_size=20, shard_size=30, seed=11,
+                                          scheduler=lc.scheduler_address)
     bar = _KillOnFirstShard(client.run(os.getpid))  # worker address -> process id
     build_dataset(cfg, load_key(key_file), open_source, progress=bar)
     assert bar.killed is not None

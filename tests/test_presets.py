@@ -22,10 +22,11 @@ def cli(*args):
 
 def test_private_preset_settings():
     p = PRESETS["private"]
-    assert p["block_size"] == "8" and p["n_keys"] == 4 and p["no_gridmask"] is False
-    assert p["drop_border"] == "quarter" and p["rotate"] and p["negpos"] and p["channel_perm"]
+    assert p.block == (8, 8) and p.n_copies == 4 and p.augment.gridmask
+    assert p.drop == "quarter" and p.rotate and p.negpos and p.channel_perm
     for name in ("paper", "hardened"):  # the other presets keep no defence
-        assert not {"drop_border", "rotate", "negpos", "channel_perm"} & set(PRESETS[name])
+        s = PRESETS[name]
+        assert s.drop == 0 and not s.transforms
 
 
 def test_private_preset_encrypts_with_every_defence_and_round_trips(tmp_path, key_file):
