@@ -114,9 +114,9 @@ def relation_union(c: dict, jobs: int = 1) -> np.ndarray:
     public solver's ``relation``. The attacks that try the states (extended and cluster
     solvers) answer with images, not orders, and are left out; the audit scores them itself."""
     from encrypt_tool.audit.attack import SideInfo
-    from encrypt_tool.audit.battery import attack_all
+    from encrypt_tool.audit.battery import run_battery
 
     side = SideInfo(pad=c["pad"], pad_mode=c["pad_mode"])
-    _, orders, _, _ = attack_all(c["enc"], tuple(c["block"]), side,
-                                 defences=json.loads(c["defences"]), jobs=jobs)
-    return np.max([score_orders(o, c)["relation"] for o in orders.values()], axis=0)
+    bat = run_battery(c["enc"], tuple(c["block"]), side, json.loads(c["defences"]), jobs=jobs)
+    orders = [a.orders for a in bat.answers.values() if a.orders is not None]
+    return np.max([score_orders(o, c)["relation"] for o in orders], axis=0)

@@ -122,11 +122,9 @@ def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: by
     """Encrypt x (M, H, W, C) uint8 as setting ``s`` (N = 4), run every attack of the audit on
     copy 0 with all copies as side information, and refill each output to the source size."""
     from bsformat.reader import open_dataset
-    from encrypt_tool.audit.battery import attack_all
-    from encrypt_tool.audit.pieces import assemble
+    from encrypt_tool.audit.battery import run_battery
     from encrypt_tool.audit.run import kept_plain, side_info
     from encrypt_tool.decrypt import decrypt_images
-    from encrypt_tool.scramble import block_grid
 
     path = _encrypt(write_npz(x, labels, names, work / "images.npz"), key, s, len(x),
                     work / "recognition.h5")
@@ -147,12 +145,11 @@ def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: by
         raise RuntimeError("the recomputed augmentation does not match the decrypted images")
 
     t0 = time.perf_counter()
-    pieces, orders, pick, ext = attack_all(enc, block, side, defences=defences, jobs=jobs)
-    grid = block_grid(enc.shape[2:4], block)
-    outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}  # (M, H', W', C)
-    chosen = np.stack([outs[list(orders)[a]][i] for i, a in enumerate(pick)])
-    ext = {name: o for name, o in ext.items() if o is not None}  # (M, H', W', C) each
-    outs.update(ext)
+    bat = run_battery(enc, block, side, defences, jobs=jobs)
+    outs = bat.images()  # name -> (M, H', W', C)
+    chosen = bat.chosen(outs)
+    # the state solvers' answers are right up to a whole-picture transform: classify each
+    ext = {k: outs[k] for k, a in bat.answers.items() if a.images is not None}
     ext = ext if s.transforms else {}  # without transforms a state solver is one more solver
     a = Attacked(s, plain, kept, np.ascontiguousarray(enc[:, 0]), outs, ext, chosen,
                  time.perf_counter() - t0, defences, fill)

@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from encrypt_tool.audit.attack import COSTS, SideInfo
-from encrypt_tool.audit.battery import attack_all
-from encrypt_tool.audit.extended import MAX_CANDIDATES
+from encrypt_tool.audit.attacks import Attack
+from encrypt_tool.audit.battery import run_battery
 from encrypt_tool.audit.metrics import (
     direct_comparison,
     key_space_bits,
@@ -136,13 +136,16 @@ def audit_arrays(
     progress=None,
     defences: dict | None = None,
     jobs: int = 1,
+    attacks: tuple[Attack, ...] | None = None,
+    models: dict | None = None,
 ) -> tuple[dict, list[np.ndarray]]:
-    """Attack copy 0 of enc (M, N, H, W, C) with every attack and score it against plain.
+    """Attack copy 0 of enc (M, N, H, W, C) with the chosen attacks (default: all) and score
+    every answer against plain (M, H, W, C).
 
-    plain: (M, H, W, C). ``index`` names the images in the per-image rows (default 0..M-1).
-    ``progress``: an :class:`~encrypt_tool.audit.progress.AuditProgress` (or None).
-    ``defences``: the file's public ``defences`` attribute (the attacks that know them run).
-    ``jobs``: worker processes for the attacks (chunks of images in parallel).
+    ``index`` names the images in the per-image rows (default 0..M-1). ``progress``: an
+    :class:`~encrypt_tool.audit.progress.AuditProgress` (or None). ``defences``: the file's
+    public ``defences`` attribute (the attacks that know them run). ``jobs``: worker
+    processes for the attacks. ``models``: trained models of the learned attacks.
     Returns the scores and the images to picture (plain, encrypted, best attack output,
     self-chosen answer), the first few of each.
     """
@@ -151,26 +154,19 @@ def audit_arrays(
         raise ValueError(f"plain images {plain.shape} do not match encrypted {enc.shape}")
     index = np.arange(M) if index is None else np.asarray(index)
     grid = block_grid((H, W), block)
-    skipped: list[str] = []
-    pieces, orders, pick, extended = attack_all(enc, block, side, beam, costs, progress,
-                                                defences, jobs)
-    outs = {name: assemble(pieces, o, grid) for name, o in orders.items()}
+    bat = run_battery(enc, block, side, defences, attacks, beam, costs, models, progress, jobs)
+    outs = bat.images()
     space = StateSpace.of(defences)
     view = space if space.size > 1 else None  # blocks placed as stored are states too
     rows = {name: _per_image(out, plain, block, view) for name, out in outs.items()}
-    for name, out in extended.items():
-        if out is None:
-            skipped.append(name)
-            continue
-        outs[name] = out
-        rows[name] = _per_image(out, plain, block, space)
     scores = {name: _scores(outs[name], plain, rows[name]) for name in outs}
     stack = np.stack(list(rows.values()), axis=1)  # (M, A, 5)
     names = list(rows)
     m = np.arange(M)
+    pick = bat.pick
     best_per_image = np.lexsort((stack[:, :, 0], stack[:, :, 1], stack[:, :, 2]))[:, -1]
     union_out = np.stack([outs[names[a]][i] for i, a in enumerate(best_per_image)])
-    self_out = np.stack([outs[names[a]][i] for i, a in enumerate(pick)])
+    self_out = bat.chosen(outs)
     union_rows = stack.max(axis=1)  # any attack: perfect if one is, best of each other score
     best = max(scores, key=lambda k: (scores[k]["perfect"], scores[k]["neighbour"]))
     bits = key_space_bits(grid) + grid[0] * grid[1] * math.log2(space.size)
@@ -187,7 +183,10 @@ def audit_arrays(
         "self_chosen": _scores(self_out, plain, stack[m, pick]),
         "verdict": _verdict(_scores(union_out, plain, union_rows)),
         "defences": dict(defences or {}),
-        "not_run": [f"{name}: more than {MAX_CANDIDATES} pieces in states" for name in skipped],
+        "ran": {name: {"seconds": round(bat.seconds.get(name, 0.0), 3), "answers": labels}
+                for name, labels in bat.by_attack.items()},
+        "not_run": [f"{name}: {why}" for name, why in bat.not_run.items()],
+        "not_applicable": list(bat.not_applicable),
         "per_image": [
             {
                 "index": int(index[i]),
