@@ -21,10 +21,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bsformat.format import FORMAT_NAME, FormatError
+import h5py
 
-__all__ = ["MANIFEST", "FOLDER_FORMAT", "ShardEntry", "Manifest", "file_sha256", "is_folder_out",
-           "read_manifest", "shard_file_name", "write_manifest"]
+from bsformat.format import DAMAGE, FORMAT_NAME, FormatError, reason
+
+__all__ = ["MANIFEST", "FOLDER_FORMAT", "ShardEntry", "ShardFiles", "Manifest", "check_order",
+           "file_sha256", "is_folder_out", "read_manifest", "shard_file_name", "write_manifest"]
 
 MANIFEST = "manifest.json"
 FOLDER_FORMAT = FORMAT_NAME + "-folder"
@@ -129,6 +131,40 @@ def read_manifest(folder: str | os.PathLike) -> Manifest:
     return m
 
 
+def check_order(folder: Path, m: Manifest) -> None:
+    """FormatError naming the shard unless every split's entries are listed in file order
+    (``SPLIT-00000.h5``, ``SPLIT-00001.h5``, ...) with ranges that follow each other from 0 to the
+    split's size: no entry swapped, reordered, removed or with an edited range."""
+    where = f"{folder}/{MANIFEST}"
+    done: set[str] = set()
+    for before, e in zip((None, *m.shards), m.shards):
+        if e.split not in m.splits:
+            raise FormatError(f"{where}: shard {e.name} is in split {e.split!r}, which the "
+                              f"manifest does not declare ({sorted(m.splits)})")
+        if before is not None and before.split != e.split:
+            done.add(before.split)
+        if e.split in done:
+            raise FormatError(f"{where}: shard {e.name} is listed apart from the other shards "
+                              f"of split {e.split!r} (entries reordered)")
+    for split, sp in m.splits.items():
+        entries = [e for e in m.shards if e.split == split]
+        end = 0
+        for i, e in enumerate(entries):
+            if e.name != shard_file_name(split, i):
+                raise FormatError(f"{where}: shard {e.name} is listed in place {i} of split "
+                                  f"{split!r}, where {shard_file_name(split, i)} belongs "
+                                  f"(entries swapped, reordered or removed)")
+            if not (e.start == end and e.stop > e.start and e.count == e.stop - e.start):
+                raise FormatError(f"{where}: shard {e.name} records images {e.start}..{e.stop} "
+                                  f"({e.count}); it must start at {end}, where the shard before "
+                                  f"it ends, and hold stop - start > 0 images")
+            end = e.stop
+        if end != int(sp["n_images"]):
+            raise FormatError(f"{where}: shard {shard_file_name(split, len(entries))} is missing: "
+                              f"split {split!r} declares {sp['n_images']} images but its listed "
+                              f"shards end at {end} (an entry was removed or a range edited)")
+
+
 class ShardFiles:
     """The open shard files of a folder, checked against its manifest; each shard's SHA-256 is
     checked the first time its images are asked for."""
@@ -147,6 +183,9 @@ class ShardFiles:
                 raise FormatError(f"{self.folder}/{MANIFEST} lists no shards")
             first = read_info(self._files[self.manifest.shards[0].name])
             self._check_members(first.dataset_id)
+            check_order(self.folder, self.manifest)
+            for e in self.manifest.shards:
+                self._check_shard(e)
             self.info = self._info(first)
         except BaseException:
             self.close()
@@ -159,6 +198,33 @@ class ShardFiles:
             if got != want:
                 raise FormatError(f"{self.folder}: shard {e.name} belongs to another dataset "
                                   f"(dataset id {got[:16]}..., the manifest's {want[:16]}...)")
+
+    def _check_shard(self, e: ShardEntry) -> None:
+        """FormatError naming shard ``e`` unless its file holds split ``e.split`` and exactly
+        the images [e.start, e.stop) by their stored global ids (a swapped, moved or edited
+        manifest entry)."""
+        from bsformat.format import shard_name
+
+        f = self._files[e.name]
+        where = f"{self.folder}: shard {e.name}"
+        try:
+            groups = sorted(k for k in f.keys() if isinstance(f[k], h5py.Group))
+            if groups != [e.split]:
+                raise FormatError(f"{where} holds split(s) {groups}; {MANIFEST} lists it in "
+                                  f"split {e.split!r}")
+            ids = f[e.split][shard_name(0)]["ids"]
+            n = len(ids)
+            first, last = (int(ids[0]), int(ids[-1])) if n else (e.start, e.start - 1)
+        except FormatError:
+            raise
+        except DAMAGE as err:
+            raise FormatError(f"{where} is damaged: its ids cannot be read ({reason(err)})"
+                              ) from None
+        if (n, first, last) != (e.count, e.start, e.stop - 1):
+            held = f"images {first}..{last + 1}" if n else "no image"
+            raise FormatError(f"{where} holds {held} ({n} images) of split {e.split!r}; "
+                              f"{MANIFEST} records images {e.start}..{e.stop} ({e.count}): the "
+                              f"manifest was edited or its entries swapped")
 
     def _info(self, first):
         from dataclasses import replace
