@@ -11,11 +11,13 @@ little-endian) and its bytes.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 
 import h5py
 import numpy as np
 
-__all__ = ["CHECKSUM_ATTR", "shard_digest"]
+__all__ = ["CHECKSUM_ATTR", "checked", "mark_checked", "shard_digest"]
 
 CHECKSUM_ATTR = "sha256"
 _CHUNK_BYTES = 64 << 20
@@ -37,3 +39,39 @@ def shard_digest(images: h5py.Dataset) -> str:
     for a in range(0, n, step):
         h.update(np.ascontiguousarray(images[a:min(n, a + step)]))
     return h.hexdigest()
+
+
+# Shards whose checksum matched in this process, by file identity (device, inode, size, mtime)
+# and shard: a file opened again (the streaming reader opens it every epoch) is not hashed again.
+_CHECKED: set[tuple] = set()
+_LOCK = threading.Lock()
+
+
+def _identity(path: str | os.PathLike, part: str) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, part)
+
+
+def checked(path: str | os.PathLike, part: str) -> bool:
+    """Whether shard ``part`` of the file at ``path``, unchanged since, matched its checksum
+    earlier in this process."""
+    ident = _identity(path, part)
+    with _LOCK:
+        return ident is not None and ident in _CHECKED
+
+
+def mark_checked(path: str | os.PathLike, part: str) -> None:
+    """Remember that shard ``part`` of the file at ``path`` matched its checksum."""
+    ident = _identity(path, part)
+    if ident is not None:
+        with _LOCK:
+            _CHECKED.add(ident)
+
+
+def forget_checked() -> None:
+    """Forget every remembered match (benchmarks, tests)."""
+    with _LOCK:
+        _CHECKED.clear()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import h5py
 
+from bsformat.checksum import checked, mark_checked
 from bsformat.format import DAMAGE, FORMAT_NAME, FormatError, reason
 
 __all__ = ["MANIFEST", "FOLDER_FORMAT", "ShardEntry", "ShardFiles", "Manifest", "check_order",
@@ -260,7 +261,7 @@ class ShardFiles:
 
     def data_group(self, split: str, name: str):
         """The shard group, after its file's SHA-256 matched the manifest's (checked once)."""
-        if name not in self._hashed:
+        if name not in self._hashed and not checked(self.folder / name, "file"):
             self.check(name)
         return self.group(split, name)
 
@@ -271,6 +272,7 @@ class ShardFiles:
             raise FormatError(f"{self.folder}: shard {name} is altered: its SHA-256 "
                               f"{got[:16]}... differs from the manifest's {want[:16]}...")
         self._hashed.add(name)
+        mark_checked(self.folder / name, "file")
 
     def verify(self) -> int:
         """Check every shard file's SHA-256; the number checked."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from bsformat.checksum import CHECKSUM_ATTR, shard_digest
+from bsformat.checksum import CHECKSUM_ATTR, checked, mark_checked, shard_digest
 from bsformat.codec import decode_batch
 from bsformat.folder import ShardFiles
 from bsformat.format import (
@@ -78,6 +78,7 @@ class Dataset:
             self.info: FileInfo = self._folder.info if self._folder else read_info(self._f)
             self._jpeg = "store" in self.info.attrs
             self._spans = {name: self._check_split(sp) for name, sp in self.info.splits.items()}
+            self._checksummed = self._folder is None and self._any_checksum()
         except BaseException:
             self.close()
             raise
@@ -130,11 +131,37 @@ class Dataset:
         return self._f[split][name]
 
     def _data(self, split: str, name: str) -> h5py.Group:
-        """The group of one shard, for its images (a folder's shard file is checksummed on
-        first use)."""
+        """The group of one shard, for its images, checksummed on first use (a folder's shard
+        file against the manifest, a shard of one file against its stored SHA-256)."""
         if self._folder is not None:
             return self._folder.data_group(split, name)
-        return self._f[split][name]
+        g = self._f[split][name]
+        if self._checksummed and self.check_checksums and not checked(self.path,
+                                                                       f"{split}/{name}"):
+            self._check_shard(split, name, g)
+        return g
+
+    def _any_checksum(self) -> bool:
+        """Whether the file stores shard checksums (not: written before they existed)."""
+        with self._reading("the shard checksums"):
+            return any(CHECKSUM_ATTR in self._f[split][s.name].attrs
+                       for split in self.info.splits for s in self._spans[split])
+
+    check_checksums = True  # False only to measure what the check costs (bench/)
+
+    def _check_shard(self, split: str, name: str, g: h5py.Group) -> None:
+        """FormatError naming the shard unless its images match the stored SHA-256."""
+        with self._reading(f"{split}/{name}"):
+            want = g.attrs.get(CHECKSUM_ATTR)
+            if want is None:
+                raise FormatError(f"{self.path}: {split}/{name} has no checksum while "
+                                  f"other shards have one")
+            want = want.decode() if isinstance(want, bytes) else str(want)
+            got = shard_digest(g["images"])
+        if got != want:
+            raise FormatError(f"{self.path}: {split}/{name} is damaged: its images' "
+                              f"SHA-256 {got[:16]}... differs from the stored {want[:16]}...")
+        mark_checked(self.path, f"{split}/{name}")
 
     def _images(self, g: h5py.Group, rows, copy: int | None) -> np.ndarray:
         """Images of ``rows``: (n, N, H, W, C) or, for one copy, (n, H, W, C) uint8; JPEG
@@ -307,21 +334,11 @@ class Dataset:
         """
         if self._folder is not None:
             return self._folder.verify()
-        spans = [(split, s) for split in self.info.splits for s in self._spans[split]]
-        with self._reading("the shard checksums"):
-            stored = [self._f[split][s.name].attrs.get(CHECKSUM_ATTR) for split, s in spans]
-        if all(v is None for v in stored):
+        if not self._checksummed:
             return 0
-        for (split, s), want in zip(spans, stored, strict=True):
-            if want is None:
-                raise FormatError(f"{self.path}: {split}/{s.name} has no checksum while "
-                                  f"other shards have one")
-            want = want.decode() if isinstance(want, bytes) else str(want)
-            with self._reading(f"{split}/{s.name}"):
-                got = shard_digest(self._f[split][s.name]["images"])
-            if got != want:
-                raise FormatError(f"{self.path}: {split}/{s.name} is damaged: its images' "
-                                  f"SHA-256 {got[:16]}... differs from the stored {want[:16]}...")
+        spans = [(split, s) for split in self.info.splits for s in self._spans[split]]
+        for split, s in spans:
+            self._check_shard(split, s.name, self._f[split][s.name])
         return len(spans)
 
     # -- lifetime ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ at start-up come from ``estimate`` (pure arithmetic on measured rates).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -40,11 +41,16 @@ def train(config: TrainConfig) -> dict:
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
+    fresh = not Path(config.out).exists()
     try:
         if config.deterministic:  # exact replays; on CUDA a few ops only warn
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True, warn_only=d.device.type == "cuda")
         return _train(config, d)
+    except BaseException as e:
+        if fresh and d.main:
+            _remove_unused(Path(config.out), keep_config=isinstance(e, KeyboardInterrupt))
+        raise
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         torch.set_num_threads(threads)
@@ -142,6 +148,18 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             run.save(last=(epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs,
                      best=is_best)
     return _finish(d, run, test_split.scrambled)
+
+
+def _remove_unused(run_dir: Path, keep_config: bool) -> None:
+    """Remove the run directory this run created when it failed before saving any result (it
+    holds at most config.json and partial files); ``keep_config``: keep one holding config.json,
+    which ``--resume`` continues (Ctrl-C)."""
+    if not run_dir.is_dir():
+        return
+    names = {p.name for p in run_dir.iterdir()}
+    unused = all(n == "config.json" or n.endswith(".partial") for n in names)
+    if unused and not (keep_config and "config.json" in names):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _begin(config: TrainConfig, d: ddp.Dist, run_dir: Path, split: Split, identity: dict,
