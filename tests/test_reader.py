@@ -62,6 +62,7 @@ def test_reads_only_the_rows_asked_for(enc, monkeypatch):
         return out
 
     with open_dataset(enc) as ds:
+        ds.verify()  # each shard's checksum reads it whole once per process; here done first
         monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
         ds.read("train", [0, 39], copy=0)  # far apart: two rows, not the split
         assert sum(rows) == 2
@@ -122,7 +123,8 @@ def test_verify_names_a_zeroed_shard(enc, run_cli):
     assert ok.exit_code == 0 and "all 6 shards match their SHA-256" in ok.output
     _zero_bytes(enc, "train/shard_00001/images", 5000, 300)
     with open_dataset(enc) as ds:
-        ds.read("train", [20])  # plain reads do not check: the pixels are just wrong
+        with pytest.raises(FormatError, match="train/shard_00001 is damaged"):
+            ds.read("train", [20])  # a shard's first read checks its checksum
     r = run_cli("inspect", "--verify", enc)
     assert r.exit_code == 1
     lines = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
