@@ -1,6 +1,6 @@
-"""Per-shard checksums: a SHA-256 of each shard's image bytes, stored as the shard attribute
-``sha256`` when the file is committed, so that silently changed image data can be found
-(``bs-encrypt inspect --verify``).
+"""Checksums: the one SHA-256 of a whole file (``file_sha256``), and per-shard checksums: a
+SHA-256 of each shard's image bytes, stored as the shard attribute ``sha256`` when the file is
+committed and checked on a shard's first read, so that silently changed image data is found.
 
 The digest covers the images dataset's uint8 values in C order, (n, N, H, W, C), as h5py reads
 them: for a compressed file, the decompressed bytes. For JPEG copies (a variable-length
@@ -17,10 +17,20 @@ import threading
 import h5py
 import numpy as np
 
-__all__ = ["CHECKSUM_ATTR", "checked", "mark_checked", "shard_digest"]
+__all__ = ["CHECKSUM_ATTR", "checked", "file_sha256", "forget_checked", "mark_checked",
+           "shard_digest"]
 
 CHECKSUM_ATTR = "sha256"
 _CHUNK_BYTES = 64 << 20
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a whole file, read in 8 MiB pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while piece := f.read(8 << 20):
+            h.update(piece)
+    return h.hexdigest()
 
 
 def shard_digest(images: h5py.Dataset) -> str:

@@ -15,51 +15,16 @@ shard is named and refused before any of its images are used.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 
-from bsformat.checksum import checked, mark_checked
-from bsformat.format import DAMAGE, FORMAT_NAME, FormatError, reason
+from bsformat.checksum import checked, file_sha256, mark_checked
+from bsformat.format import DAMAGE, FormatError, reason
+from bsformat.manifest import MANIFEST, ShardEntry, check_order, read_manifest
 
-__all__ = ["MANIFEST", "FOLDER_FORMAT", "ShardEntry", "ShardFiles", "Manifest", "check_order",
-           "file_sha256", "is_folder_out", "read_manifest", "shard_file_name", "write_manifest"]
-
-MANIFEST = "manifest.json"
-FOLDER_FORMAT = FORMAT_NAME + "-folder"
-FOLDER_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ShardEntry:
-    """One shard file of the folder."""
-
-    name: str
-    split: str
-    start: int
-    stop: int
-    count: int
-    bytes: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What ``manifest.json`` holds."""
-
-    attrs: dict  # the public root attributes every shard carries
-    class_names: tuple[str, ...]
-    splits: dict  # split -> {"n_images", "n_copies", "shard_size"}
-    shards: tuple[ShardEntry, ...]
-
-
-def shard_file_name(split: str, index: int) -> str:
-    """File name of shard ``index`` of ``split`` in a folder."""
-    return f"{split}-{index:05d}.h5"
+__all__ = ["ShardFiles", "is_folder_out"]
 
 
 def is_folder_out(out: str, sharded: bool) -> bool:
@@ -68,102 +33,6 @@ def is_folder_out(out: str, sharded: bool) -> bool:
     p = Path(out).expanduser()
     known = p.is_dir() and (not any(p.iterdir()) or (p / MANIFEST).is_file())
     return sharded or str(out).endswith(("/", os.sep)) or known
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a whole file, read in 8 MiB pieces."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while piece := f.read(8 << 20):
-            h.update(piece)
-    return h.hexdigest()
-
-
-def write_manifest(folder: Path, m: Manifest) -> Path:
-    """Write ``folder/manifest.json`` atomically (fsynced, renamed into place)."""
-    data = {"format": FOLDER_FORMAT, "format_version": FOLDER_VERSION, "attrs": m.attrs,
-            "class_names": list(m.class_names), "splits": m.splits,
-            "shards": [vars(e) for e in m.shards]}
-    path = Path(folder) / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.partial")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True, default=str)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
-
-
-def read_manifest(folder: str | os.PathLike) -> Manifest:
-    """The manifest of a shard folder, checked for form and for every shard file's presence
-    and size; FormatError naming the folder or the shard otherwise."""
-    folder = Path(folder)
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise FormatError(f"{folder} is a folder without {MANIFEST}: not a bs-encrypt shard "
-                          f"folder, or the run that wrote it did not finish")
-    try:
-        data = json.loads(path.read_text())
-        if data.get("format") != FOLDER_FORMAT:
-            raise FormatError(f"{path} is not a bs-encrypt manifest (format "
-                              f"{data.get('format')!r})")
-        if int(data.get("format_version", -1)) != FOLDER_VERSION:
-            raise FormatError(f"{path} has manifest version {data.get('format_version')}; this "
-                              f"tool reads version {FOLDER_VERSION}")
-        shards = tuple(ShardEntry(**{k: e[k] for k in ShardEntry.__dataclass_fields__})
-                       for e in data["shards"])
-        m = Manifest(dict(data["attrs"]), tuple(data["class_names"]), dict(data["splits"]),
-                     shards)
-    except FormatError:
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise FormatError(f"{path} is damaged: {type(e).__name__}: {e}") from None
-    for e in m.shards:
-        if "/" in e.name or e.name.startswith("."):
-            raise FormatError(f"{path} lists a shard outside the folder: {e.name!r}")
-        p = folder / e.name
-        if not p.is_file():
-            raise FormatError(f"{folder}: shard {e.name} listed in {MANIFEST} is missing")
-        size = p.stat().st_size
-        if size != e.bytes:
-            raise FormatError(f"{folder}: shard {e.name} has {size} bytes, {MANIFEST} records "
-                              f"{e.bytes} (truncated or replaced)")
-    return m
-
-
-def check_order(folder: Path, m: Manifest) -> None:
-    """FormatError naming the shard unless every split's entries are listed in file order
-    (``SPLIT-00000.h5``, ``SPLIT-00001.h5``, ...) with ranges that follow each other from 0 to the
-    split's size: no entry swapped, reordered, removed or with an edited range."""
-    where = f"{folder}/{MANIFEST}"
-    done: set[str] = set()
-    for before, e in zip((None, *m.shards), m.shards):
-        if e.split not in m.splits:
-            raise FormatError(f"{where}: shard {e.name} is in split {e.split!r}, which the "
-                              f"manifest does not declare ({sorted(m.splits)})")
-        if before is not None and before.split != e.split:
-            done.add(before.split)
-        if e.split in done:
-            raise FormatError(f"{where}: shard {e.name} is listed apart from the other shards "
-                              f"of split {e.split!r} (entries reordered)")
-    for split, sp in m.splits.items():
-        entries = [e for e in m.shards if e.split == split]
-        end = 0
-        for i, e in enumerate(entries):
-            if e.name != shard_file_name(split, i):
-                raise FormatError(f"{where}: shard {e.name} is listed in place {i} of split "
-                                  f"{split!r}, where {shard_file_name(split, i)} belongs "
-                                  f"(entries swapped, reordered or removed)")
-            if not (e.start == end and e.stop > e.start and e.count == e.stop - e.start):
-                raise FormatError(f"{where}: shard {e.name} records images {e.start}..{e.stop} "
-                                  f"({e.count}); it must start at {end}, where the shard before "
-                                  f"it ends, and hold stop - start > 0 images")
-            end = e.stop
-        if end != int(sp["n_images"]):
-            raise FormatError(f"{where}: shard {shard_file_name(split, len(entries))} is missing: "
-                              f"split {split!r} declares {sp['n_images']} images but its listed "
-                              f"shards end at {end} (an entry was removed or a range edited)")
 
 
 class ShardFiles:

@@ -23,7 +23,7 @@ import numpy as np
 
 from bsformat.checksum import CHECKSUM_ATTR, shard_digest
 from bsformat.codec import StoreSpec, encode_batch
-from bsformat.files import partial_name
+from bsformat.files import partial_name, partials
 from bsformat.format import FORMAT_NAME, FORMAT_VERSION, shard_name
 
 __all__ = ["SplitLayout", "ShardWriter", "stale_partials"]
@@ -57,7 +57,7 @@ def stale_partials(out: Path) -> list[tuple[Path, int]]:
     if not out.parent.is_dir():
         return []
     found = []
-    for p in sorted(out.parent.glob(f".{out.name}.*.partial")):
+    for p in partials(out.parent, out.name):
         try:
             fd = os.open(p, os.O_RDONLY)
         except OSError:

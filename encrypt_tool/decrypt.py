@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bsformat.files import partial_name
+from bsformat.files import atomic_write
 from bsformat.format import FileInfo, FormatError
 from bsformat.reader import Batch, Dataset, open_dataset
 from encrypt_tool.defences import DefenceConfig
@@ -93,13 +93,8 @@ def decrypt_file(
             x, _, y = _decrypt(info, key, split, copy, batch)
             plain[at:at + len(x)], labels[at:at + len(x)] = x, y
             at += len(x)
-    tmp = partial_name(out, ".npz")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # as private as the key
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, images=plain, labels=labels, class_names=np.array(info.class_names))
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    names = np.array(info.class_names)
+    size = plain.nbytes + labels.nbytes + names.nbytes + 1024  # + the zip and .npy headers
+    with atomic_write(out, private=True, size=size) as fh:  # as private as the key
+        np.savez(fh, images=plain, labels=labels, class_names=names)
     return out, len(plain)

@@ -23,6 +23,15 @@ FONT_PT = 11
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
+def _save(fig, path: str | os.PathLike) -> None:
+    """Save ``fig`` to ``path`` atomically, in the format its suffix names (.png, .pdf, ...)."""
+    from bsformat.files import atomic_write
+
+    fmt = Path(path).suffix.lstrip(".").lower() or None
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=DPI, format=fmt)
+
+
 def _figure_class():
     """matplotlib's Figure class, or None when matplotlib is not installed."""
     try:
@@ -112,7 +121,7 @@ def image_grid(
             fig.text(gap / width, top / height, "\n".join(content), va="top", ha="left",
                      fontsize=size, fontweight=weight, linespacing=1.25)
         top -= band_height(kind, content)
-    fig.savefig(path, dpi=DPI)
+    _save(fig, path)
     return path
 
 
@@ -153,7 +162,7 @@ def scatter_chart(
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=FONT_PT,
               title="model", title_fontsize=FONT_PT)
-    fig.savefig(path, dpi=DPI)
+    _save(fig, path)
     return path
 
 
@@ -185,5 +194,5 @@ def bar_chart(
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=FONT_PT, frameon=False, ncols=len(names), loc="lower right",
               bbox_to_anchor=(1.0, 1.0))
-    fig.savefig(path, dpi=DPI)
+    _save(fig, path)
     return path

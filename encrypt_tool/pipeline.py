@@ -6,7 +6,6 @@ import contextlib
 import json
 import secrets
 import signal
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -23,7 +22,8 @@ from encrypt_tool.augment import AugmentConfig, describe_augment
 from encrypt_tool.augment.crop import check_pad
 from encrypt_tool.cluster import check_scheduler
 from encrypt_tool.defences import DefenceConfig
-from encrypt_tool.encrypt import BatchSpec, encrypt_unit
+from encrypt_tool.encrypt import BatchSpec
+from encrypt_tool.runner import run_units
 from encrypt_tool.scramble import block_grid
 from encrypt_tool.sharded import build_folder, check_folder_output, shard_tasks
 from encrypt_tool.sizing import (
@@ -251,7 +251,8 @@ def build_dataset(
         writer = ShardWriter(out, attrs, list(src.class_names), layouts, cfg.compression,
                              plan.store, threads=cfg.jobs)
         try:
-            _run(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs), progress)
+            run_units(work, writer, key, cfg.jobs, resolve_backend(cfg.backend, cfg.jobs),
+                      progress)
             return writer.commit(cfg.overwrite)
         except BaseException:
             writer.abort()
@@ -374,26 +375,3 @@ def resolve_backend(backend: str, jobs: int) -> str:
     if backend == "auto":
         return "threads" if jobs <= 4 else "processes"
     return backend
-
-
-def _run(work, writer: ShardWriter, key: bytes, jobs: int, backend: str, progress) -> None:
-    total = sum(b - a for _, _, a, b, _ in work)
-    bar = progress(total) if progress is not None else None
-    calls = [(sp, a, b, spec, key, writer.target(name, a)) for name, sp, a, b, spec in work]
-    if jobs == 1 or len(calls) == 1:
-        results = (encrypt_unit(*c) for c in calls)
-    else:
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=jobs, return_as="generator", max_nbytes=None,
-                            prefer=backend)
-        results = parallel(delayed(encrypt_unit)(*c) for c in calls)
-    try:
-        for (name, _, a, b, _), res in zip(work, results, strict=True):
-            if res is not None:
-                writer.write(name, a, res)
-            if bar is not None:
-                bar.update(b - a)
-    finally:
-        if bar is not None:
-            bar.__exit__(*sys.exc_info())

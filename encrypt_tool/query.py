@@ -20,6 +20,7 @@ import numpy as np
 
 from bsformat.files import check_output
 from bsformat.format import FileInfo, FormatError
+from bsformat.manifest import query_manifest_path, write_query_manifest
 from bsformat.reader import open_dataset
 from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool import __version__
@@ -27,7 +28,6 @@ from encrypt_tool.augment import AugmentConfig
 from encrypt_tool.decrypt import check_key
 from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_batch
-from encrypt_tool.manifest import manifest_path, write_manifest
 from encrypt_tool.pipeline import plan_units
 from encrypt_tool.query_input import QueryImages, find_inputs, load_query_images
 
@@ -43,7 +43,7 @@ class QueryConfig:
     inputs: tuple[str, ...]
     like: str
     out: str = "query.h5"
-    manifest: str | None = None  # default: beside ``out``, see ``manifest.manifest_path``
+    manifest: str | None = None  # default: beside ``out`` (bsformat.manifest.query_manifest_path)
     test_augment: bool = True
     skip_bad: bool = False
     resize: bool = False  # scale + centre-crop to the training size (always if it was resized)
@@ -104,7 +104,7 @@ def read_like(path: str) -> tuple[FileInfo, AugmentConfig | None, bool]:
 
 def _outputs(cfg: QueryConfig) -> tuple[Path, Path]:
     out = Path(cfg.out).expanduser()
-    man = Path(cfg.manifest).expanduser() if cfg.manifest else manifest_path(out)
+    man = Path(cfg.manifest).expanduser() if cfg.manifest else query_manifest_path(out)
     if man.resolve() == out.resolve():
         raise ValueError(f"--manifest {man} must differ from --out {out}")
     check_output(out, cfg.overwrite)
@@ -134,7 +134,7 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     dataset_id = secrets.token_bytes(16)
     _write_query(out, q, info, augment, key, dataset_id, cfg, defences)
     try:
-        write_manifest(_manifest(out, q, info, dataset_id, cfg), man)
+        write_query_manifest(_manifest(out, q, info, dataset_id, cfg), man)
     except BaseException:
         out.unlink(missing_ok=True)
         raise

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
-import secrets
 from pathlib import Path
 
-from encrypt_tool.manifest import read_manifest
+from bsformat.files import atomic_write
+from bsformat.manifest import read_query_manifest
 
 __all__ = ["ResultsError", "check_query_id", "format_table", "join_results", "load",
            "read_predictions", "write_table"]
@@ -90,23 +90,14 @@ def format_table(table: list[dict], max_rows: int | None = None) -> str:
 def write_table(table: list[dict], out: str | os.PathLike, overwrite: bool = False) -> Path:
     """The joined table as CSV, mode 0600 (it names the client's files)."""
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(table[0]))
-            w.writeheader()
-            w.writerows(table)
-        if out.exists() and not overwrite:
-            raise FileExistsError(f"output {out} appeared while writing; not replacing it")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(out, "w", newline="", private=True, overwrite=overwrite) as f:
+        w = csv.DictWriter(f, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
     return out
 
 
 def load(predictions: str | os.PathLike, manifest: str | os.PathLike) -> list[dict]:
     """Read both files and join them."""
     rows = read_predictions(predictions)
-    return join_results(rows, read_manifest(manifest), f"the predictions {predictions}")
+    return join_results(rows, read_query_manifest(manifest), f"the predictions {predictions}")

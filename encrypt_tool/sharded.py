@@ -16,15 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bsformat.folder import (
-    Manifest,
-    ShardEntry,
-    file_sha256,
-    shard_file_name,
-    write_manifest,
-)
+from bsformat.checksum import file_sha256
+from bsformat.files import partial_name
+from bsformat.manifest import Manifest, ShardEntry, shard_file_name, write_manifest
 from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool.cluster import Secret, check_visible, close_client, open_client
+from encrypt_tool.runner import run_units
 
 __all__ = ["ShardTask", "build_folder", "check_folder_output", "run_shard", "shard_tasks"]
 
@@ -99,7 +96,6 @@ def run_shard(task: ShardTask, folder: str, key, token: str | None = None, jobs:
     refuses instead of writing where the client never looks).
     """
     from encrypt_tool.cluster import _sees
-    from encrypt_tool.pipeline import _run
 
     if token is not None:
         why = _sees(folder, token)
@@ -111,7 +107,7 @@ def run_shard(task: ShardTask, folder: str, key, token: str | None = None, jobs:
                          task.compression, task.store, threads=jobs)
     try:
         work = [(task.layout.name, task.source, a, b, task.spec) for a, b in task.units]
-        _run(work, writer, secret, jobs, backend, None)
+        run_units(work, writer, secret, jobs, backend, None)
         writer.commit(overwrite=True)  # a retried task replaces its own identical bytes
     except BaseException:
         writer.abort()
@@ -151,7 +147,7 @@ def build_folder(out: Path, tasks: list[ShardTask], key: bytes, splits: dict, at
     """Write every shard (here, or on Dask when ``workers`` or ``scheduler`` is given), then
     the manifest, then rename the folder to ``out``. Nothing at ``out`` unless all finished."""
     out = out.absolute()  # workers on other machines see the same absolute path, if any
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+    tmp = partial_name(out)
     tmp.mkdir()
     bar = progress(sum(t.stop - t.start for t in tasks)) if progress is not None else None
     try:

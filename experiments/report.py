@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bsformat.files import atomic_write, write_atomic
 from encrypt_tool import figures
 
 __all__ = ["bar_chart", "sample_figure", "write_tables"]
@@ -18,7 +19,7 @@ COLUMNS = ("condition", "split", "images", "acc", "acc_tta", "loss", "loss_tta")
 def write_tables(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
     """``results.csv`` and ``results.md``: one row per (condition, evaluation split)."""
     csv_path, md_path = out_dir / "results.csv", out_dir / "results.md"
-    with open(csv_path, "w", newline="") as f:
+    with atomic_write(csv_path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
         for r in rows:
@@ -28,7 +29,7 @@ def write_tables(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
     for r in rows:
         lines.append(f"| {r['label']} | {r['split_label']} | {r['images']:,} | "
                      f"{100 * r['acc']:.2f}% | {100 * r['acc_tta']:.2f}% |")
-    md_path.write_text("\n".join(lines) + "\n")
+    write_atomic(md_path, "\n".join(lines) + "\n")
     return csv_path, md_path
 
 

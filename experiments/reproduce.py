@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bsformat.files import write_atomic
 from encrypt_tool import __version__
 from encrypt_tool.pipeline import build_dataset
 from encrypt_tool.setting import Setting
@@ -225,5 +226,5 @@ def _run(cfg: ReproduceConfig, source, key: bytes, device, out: Path, t_start: f
                    for k in source.splits},
         "timings_s": timings, "wall_s": round(wall, 1), "results": rows,
     }
-    (out / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_atomic(out / "run.json", json.dumps(record, indent=2) + "\n")
     return record

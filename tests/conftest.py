@@ -1,4 +1,5 @@
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,19 @@ def run_cli():
 
 def cifar_available() -> bool:
     return (SHARED_CIFAR / "unpack.py").exists() and os.access(SHARED_CIFAR, os.R_OK)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 2 MiB tmpfs folder, a disk that fills up at once; skipped where mounting is not
+    allowed (not root, no tmpfs)."""
+    d = tmp_path / "disk"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(d)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True)

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from test_trainer_files import write_file
 
 import trainer.train as tt
+from bsformat.files import atomic_write
 from trainer import checkpoint as ckpt
 from trainer.cli import main
 from trainer.errors import TrainError
@@ -129,52 +130,45 @@ def test_resume_refuses_options_that_differ_from_the_run(data, tmp_path):
 # --- a full disk --------------------------------------------------------------------------
 
 
-def no_space_for(monkeypatch, name: str) -> None:
-    """Writing ``name`` fails half-way with ENOSPC, as on a full disk."""
-    real = ckpt._write
+def _failing_write(monkeypatch, name: str, error: BaseException) -> None:
+    """Writing ``name`` through the one atomic write fails half-way with ``error``."""
+    real = ckpt.write_atomic
 
-    def write(f, data):
-        if Path(f.name).name == name + ".partial":
+    def write(path, data, **kw):
+        if Path(path).name != name:
+            return real(path, data, **kw)
+        with atomic_write(path, size=len(data)) as f:
             f.write(bytes(data[: len(data) // 2]))
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(f, data)
+            raise error
 
-    monkeypatch.setattr(ckpt, "_write", write)
+    monkeypatch.setattr(ckpt, "write_atomic", write)
 
 
 @pytest.mark.parametrize("name", ["config.json", "last.pt", "best.pt", "metrics.csv"])
 def test_a_full_disk_is_one_line_naming_the_file(data, tmp_path, monkeypatch, name):
-    no_space_for(monkeypatch, name)
+    _failing_write(monkeypatch, name, OSError(errno.ENOSPC, "No space left on device"))
     out = tmp_path / "run"
     line = one_line(bs_train(data, "--out", out, "--epochs", "1", *TINY[2:]),
-                    str(out / name), "no space left", "MiB")
-    assert "Traceback" not in line
+                    str(out / name), "no space left", "needs")
+    assert "Traceback" not in line and "needs 0.0" not in line and "free" in line
     assert not list(out.glob("*.partial")), list(out.iterdir())
+    if name == "config.json":  # nothing was saved: no run folder is left behind
+        assert not out.exists()
 
 
 def test_ctrl_c_while_writing_a_checkpoint_leaves_no_partial_file(data, tmp_path, monkeypatch):
-    real = ckpt._write
-
-    def write(f, data):
-        if Path(f.name).name == "last.pt.partial":
-            f.write(b"half")
-            raise KeyboardInterrupt
-        real(f, data)
-
-    monkeypatch.setattr(ckpt, "_write", write)
+    _failing_write(monkeypatch, "last.pt", KeyboardInterrupt())
     out = tmp_path / "run"
     r = bs_train(data, "--out", out, "--epochs", "1", *TINY[2:])
     assert r.exit_code == 130 and "continue with: bs-train --resume" in r.stderr, r.output
     assert not list(out.glob("*.partial")), list(out.iterdir())
 
 
-def test_a_real_full_device_leaves_no_partial_file(tmp_path):
-    if not Path("/dev/full").exists():
-        pytest.skip("no /dev/full here")
-    (tmp_path / "x.pt.partial").symlink_to("/dev/full")  # every write there fails with ENOSPC
-    with pytest.raises(TrainError, match="no space left on the disk of .*x.pt"):
-        ckpt.save({"w": torch.zeros(1000)}, tmp_path / "x.pt")
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+def test_a_real_full_disk_leaves_no_partial_file(full_disk):
+    with pytest.raises(OSError, match=r"no space left on the disk of .*x.pt: writing it needs "
+                                      r"4\.\d MiB"):
+        ckpt.save({"w": torch.zeros(1 << 20)}, full_disk / "x.pt")  # 4 MiB on a 2 MiB disk
+    assert sorted(p.name for p in full_disk.iterdir()) == []
 
 
 # --- threads and memory -------------------------------------------------------------------

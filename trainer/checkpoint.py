@@ -3,14 +3,14 @@
 ``last.pt`` holds everything a resumed run needs (model, optimiser, schedule, epoch, metrics so
 far, RNG state); ``best.pt`` the model with the best test accuracy with TTA. The next epoch's
 data randomness derives from (seed, epoch), so resuming replays the uninterrupted run exactly.
-Every file goes to ``NAME.partial`` first and is renamed into place; a failed write (a full disk)
-removes the partial file and says which path needed how much space.
+Every file goes through ``bsformat.files.write_atomic``: a partial file beside it, renamed into
+place; a failed write (a full disk) removes the partial file and says which path needed how much
+space.
 """
 
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import os
@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bsformat.files import partials, write_atomic
 from trainer.errors import TrainError
 
 __all__ = ["METRIC_COLUMNS", "RUN_FILES", "Run", "check_resume", "load", "prepare_run_dir",
@@ -30,27 +31,12 @@ METRIC_COLUMNS = (
     "epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "test_loss_tta",
     "test_acc_tta", "images_per_s", "epoch_s",
 )
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-
-
-def _write(f, data: bytes) -> None:
-    f.write(data)
 
 
 def _write_atomic(data: bytes, path: str | os.PathLike) -> None:
-    """``data`` to ``path`` through ``path.partial``; TrainError naming the path on a full disk."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        with open(tmp, "wb") as f:
-            _write(f, data)
-        os.replace(tmp, path)
-    except BaseException as e:  # a full disk, Ctrl-C: no partial file stays behind
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.errno in _NO_SPACE:
-            raise TrainError(f"no space left on the disk of {path}: writing it needs "
-                             f"{len(data) / 2**20:.1f} MiB more; free some space") from None
-        raise
+    """``data`` to ``path`` through the one atomic write (a partial file beside it, fsynced,
+    renamed; removed on failure); a full disk: NoSpaceError naming the path and the size."""
+    write_atomic(path, bytes(data))
 
 
 def save(state: dict, path: str | os.PathLike) -> None:
@@ -203,7 +189,7 @@ def prepare_run_dir(out: str, resume: bool, overwrite: bool, main: bool = True) 
     if main:
         for n in stale:
             (d / n).unlink()
-        for p in d.glob("*.partial") if d.is_dir() else ():
+        for p in partials(d) if d.is_dir() else ():
             p.unlink(missing_ok=True)
     d.mkdir(parents=True, exist_ok=True)
     return d

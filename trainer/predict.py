@@ -15,7 +15,6 @@ checkpoint is read with ``weights_only=True`` (``checkpoint.load``): it cannot r
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import os
 import time
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bsformat.checksum import file_sha256
 from trainer import checkpoint as ckpt
 from trainer.data import to_input
 from trainer.ddp import pick_device
@@ -78,14 +78,6 @@ def resolve_checkpoint(run: str | os.PathLike, which: str = "best") -> Path:
         raise TrainError(f"run directory {run} has no {which}.pt (bs-train writes it when an "
                          f"epoch finishes); give a finished run or a checkpoint file")
     return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _build(name: str, n_classes: int, shape: tuple[int, int, int], block: tuple[int, int],
@@ -148,7 +140,7 @@ def load_predictor(run: str | os.PathLike, device: str = "auto",
     if missing:
         raise TrainError(f"{path} is not a bs-train checkpoint (it lacks {', '.join(missing)})")
     info = ModelInfo(
-        checkpoint=path.name, sha256=_sha256(path), model_name=str(state["model_name"]),
+        checkpoint=path.name, sha256=file_sha256(path), model_name=str(state["model_name"]),
         class_names=tuple(str(c) for c in state["class_names"]),
         image_shape=tuple(int(v) for v in state["image_shape"]),
         block_size=tuple(int(v) for v in state["block_size"]),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bsformat.files import atomic_write, write_atomic
 from bsformat.reader import open_dataset
 from trainer.errors import TrainError
 from trainer.predict import ModelInfo
@@ -140,17 +141,9 @@ def write_predictions(out: str | os.PathLike, ids: np.ndarray, probs: np.ndarray
     header = ["id", "query_id", "class", "probability"] + (["label"] if labels is not None else [])
     for k in range(2, top_k + 1):
         header += [f"class_{k}", f"probability_{k}"]
-    tmp, jtmp = out.with_name(out.name + ".partial"), jout.with_name(jout.name + ".partial")
-    try:
-        with open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            w.writerows(_rows(ids, probs, labels, class_names, top_k, query_id))
-        jtmp.write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(jtmp, jout)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        jtmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(out, "w", newline="") as f:  # renamed last: after the JSON is in place
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(_rows(ids, probs, labels, class_names, top_k, query_id))
+        write_atomic(jout, json.dumps(meta, indent=2) + "\n")
     return out, jout

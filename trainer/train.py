@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from bsformat.files import is_partial
 from trainer import checkpoint as ckpt
 from trainer import ddp
 from trainer.config import TrainConfig
@@ -157,7 +158,7 @@ def _remove_unused(run_dir: Path, keep_config: bool) -> None:
     if not run_dir.is_dir():
         return
     names = {p.name for p in run_dir.iterdir()}
-    unused = all(n == "config.json" or n.endswith(".partial") for n in names)
+    unused = all(n == "config.json" or is_partial(n) for n in names)
     if unused and not (keep_config and "config.json" in names):
         shutil.rmtree(run_dir, ignore_errors=True)
 
