@@ -45,16 +45,20 @@ def is_no_space(e: BaseException) -> bool:
                                                       or "errno = 28" in text)
 
 
-def no_space(path: str | os.PathLike, needed: int | None, written: int = 0) -> NoSpaceError:
+def no_space(path: str | os.PathLike, needed: int | None, written: int = 0,
+             upper: bool = False) -> NoSpaceError:
     """The error for a full disk while writing ``path``: ``needed`` bytes in all (None: more
-    than the ``written`` bytes that fitted)."""
+    than the ``written`` bytes that fitted; ``upper``: at most that, uncompressed)."""
     path = Path(path)
     try:
         free = shutil.disk_usage(path.parent if path.parent.exists() else ".").free
     except OSError:
         free = None
     need = human(needed) if needed else f"more than {human(written)}"
-    have = f" ({human(free)} free)" if free is not None else ""
+    notes = (["uncompressed"] if needed and upper else []) + (
+        [f"{human(free)} free"] if free is not None else [])
+    need = f"up to {need}" if needed and upper else need
+    have = f" ({'; '.join(notes)})" if notes else ""
     err = NoSpaceError(f"no space left on the disk of {path}: writing it needs {need}{have}; "
                        f"free some space and run it again")
     err.errno = errno.ENOSPC

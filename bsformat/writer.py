@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +24,18 @@ import numpy as np
 
 from bsformat.checksum import CHECKSUM_ATTR, shard_digest
 from bsformat.codec import StoreSpec, encode_batch
-from bsformat.files import partial_name, partials
+from bsformat.files import no_space, partial_name, partials
 from bsformat.format import FORMAT_NAME, FORMAT_VERSION, shard_name
 
 __all__ = ["SplitLayout", "ShardWriter", "stale_partials"]
+
+# HDF5 buffers chunks and metadata and writes them when a dataset or the file is closed. A write
+# that fails on a full disk leaves the library unable to close the file (h5py then crashes when
+# the process exits), so the writer refuses, before HDF5 sees it, a write that might not fit
+# with this much room to spare for the buffers (a 1 MiB chunk cache, the metadata); a file the
+# workers write straight to its byte offsets only needs room for the metadata.
+HEADROOM = 2 << 20
+HEADROOM_CONTIGUOUS = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class ShardWriter:
         try:
             self._lock_fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._room(0)  # the layout: metadata only
             with h5py.File(self.tmp, "w", libver="latest", locking=False) as f:
                 for k, v in attrs.items():
                     f.attrs[k] = v
@@ -163,7 +173,17 @@ class ShardWriter:
             data = np.empty((B, N), dtype=object)  # (B, N) of uint8 JPEG bytes
             for k, b in enumerate(blobs):
                 data[k // N, k % N] = np.frombuffer(b, np.uint8)
+        self._room(sum(len(b) for b in data.reshape(-1)) if self.store is not None
+                   else data.nbytes)
         self._h5[split][shard_name(shard)]["images"][row : row + len(batch)] = data
+
+    def _room(self, nbytes: int) -> None:
+        """NoSpaceError naming the output unless ``nbytes`` more fit on its disk (with
+        room to spare for HDF5's buffers)."""
+        chunked = self.compression or self.store is not None
+        free = shutil.disk_usage(self.tmp.parent).free
+        if free < nbytes + (HEADROOM if chunked else HEADROOM_CONTIGUOUS):
+            raise no_space(self.out, None, self.tmp.stat().st_size + nbytes)
 
     def commit(self, overwrite: bool) -> Path:
         """Store each shard's checksum, mark the file complete, flush it to disk and move it
@@ -171,6 +191,7 @@ class ShardWriter:
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
+        self._room(0)  # the checksums and flags: a few KiB
         with h5py.File(self.tmp, "r+", locking=False) as f:
             for s in self.splits.values():
                 for i in range(s.n_shards):
@@ -191,9 +212,12 @@ class ShardWriter:
             self._lock_fd = None
 
     def abort(self) -> None:
-        """Remove the partial file."""
+        """Remove the partial file (also when closing it fails: a damaged or full disk)."""
         if self._h5 is not None:
-            self._h5.close()
+            try:
+                self._h5.close()
+            except Exception:  # noqa: BLE001 - the file is removed anyway; keep the cause
+                pass
             self._h5 = None
         if self._lock_fd is not None:  # only a file this writer created and still holds
             self.tmp.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bsformat.codec import check_grid, parse_store
-from bsformat.files import check_output
+from bsformat.files import check_output, is_no_space, no_space
 from bsformat.folder import is_folder_out
 from bsformat.format import created_stamp
 from bsformat.writer import ShardWriter, SplitLayout
@@ -182,6 +182,7 @@ class _Plan:
     batch: int
     store: object
     line: str
+    size: int  # bytes of the output (uncompressed)
 
     @property
     def stored(self) -> tuple[int, int, int]:
@@ -257,6 +258,10 @@ def build_dataset(
         except BaseException:
             writer.abort()
             raise
+    except BaseException as e:  # a full disk: one line naming the output and its size
+        if is_no_space(e):
+            raise no_space(out, plan.size, upper=cfg.compression is not None) from None
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -323,11 +328,11 @@ def _check(cfg: DatasetConfig, src, out: Path) -> _Plan:
     stored = defences.kept_image_shape() if defences is not None else shape
     splits = {k: (sp, n, c, a.resolve(shape) if a is not None else None)
               for k, (sp, n, c, a) in splits.items()}
-    batch, line = _check_sizes(cfg, out, splits, shape, stored)
+    batch, line, size = _check_sizes(cfg, out, splits, shape, stored)
     store = parse_store(setting.store)
     block = defences.kept_block() if defences is not None else setting.block
     check_grid(tuple(block), tuple(stored[:2]), store)  # the stored blocks are JPEG's
-    return _Plan(cfg, splits, shape, augment, defences, batch, store, line)
+    return _Plan(cfg, splits, shape, augment, defences, batch, store, line, size)
 
 
 def _check_gridmask(augment: AugmentConfig | None, block: tuple[int, int]) -> None:
@@ -344,9 +349,10 @@ def _check_gridmask(augment: AugmentConfig | None, block: tuple[int, int]) -> No
 
 
 def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple,
-                 stored: tuple) -> tuple[int, str]:
+                 stored: tuple) -> tuple[int, str, int]:
     """The batch size of the run and a line describing the plan, after checking disk and
-    memory (OSError when short); ``shape`` is the source image's, ``stored`` the file's."""
+    memory (OSError when short), and the output's size; ``shape`` is the source image's,
+    ``stored`` the file's."""
     image_bytes = int(shape[0]) * int(shape[1]) * int(shape[2])
     stored_bytes = int(stored[0]) * int(stored[1]) * int(stored[2])
     most = max(c for _, _, c, _ in splits.values())
@@ -362,7 +368,7 @@ def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple,
     for w in check_resources(out, size, peak, cfg.compression is not None, how):
         warnings.warn(w, stacklevel=3)
     kind = "at most " if cfg.compression else ""
-    return batch, (f"plan: output {kind}{human(size)}, peak memory about {human(peak)} ({how})")
+    return batch, f"plan: output {kind}{human(size)}, peak memory about {human(peak)} ({how})", size
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM, SIGHUP: unwind so the partial file is removed

@@ -5,6 +5,7 @@ split), through ``bsformat.reader``, and the predictions CSV with its JSON besid
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bsformat.files import atomic_write, write_atomic
+from bsformat.files import write_atomic
 from bsformat.reader import open_dataset
 from trainer.errors import TrainError
 from trainer.predict import ModelInfo
@@ -141,9 +142,14 @@ def write_predictions(out: str | os.PathLike, ids: np.ndarray, probs: np.ndarray
     header = ["id", "query_id", "class", "probability"] + (["label"] if labels is not None else [])
     for k in range(2, top_k + 1):
         header += [f"class_{k}", f"probability_{k}"]
-    with atomic_write(out, "w", newline="") as f:  # renamed last: after the JSON is in place
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(_rows(ids, probs, labels, class_names, top_k, query_id))
-        write_atomic(jout, json.dumps(meta, indent=2) + "\n")
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(header)
+    w.writerows(_rows(ids, probs, labels, class_names, top_k, query_id))
+    write_atomic(jout, json.dumps(meta, indent=2) + "\n")
+    try:
+        write_atomic(out, text.getvalue())  # last: the CSV appears after its JSON
+    except BaseException:
+        jout.unlink(missing_ok=True)
+        raise
     return out, jout
