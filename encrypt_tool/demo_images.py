@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bsformat.files import atomic_write
 from encrypt_tool.sources.synthetic import CLASS_NAMES, render, synthetic_labels
 
 __all__ = ["DEMO_STREAM", "score_table", "write_demo_images"]
@@ -39,7 +40,8 @@ def write_demo_images(out: str | Path, n: int = 40, stream: int = DEMO_STREAM) -
     paths = []
     for i in range(n):
         p = out / f"{i:03d}_{CLASS_NAMES[y[i]]}.png"
-        Image.fromarray(x[i]).save(p)
+        with atomic_write(p) as f:
+            Image.fromarray(x[i]).save(f, format="PNG")
         paths.append(p)
     return paths
 
