@@ -256,7 +256,8 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
 @click.option("--key", type=click.Path(dir_okay=False), default=None,
               help="With the key, the grid also shows the decrypted images.")
 @click.option("--grid", type=click.Path(dir_okay=False), default=None,
-              help="Save a PNG of encrypted samples (and their plain versions with --key).")
+              help="Save a picture (.png, .jpg, .pdf or .svg) of encrypted samples (and their "
+                   "plain versions with --key).")
 @click.option("--samples", type=int, default=8, show_default=True,
               help=f"Images in the grid, 1..{GRID_MAX}.")
 @click.option("--split", default=None, help="Split shown in the grid [default: test].")
@@ -267,10 +268,11 @@ def inspect(file: str, key: str | None, grid: str | None, samples: int, split: s
             overwrite: bool, verify: bool) -> None:
     """Print a file's public metadata."""
     from bsformat.reader import open_dataset
-    from encrypt_tool.figures import MISSING, charts_available
+    from encrypt_tool.figures import MISSING, charts_available, check_picture_path
     from encrypt_tool.inspect import describe, sample_grid
 
     if grid is not None:
+        check_picture_path("--grid", grid)  # before anything is printed
         if not charts_available():  # the picture is what --grid asks for: refuse before work
             raise ValueError(f"--grid {grid} cannot be written: {MISSING}")
         if not 1 <= samples <= GRID_MAX:

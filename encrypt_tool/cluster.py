@@ -15,8 +15,10 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["Secret", "check_scheduler", "check_visible", "close_client", "open_client",
+__all__ = ["PORTS", "Secret", "check_scheduler", "check_visible", "close_client", "open_client",
            "worker_pids"]
+
+PORTS = (1, 65535)  # the ports a scheduler address may name
 
 
 class Secret:
@@ -52,12 +54,20 @@ def check_scheduler(address: str) -> str:
     """The scheduler address, or ValueError when it is malformed or plain TCP to another
     machine (the key would cross the network in clear)."""
     parts = urlsplit(address)
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname or parts.port is None:
-        raise ValueError(f"--scheduler {address!r} is not valid; use tcp://127.0.0.1:PORT for a "
-                         f"scheduler on this machine or tls://HOST:PORT for another one")
+    forms = ("tcp://127.0.0.1:PORT for a scheduler on this machine or tls://HOST:PORT for "
+             "another one")
+    try:
+        port = parts.port  # ValueError for a port that is not a number or out of 0-65535
+    except ValueError:
+        port = 0
+    if parts.scheme in ("tcp", "tls") and parts.hostname and ":" in parts.netloc and not port:
+        raise ValueError(f"--scheduler {address!r} has no valid port; give a port from "
+                         f"{PORTS[0]} to {PORTS[1]}: {forms}")
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise ValueError(f"--scheduler {address!r} is not valid; use {forms}")
     if parts.scheme == "tcp" and not _is_loopback(parts.hostname):
         raise ValueError(f"--scheduler {address} is plain TCP to another machine: the key would "
-                         f"cross the network in clear; use tls://{parts.hostname}:{parts.port} "
+                         f"cross the network in clear; use tls://{parts.hostname}:{port} "
                          f"with Dask's TLS settings (distributed.comm.tls.*)")
     return address
 

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MISSING", "bar_chart", "charts_available", "image_grid", "scatter_chart"]
+__all__ = ["MISSING", "PICTURE_SUFFIXES", "bar_chart", "charts_available", "check_picture_path",
+           "image_grid", "scatter_chart"]
 
 MISSING = "the picture needs matplotlib: pip install bs-encrypt[charts]"
 DPI = 100  # figure inches * DPI = pixels; image cells are placed pixel for pixel
 FONT_PT = 11
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")  # formats a picture is written in
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
@@ -44,6 +46,16 @@ def _figure_class():
 def charts_available() -> bool:
     """Whether pictures can be drawn (matplotlib is installed)."""
     return _figure_class() is not None
+
+
+def check_picture_path(option: str, path: str | os.PathLike) -> None:
+    """ValueError naming ``option`` unless ``path`` ends in a suffix pictures are written in
+    (matplotlib picks the format by the suffix; without one it would add ``.png``)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in PICTURE_SUFFIXES:
+        got = f"ends in {suffix!r}" if suffix else "has no suffix"
+        raise ValueError(f"{option} {path} {got}; a picture is written as "
+                         f"{', '.join(PICTURE_SUFFIXES)}, such as samples.png")
 
 
 def _new_figure(path: Path, width_px: float, height_px: float):

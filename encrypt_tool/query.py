@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -131,6 +132,8 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
         check_key(info, key)
     shape = defences.source_image_shape if defences.active else info.image_shape
     q = load_query_images(paths, shape, cfg.skip_bad, resize=cfg.resize or resized)
+    for note in q.notes:  # images enlarged, labels left out
+        warnings.warn(note, stacklevel=2)
     dataset_id = secrets.token_bytes(16)
     _write_query(out, q, info, augment, key, dataset_id, cfg, defences)
     try:

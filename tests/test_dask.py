@@ -112,6 +112,10 @@ def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path, run_cli, key_fil
 @pytest.mark.parametrize("args, needle", [
     (["--scheduler", "tcp://192.0.2.7:8786"], "plain TCP to another machine"),
     (["--scheduler", "http://127.0.0.1:8786"], "is not valid"),
+    (["--scheduler", "tcp://localhost:99999"], "--scheduler 'tcp://localhost:99999' has no "
+                                               "valid port; give a port from 1 to 65535"),
+    (["--scheduler", "tcp://127.0.0.1:http"], "port from 1 to 65535"),
+    (["--scheduler", "tcp://127.0.0.1:0"], "port from 1 to 65535"),
     (["--workers", "0"], "--workers 0 is not valid"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
     (["--connect-timeout", "0", "--scheduler", "tcp://127.0.0.1:1"], "--connect-timeout 0"),

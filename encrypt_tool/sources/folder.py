@@ -24,6 +24,7 @@ from encrypt_tool.sources.imagefile import (
     BAD_IMAGE_ERRORS,
     CHANNELS,
     IMAGE_SUFFIXES,
+    enlarged_note,
     find_images,
     read_image,
 )
@@ -221,10 +222,9 @@ def open_folder(
     if alpha:
         notes.append(f"{alpha} image(s) with transparency composited on white")
     if image_size is not None:
-        small = sum(min(w / image_size[1], h / image_size[0]) < 1 for w, h, _, _ in good.values())
-        if small:
-            notes.append(f"{small} image(s) smaller than {image_size[0]}x{image_size[1]} "
-                         "enlarged")
+        note = enlarged_note([(str(p.relative_to(root)), w, h)
+                              for p, (w, h, _, _) in good.items()], image_size)
+        notes += [note] if note else []
     if len(names) == 1:
         notes.append(f"image folder {path} has one class ({names[0]}): bs-train needs at least "
                      f"2, one subfolder per class (PATH/CLASS/IMAGE)")

@@ -30,7 +30,8 @@ from PIL import Image, UnidentifiedImageError
 
 __all__ = [
     "BAD_IMAGE_ERRORS", "CHANNELS", "DRAFT_MARGIN", "IMAGE_SUFFIXES", "draft_for",
-    "find_images", "parse_image_size", "read_image", "resize_center_crop", "to_mode",
+    "enlarged_note", "find_images", "parse_image_size", "read_image", "resize_center_crop",
+    "to_mode",
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
@@ -104,6 +105,20 @@ def draft_for(im: Image.Image, size: tuple[int, int], margin: int = DRAFT_MARGIN
     before = im.size
     im.draft(im.mode, (nw * margin, nh * margin))
     return im.size != before
+
+
+def enlarged_note(sizes: list[tuple[str, int, int]], size: tuple[int, int]) -> str | None:
+    """The warning for the images that :func:`resize_center_crop` enlarges to cover ``size``
+    (H, W), given (name, W, H) of every image: how many, and the one enlarged most; None when
+    none is (``dataset --image-size`` and ``query --resize`` say it the same way)."""
+    th, tw = size
+    small = [(max(tw / w, th / h), name, w, h) for name, w, h in sizes
+             if w > 0 and h > 0 and (w < tw or h < th)]
+    if not small:
+        return None
+    factor, name, w, h = max(small, key=lambda t: t[0])  # the first enlarged most
+    return (f"{len(small)} image(s) smaller than {tw}x{th} (WxH) enlarged to cover it, up to "
+            f"{factor:.1f}x ({name}, {w}x{h}): enlarged images are blurred")
 
 
 def resize_center_crop(im: Image.Image, size: tuple[int, int]) -> Image.Image:
