@@ -8,22 +8,28 @@ allowed, and exit status 1. A command adopts it with one line::
     @click.command(cls=Command)          # or @click.group(cls=Group): its subcommands too
     @version_option("bs-predict")
 
-Warnings print as one ``warning: ...`` line; Ctrl-C exits 130 with one line.
+Warnings print as one ``warning: ...`` line; Ctrl-C exits 130 with one line. A reader that
+closes the output early (``bs-encrypt results ... | head -5``) is not an error: the command
+stops quietly with status 141 (128 + SIGPIPE), as Unix tools that SIGPIPE ends do.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import select
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from bsformat import __version__
 
-__all__ = ["Command", "Group", "friendly", "version_option"]
+__all__ = ["CLOSED_PIPE_STATUS", "Command", "Group", "friendly", "version_option"]
+
+CLOSED_PIPE_STATUS = 141  # 128 + SIGPIPE: what a shell shows for a tool that SIGPIPE ended
 
 
 def friendly(fn: Callable) -> Callable:
@@ -39,6 +45,10 @@ def friendly(fn: Callable) -> Callable:
             warnings.simplefilter("always")
             try:
                 return fn(*args, **kwargs)
+            except BrokenPipeError:
+                if _stdout_closed():
+                    _closed_pipe()
+                raise click.ClickException("Broken pipe") from None  # another pipe: an error
             except (ValueError, OSError) as e:  # FormatError, SourceError, TrainError too
                 raise click.ClickException(_one_line(e)) from None
             except KeyboardInterrupt:
@@ -46,6 +56,28 @@ def friendly(fn: Callable) -> Callable:
                 sys.exit(130)
 
     return wrapper
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (poll reports an error)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no fd (a test runner's buffer), no poll
+        return False
+
+
+def _closed_pipe() -> NoReturn:
+    """Exit quietly after the reader of standard output went away; the interpreter's final
+    flush then writes to /dev/null instead of printing a BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+    sys.exit(CLOSED_PIPE_STATUS)
 
 
 def _one_line(e: BaseException) -> str:
@@ -75,9 +107,14 @@ class _OneLine:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         except _NO_ARGS_HELP as e:  # the bare command name: its help, as --help prints it
             click.echo(e.format_message())
             sys.exit(0)
+        except BrokenPipeError:
+            if not _stdout_closed():
+                raise
+            _closed_pipe()
         except click.exceptions.Abort:
             click.echo("Error: aborted", err=True)
             sys.exit(1)
@@ -85,6 +122,14 @@ class _OneLine:
             click.echo(f"Error: {_message(e)}", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # --help and --version print while the arguments are parsed
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            if not _stdout_closed():
+                raise
+            _closed_pipe()
 
     def invoke(self, ctx: click.Context) -> Any:
         return friendly(super().invoke)(ctx)
