@@ -27,8 +27,11 @@ import click
 
 from bsformat import __version__
 
-__all__ = ["CLOSED_PIPE_STATUS", "Command", "Group", "friendly", "version_option"]
+__all__ = ["CLOSED_PIPE_STATUS", "SEED", "SEED_MAX", "Command", "Group", "friendly",
+           "version_option"]
 
+SEED_MAX = 2**32 - 1  # every --seed: a whole number 0..SEED_MAX (what NumPy's legacy seeding takes)
+SEED = click.IntRange(0, SEED_MAX)  # the click type of every --seed option
 CLOSED_PIPE_STATUS = 141  # 128 + SIGPIPE: what a shell shows for a tool that SIGPIPE ended
 
 

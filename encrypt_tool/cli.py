@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from bsformat.clitools import Group, version_option
+from bsformat.clitools import SEED, Group, version_option
+from encrypt_tool.sizing import LARGE_OUTPUT
 
 __all__ = ["GRID_MAX", "main"]
 
@@ -121,7 +122,7 @@ def keygen(out: str | None, overwrite: bool) -> None:
                    "preset's, 4 (hardened: 1)].")
 @click.option("--block-size", default=None,
               help="Block side, or HxW [default: the preset's, 8 (hardened: 4)].")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=SEED, default=None,
               help="With the same key, the same seed gives byte-identical output.")
 @click.option("--jobs", type=int, default=None, help="Parallel workers [default: all cores].")
 @click.option("--backend", type=click.Choice(["auto", "threads", "processes"]), default="auto",
@@ -177,6 +178,9 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="Delete partial files left beside --out by an interrupted run, without asking.")
 @click.option("--compression", type=click.Choice(["gzip", "lzf"]), default=None)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--yes", is_flag=True,
+              help=f"Write an output larger than {LARGE_OUTPUT // 2**30} GiB (refused "
+                   f"without it; the planned size is printed before writing).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def dataset(**o) -> None:
     """Encrypt a dataset: N scrambled, augmented copies per training image, one per test image."""

@@ -23,7 +23,7 @@ __all__ = ["RUN_OPTIONS", "dataset_config", "setting_from_options"]
 # options of the run, passed to DatasetConfig under the same name
 RUN_OPTIONS = ("source", "data_dir", "download", "out", "seed", "backend", "batch_size",
                "shard_size", "limit", "compression", "overwrite", "channels", "test_fraction",
-               "skip_corrupt", "workers", "scheduler", "connect_timeout")
+               "skip_corrupt", "workers", "scheduler", "connect_timeout", "yes")
 
 
 def _gridmask_d(text: str) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bsformat.clitools import SEED_MAX
 from bsformat.codec import check_grid, parse_store
 from bsformat.files import check_output, is_no_space, no_space
 from bsformat.folder import is_folder_out
@@ -67,6 +68,7 @@ class DatasetConfig:
     workers: int | None = None
     scheduler: str | None = None
     connect_timeout: float = 10.0
+    yes: bool = False  # write an output above sizing.LARGE_OUTPUT
 
     def __post_init__(self) -> None:
         s = self.setting
@@ -81,6 +83,9 @@ class DatasetConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)} is not valid; "
                                  f"it must be at least 1")
+        if self.seed is not None and not 0 <= self.seed <= SEED_MAX:
+            raise ValueError(f"--seed {self.seed} is not valid; use a whole number from 0 to "
+                             f"{SEED_MAX}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"--limit {self.limit} is not valid; it must be at least 1")
         if self.backend not in ("auto", "threads", "processes"):
@@ -365,7 +370,7 @@ def _check_sizes(cfg: DatasetConfig, out: Path, splits: dict, shape: tuple,
     how = f"{cfg.jobs} worker(s), batches of {batch} image(s) x {most} copies"
     if decode:
         how += f", {human(decode)} a worker to decode the largest source file"
-    for w in check_resources(out, size, peak, cfg.compression is not None, how):
+    for w in check_resources(out, size, peak, cfg.compression is not None, how, cfg.yes):
         warnings.warn(w, stacklevel=3)
     kind = "at most " if cfg.compression else ""
     return batch, f"plan: output {kind}{human(size)}, peak memory about {human(peak)} ({how})", size

@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 __all__ = [
-    "BATCH_BUDGET", "available_memory", "batch_bytes", "check_resources", "effective_batch",
+    "BATCH_BUDGET", "LARGE_OUTPUT", "available_memory", "batch_bytes", "check_resources",
+    "effective_batch",
     "free_disk", "human", "output_bytes",
 ]
 
@@ -21,6 +22,7 @@ BATCH_BUDGET = 256 * 2**20  # bytes of working memory per batch in flight
 BASE_MEMORY = 200 * 2**20  # interpreter, numpy, h5py, Pillow
 WORK_FACTOR = 6  # image-sized temporaries of one batch besides its N outputs (read, pad, mask..)
 SHARD_OVERHEAD = 64 * 1024  # labels, ids and HDF5 headers of one shard, rounded up
+LARGE_OUTPUT = 20 * 2**30  # a larger output is written only with --yes (a typo can ask for TBs)
 
 
 def human(n: float) -> str:
@@ -83,10 +85,17 @@ def free_disk(folder: Path) -> int:
 
 
 def check_resources(
-    out: Path, file_bytes: int, peak_memory: int, compressed: bool, how: str = ""
+    out: Path, file_bytes: int, peak_memory: int, compressed: bool, how: str = "",
+    yes: bool = False,
 ) -> list[str]:
-    """Raise OSError when the disk at ``out``'s folder or the memory cannot hold the run;
-    return warnings (an estimate that cannot be checked exactly)."""
+    """Raise ValueError for an output above ``LARGE_OUTPUT`` unless ``yes``, OSError when the
+    disk at ``out``'s folder or the memory cannot hold the run; return warnings (an estimate
+    that cannot be checked exactly)."""
+    if file_bytes > LARGE_OUTPUT and not yes:
+        size = f"up to {human(file_bytes)} (uncompressed)" if compressed else human(file_bytes)
+        raise ValueError(f"the output would be about {size}, more than the "
+                         f"{human(LARGE_OUTPUT)} written without asking; pass --yes to write "
+                         f"it, or use fewer images or copies (--limit, --n-keys)")
     warnings = []
     folder = out.parent
     free = free_disk(folder)

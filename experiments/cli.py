@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bsformat.clitools import Command, version_option
+from bsformat.clitools import SEED, Command, version_option
 from experiments.conditions import CONDITIONS
 
 __all__ = ["main"]
@@ -29,7 +29,7 @@ SMOKE = {"n_train": 300, "n_holdout": 100, "n_test": 100, "epochs": 1,
               help="[default: paper, SGD with peak lr 0.0005]")
 @click.option("--lr", type=float, default=None, help="Peak learning rate override.")
 @click.option("--batch-size", type=int, default=None, help="[default: 128]")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seeds training and encryption, and derives the run's master key (not "
                    "secret): the same command gives the same encrypted data and table.")
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True), default=None,

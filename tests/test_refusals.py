@@ -36,3 +36,38 @@ def test_inspect_grid_suffix_is_checked_before_any_output(tmp_path, enc, name):
     one_line_error(invoke("inspect", enc, "--grid", tmp_path / name), "--grid",
                    ".png, .jpg, .jpeg, .pdf, .svg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["enc.h5", "master.key"]
+
+
+@pytest.mark.parametrize("command", ["bs-encrypt", "bs-train", "bs-reproduce"])
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "x"])
+def test_a_seed_outside_0_to_2_32_is_refused_in_one_line(tmp_path, key_file, command, seed):
+    from experiments.cli import main as reproduce_main
+    from trainer.cli import main as train_main
+
+    args = {"bs-encrypt": (encrypt_main, ["dataset", "--source", "synthetic:8", "--key",
+                                          key_file, "--out", tmp_path / "o.h5"]),
+            "bs-train": (train_main, [tmp_path / "o.h5", "--out", tmp_path / "run"]),
+            "bs-reproduce": (reproduce_main, ["--out", tmp_path / "rep"])}
+    main, given = args[command]
+    r = CliRunner().invoke(main, [*map(str, given), "--seed", seed])
+    one_line_error(r, "--seed", "0<=x<=4294967295" if seed != "x" else "integer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]
+
+
+def test_a_huge_output_is_refused_without_yes_naming_its_size(tmp_path, key_file):
+    line = one_line_error(invoke("dataset", "--source", "synthetic", "--n-keys", "100000",
+                                 "--limit", "100", "--key", key_file, "--out",
+                                 tmp_path / "o.h5"), "28.6 GiB", "--yes", "20.0 GiB")
+    assert line.count("Error") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]
+
+
+def test_yes_lifts_the_size_limit_and_the_plan_is_stated_first(tmp_path, key_file,
+                                                               monkeypatch):
+    monkeypatch.setattr("encrypt_tool.sizing.LARGE_OUTPUT", 10_000)
+    args = ["dataset", "--source", "synthetic:8", "--key", key_file, "--jobs", "1"]
+    one_line_error(invoke(*args, "--out", tmp_path / "o.h5", "--quiet"), "--yes", "9.8 KiB")
+    r = invoke(*args, "--out", tmp_path / "o.h5", "--yes")
+    assert r.exit_code == 0, r.output
+    plan = [line for line in r.stderr.splitlines() if line.startswith("plan: output ")]
+    assert len(plan) == 1 and (tmp_path / "o.h5").exists()

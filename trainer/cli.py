@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from bsformat.clitools import Command, version_option
+from bsformat.clitools import SEED, Command, version_option
 from trainer.config import (
     INVARIANCE_NAMES,
     MAX_DEFAULT_THREADS,
@@ -38,7 +38,7 @@ __all__ = ["main"]
               help="onecycle: SGD, peak lr 0.1; paper: peak lr 0.0005; adamw: AdamW, peak lr "
                    "2e-3, label smoothing 0.1; auto: adamw for blockset models, else onecycle.")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (overrides the recipe's).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--model", type=click.Choice(MODEL_NAMES), default="resnet18", show_default=True,
               help="resnet18-narrow: width 16 instead of 64, for CPUs; blockset(-narrow): a "
                    "set-of-blocks model, invariant to the block order.")

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from bsformat.clitools import SEED_MAX
 from bsformat.subset import SUBSET_WAYS
 from trainer.errors import TrainError
 
@@ -91,6 +92,8 @@ class TrainConfig:
              f"--threads {self.threads} is not valid; use 1 to {available_cores()} (the CPU "
              f"cores this process may use)"),
             (self.lr is None or self.lr > 0, f"--lr {self.lr} is not valid; it must be > 0"),
+            (0 <= self.seed <= SEED_MAX,
+             f"--seed {self.seed} is not valid; use a whole number from 0 to {SEED_MAX}"),
             (self.limit_train is None or self.limit_train >= 1,
              f"--limit-train {self.limit_train} is not valid; it must be >= 1"),
             (self.limit_test is None or self.limit_test >= 1,
