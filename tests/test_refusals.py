@@ -71,3 +71,24 @@ def test_yes_lifts_the_size_limit_and_the_plan_is_stated_first(tmp_path, key_fil
     assert r.exit_code == 0, r.output
     plan = [line for line in r.stderr.splitlines() if line.startswith("plan: output ")]
     assert len(plan) == 1 and (tmp_path / "o.h5").exists()
+
+
+def test_bs_train_refuses_a_test_file_of_another_master_key(tmp_path, key_file):
+    from keys.master import fingerprint, load_key
+    from trainer.cli import main as train_main
+
+    other = tmp_path / "other.key"
+    assert invoke("keygen", "--out", other).exit_code == 0
+    for name, key in (("enc.h5", key_file), ("other.h5", other)):
+        r = invoke("dataset", "--source", "synthetic:16", "--key", key, "--out", tmp_path / name,
+                   "--quiet", "--jobs", "1", "--n-keys", "1")
+        assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(train_main, [str(tmp_path / "enc.h5"), "--test",
+                                        str(tmp_path / "other.h5"), "--out", str(tmp_path / "run"),
+                                        "--device", "cpu", "--no-progress", "--epochs", "1"])
+    assert r.exit_code == 1, r.output
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: ") and "different master keys" in line, r.output
+    for key in (key_file, other):
+        assert fingerprint(load_key(key)) in line
+    assert not (tmp_path / "run").exists()

@@ -36,6 +36,7 @@ class Split:
     defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute, as JSON
     rows: tuple[int, ...] | None = None  # with a limit: the file positions taken, increasing
     subset: str = ""  # how they were taken, e.g. "200 of 5,000 images, stratified by label"
+    key_fingerprint: str = ""  # the public fingerprint of the master key ("" when plain)
 
     @property
     def n_classes(self) -> int:
@@ -88,7 +89,7 @@ def describe(path: str, split: str, limit: int | None = None, seed: int = 0,
         image_shape=(h, w, c), block_size=tuple(info.block_size),
         class_names=info.class_names, dataset_id=info.dataset_id, scrambled=info.scrambled,
         shard_starts=tuple(starts), shard_sizes=tuple(sizes), defences=dict(info.defences),
-        rows=rows, subset=subset,
+        rows=rows, subset=subset, key_fingerprint=info.key_fingerprint,
     )
 
 
@@ -101,6 +102,12 @@ def check_pair(train: Split, test: Split) -> None:
                 f"train and test data differ in {what.replace('_', ' ')}: {a} ({train.path})"
                 f" vs {b} ({test.path})"
             )
+    if train.scrambled and train.key_fingerprint != test.key_fingerprint:
+        raise TrainError(
+            f"train and test data were encrypted with different master keys: fingerprint "
+            f"{train.key_fingerprint} ({train.path}) vs {test.key_fingerprint} ({test.path}); "
+            f"encrypt the test images with the training file's key"
+        )
     if train.class_names != test.class_names:
         raise TrainError(
             f"train and test data have different class names ({train.path}, {test.path})"
