@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bsformat.clitools import CLOSED_PIPE_STATUS
-from encrypt_tool.manifest import MANIFEST_FORMAT
+from bsformat.manifest import QUERY_MANIFEST_FORMAT as MANIFEST_FORMAT
 
 ENTRY = {"bs-encrypt": "encrypt_tool.cli", "bs-train": "trainer.cli",
          "bs-predict": "trainer.predict_cli", "bs-reproduce": "experiments.cli"}
