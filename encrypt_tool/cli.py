@@ -130,7 +130,10 @@ def keygen(out: str | None, overwrite: bool) -> None:
               help="Workers as joblib threads or processes; auto: threads up to 4 jobs.")
 @click.option("--batch-size", type=int, default=1000, show_default=True)
 @click.option("--shard-size", type=int, default=10000, show_default=True)
-@click.option("--limit", type=int, default=None, help="Only the first LIMIT images of each split.")
+@click.option("--limit", type=int, default=None,
+              help="Only LIMIT images of each split: of a folder source (stored class by "
+                   "class) a choice stratified by label, seeded by --seed (as bs-train "
+                   "--limit-train); of other sources the first LIMIT.")
 @click.option("--no-scramble", is_flag=True, help="Same pipeline without scrambling (baseline).")
 @click.option("--no-augment", is_flag=True, help="No crop, flip or GridMask.")
 @click.option("--no-test-augment", is_flag=True, help="Test images get no crop/flip.")

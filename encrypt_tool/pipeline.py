@@ -35,6 +35,7 @@ from encrypt_tool.sizing import (
     human,
     output_bytes,
 )
+from encrypt_tool.sources.limit import limit_split
 from keys.derive import derive_dataset_id
 from keys.master import fingerprint
 
@@ -160,6 +161,8 @@ def _splits(cfg: DatasetConfig, src) -> dict[str, tuple[object, int, int, Augmen
         raise ValueError(f"--limit {cfg.limit:,} is more than the images of every split of "
                          f"{src.name!r} ({sizes}); give 1..{largest}, or leave it out for all")
     for name, sp in src.splits.items():
+        if cfg.limit is not None:  # a folder's: stratified by label (sources/limit.py)
+            sp = limit_split(src, name, cfg.limit, cfg.seed or 0)
         n = sp.n if cfg.limit is None else min(sp.n, cfg.limit)
         if n < (cfg.limit or 0):
             warnings.warn(f"split {name!r} has {n:,} images, fewer than --limit {cfg.limit:,}: "

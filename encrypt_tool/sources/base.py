@@ -82,7 +82,8 @@ class Source:
     """A dataset: a short ``name``, its ``class_names`` and its splits ("train", "test").
 
     ``meta`` holds public, JSON-able facts about how the images were prepared (stored in the
-    file); ``notes`` are lines for the user (what was converted or left out).
+    file); ``notes`` are lines for the user (what was converted or left out); ``by_class``:
+    the splits hold their images class by class (then ``--limit`` takes a stratified choice).
     """
 
     name: str
@@ -90,6 +91,7 @@ class Source:
     splits: dict[str, SplitSource]
     meta: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    by_class: bool = False
 
     @property
     def num_classes(self) -> int:

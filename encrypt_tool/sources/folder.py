@@ -75,6 +75,13 @@ class FolderSplit(SplitSource):
     def _load_labels(self) -> np.ndarray:
         return self._labels
 
+    def take(self, index: np.ndarray) -> FolderSplit:
+        """The images ``index`` (k,) of this split, in that order, as a folder split."""
+        part = FolderSplit(self.root, [self.files[i] for i in index], self._labels[index],
+                           self.image_shape, self.resize, self.channels)
+        part.decode_bytes = self.decode_bytes
+        return part
+
 
 def _header(path: Path) -> tuple[int, int, str, bool] | str:
     """(W, H, mode, has alpha) of a file whose pixels all decode, or the error text.
@@ -258,4 +265,5 @@ def open_folder(
         if files:  # the decoded file (4 bytes a pixel at most) and its converted copy
             splits[s].decode_bytes = DECODE_COPIES * 4 * max(good[p][0] * good[p][1]
                                                              for p, _ in files)
-    return Source(f"folder:{root.name}", names, splits, meta=meta, notes=tuple(notes))
+    return Source(f"folder:{root.name}", names, splits, meta=meta, notes=tuple(notes),
+                  by_class=True)
