@@ -88,14 +88,10 @@ def check_resources(
     out: Path, file_bytes: int, peak_memory: int, compressed: bool, how: str = "",
     yes: bool = False,
 ) -> list[str]:
-    """Raise ValueError for an output above ``LARGE_OUTPUT`` unless ``yes``, OSError when the
-    disk at ``out``'s folder or the memory cannot hold the run; return warnings (an estimate
-    that cannot be checked exactly)."""
-    if file_bytes > LARGE_OUTPUT and not yes:
-        size = f"up to {human(file_bytes)} (uncompressed)" if compressed else human(file_bytes)
-        raise ValueError(f"the output would be about {size}, more than the "
-                         f"{human(LARGE_OUTPUT)} written without asking; pass --yes to write "
-                         f"it, or use fewer images or copies (--limit, --n-keys)")
+    """Raise OSError when the disk at ``out``'s folder or the memory cannot hold the run,
+    ValueError for an output above ``LARGE_OUTPUT`` unless ``yes`` (after the disk check:
+    --yes cannot lift that one); return warnings (an estimate that cannot be checked
+    exactly)."""
     warnings = []
     folder = out.parent
     free = free_disk(folder)
@@ -106,6 +102,11 @@ def check_resources(
         if not compressed:
             raise OSError(msg)
         warnings.append(msg.replace("needs about", "may need up to (uncompressed)"))
+    if file_bytes > LARGE_OUTPUT and not yes:
+        size = f"up to {human(file_bytes)} (uncompressed)" if compressed else human(file_bytes)
+        raise ValueError(f"the output would be about {size}, more than the "
+                         f"{human(LARGE_OUTPUT)} written without asking; pass --yes to write "
+                         f"it, or use fewer images or copies (--limit, --n-keys)")
     avail = available_memory()
     if avail is not None and peak_memory > avail:
         raise OSError(
