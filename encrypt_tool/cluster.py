@@ -10,6 +10,7 @@ cluster whose workers are reached over plain TCP on another machine. See docs/SC
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 __all__ = ["PORTS", "Secret", "check_scheduler", "check_visible", "close_client", "open_client",
            "worker_pids"]
 
+DASK_LOG_LEVEL = logging.ERROR  # a local cluster's workers log errors only, no warnings
 PORTS = (1, 65535)  # the ports a scheduler address may name
 
 
@@ -96,7 +98,8 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
         if workers is None or workers < 1:
             raise ValueError(f"--workers {workers} is not valid; it must be at least 1")
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=DASK_LOG_LEVEL)
         return Client(cluster, set_as_default=False), cluster
     check_scheduler(scheduler)
     kwargs = {}
@@ -125,8 +128,13 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
     return client, None
 
 
-def close_client(client, cluster) -> None:
-    """Close the client and, when this run started it, the local cluster."""
+def close_client(client, cluster, interrupted: bool = False) -> None:
+    """Close the client and, when this run started it, the local cluster. After Ctrl-C
+    (``interrupted``) Dask's own lines about the cancelled tasks and the workers it stops are
+    silenced here: the command says it was interrupted in its one line."""
+    if interrupted:
+        for name in ("distributed", "tornado", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     client.close()
     if cluster is not None:
         cluster.close()

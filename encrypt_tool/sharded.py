@@ -181,6 +181,7 @@ def _on_dask(tasks, tmp: Path, key: bytes, workers, scheduler, timeout, bar) -> 
     from distributed.scheduler import KilledWorker
 
     client, cluster = open_client(workers, scheduler, timeout)
+    interrupted = False
     try:
         token = secrets.token_hex(16)
         check_visible(client, tmp, token)
@@ -199,9 +200,13 @@ def _on_dask(tasks, tmp: Path, key: bytes, workers, scheduler, timeout, bar) -> 
                                   f"allowed-failures); see the workers' logs") from None
                 if bar is not None:
                     bar.update(entries[order[f.key]]["count"])
-        except BaseException:
+        except BaseException as e:
+            interrupted = isinstance(e, KeyboardInterrupt)
             client.cancel(futures)
             raise
         return entries
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
-        close_client(client, cluster)
+        close_client(client, cluster, interrupted)

@@ -194,3 +194,50 @@ def test_tls_scheduler_gives_the_same_bytes(tmp_path, run_cli, key_file):
                         "--scheduler", lc.scheduler_address)
     assert r.exit_code == 0, r.output
     assert _files(tmp_path / "tls") == _files(one)
+
+
+_WAITING_DRIVER = '''
+import sys, time
+from pathlib import Path
+
+
+def waiting_shard(task, folder, key, token=None, jobs=1, backend="threads"):
+    (Path(folder).parent / f"started-{task.name}").touch()
+    while True:  # until Ctrl-C: the run cannot finish before the signal arrives
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    import encrypt_tool.sharded as sharded
+    from encrypt_tool.cli import main
+
+    sharded.run_shard = waiting_shard  # sent to the workers by value
+    main(sys.argv[1:], prog_name="bs-encrypt")
+'''
+
+
+def test_ctrl_c_with_workers_prints_one_line_and_leaves_nothing(tmp_path, key_file):
+    """Ctrl-C on a terminal reaches the whole process group (the command and its workers)
+    while the shard tasks run on a local cluster of 2 workers."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(_WAITING_DRIVER)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, str(driver), *SMALL, "--key", str(key_file),
+                             "--out", str(out), "--workers", "2"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("started-*")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        assert list(tmp_path.glob("started-*")), "no shard task started"
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["interrupted; nothing was written"], stderr
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
