@@ -253,6 +253,9 @@ def decrypt(file: str, key: str | None, out: str, split: str | None, copy: int,
     """Decrypt one copy of a split into an npz with ``images`` and ``labels``."""
     from encrypt_tool.decrypt import decrypt_file
 
+    if Path(out).suffix.lower() != ".npz":
+        raise ValueError(f"--out {out} must end in .npz: decrypt writes an npz archive with "
+                         f"'images' and 'labels'")
     path, n = decrypt_file(file, _load_key(key), out, split, copy, overwrite)
     click.echo(f"wrote {path} ({n} images)")
 
@@ -313,8 +316,9 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
     if not info.splits:
         return samples  # sample_grid says there are no images to show
     name = split or ("test" if "test" in info.splits else next(iter(info.splits)))
-    if name not in info.splits:
-        return samples  # sample_grid names the splits there are
+    if name not in info.splits:  # before the metadata is printed
+        raise ValueError(f"--split {name!r} is not in {file}; it has "
+                         f"{', '.join(sorted(info.splits))}")
     n = info.splits[name].n_images
     if samples <= n:
         return samples

@@ -99,7 +99,11 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
             raise ValueError(f"--workers {workers} is not valid; it must be at least 1")
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
-                               silence_logs=DASK_LOG_LEVEL)
+                               silence_logs=DASK_LOG_LEVEL,
+                               # the scheduler's HTTP routes (health, metrics) still start
+                               # without a dashboard: on a free loopback port, not on 8787 of
+                               # every interface (with a warning where 8787 is taken)
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         return Client(cluster, set_as_default=False), cluster
     check_scheduler(scheduler)
     kwargs = {}

@@ -19,15 +19,18 @@ def parse_block_size(value: int | str | tuple[int, int]) -> tuple[int, int]:
             parts = [int(p) for p in text.split("x")]
         except ValueError:
             raise ValueError(
-                f"block size {value!r} is not valid; use an integer like 8 or HxW like 8x4"
+                f"block size (--block-size) {value!r} is not valid; use an integer like 8 or HxW "
+                f"like 8x4"
             ) from None
         if len(parts) == 1:
             parts = parts * 2
         if len(parts) != 2:
-            raise ValueError(f"block size {value!r} is not valid; use an integer or HxW")
+            raise ValueError(f"block size (--block-size) {value!r} is not valid; use an "
+                             f"integer or HxW")
         bh, bw = parts
     if bh <= 0 or bw <= 0:
-        raise ValueError(f"block size {bh}x{bw} is not valid; both sides must be >= 1")
+        raise ValueError(f"block size (--block-size) {bh}x{bw} is not valid; both sides must "
+                         f"be >= 1")
     return int(bh), int(bw)
 
 

@@ -221,6 +221,12 @@ def test_ctrl_c_with_workers_prints_one_line_and_leaves_nothing(tmp_path, key_fi
     while the shard tasks run on a local cluster of 2 workers."""
     driver = tmp_path / "driver.py"
     driver.write_text(_WAITING_DRIVER)
+    busy = socket.socket()  # Dask's default HTTP port taken (by another cluster, say)
+    try:
+        busy.bind(("", 8787))
+        busy.listen()
+    except OSError:
+        pass  # taken already
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, str(driver), *SMALL, "--key", str(key_file),
@@ -236,6 +242,7 @@ def test_ctrl_c_with_workers_prints_one_line_and_leaves_nothing(tmp_path, key_fi
         os.killpg(proc.pid, signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
+        busy.close()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, stderr

@@ -94,3 +94,27 @@ def test_bs_train_refuses_a_test_file_of_another_master_key(tmp_path, key_file):
     for key in (key_file, other):
         assert fingerprint(load_key(key)) in line
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--gridmask-prob", "2"], ["--gridmask-prob", "2.0", "0..1"]),
+    (["--gridmask-d", "32-14"], ["--gridmask-d", "32-14", "d_min <= d_max"]),
+    (["--pad", "-3"], ["--pad", "-3", ">= 0"]),
+    (["--block-size", "0"], ["--block-size", "0x0", ">= 1"]),
+    (["--block-size", "8x"], ["--block-size", "'8x'", "HxW"]),
+])
+def test_augmentation_and_block_errors_name_their_option(tmp_path, key_file, args, needles):
+    one_line_error(invoke("dataset", "--source", "synthetic:8", "--key", key_file, "--out",
+                          tmp_path / "o.h5", "--quiet", *args), *needles)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]
+
+
+def test_inspect_grid_of_a_missing_split_prints_no_metadata_first(tmp_path, enc):
+    one_line_error(invoke("inspect", enc, "--grid", tmp_path / "g.png", "--split", "valid"),
+                   "--split 'valid'", "test, train")
+
+
+def test_decrypt_out_must_be_an_npz(tmp_path, enc, key_file):
+    one_line_error(invoke("decrypt", enc, "--key", key_file, "--out", tmp_path / "p.txt"),
+                   "--out", "p.txt", ".npz")
+    assert not (tmp_path / "p.txt").exists()

@@ -55,14 +55,16 @@ class AugmentConfig:
     def __post_init__(self) -> None:
         if self.pad_mode not in PAD_MODES:
             modes = " or ".join(PAD_MODES)
-            raise ValueError(f"pad mode {self.pad_mode!r} is not valid; choose {modes}")
+            raise ValueError(f"pad mode (--pad-mode) {self.pad_mode!r} is not valid; choose "
+                             f"{modes}")
         if self.pad is not None and self.pad < 0:
-            raise ValueError(f"padding {self.pad} is not valid; it must be >= 0")
+            raise ValueError(f"padding (--pad) {self.pad} is not valid; it must be >= 0")
         if self.gridmask_d is not None:
             d0, d1 = self.gridmask_d
             if not 2 <= d0 <= d1:
                 raise ValueError(
-                    f"GridMask d range {d0}-{d1} is not valid; need 2 <= d_min <= d_max")
+                    f"GridMask d range (--gridmask-d) {d0}-{d1} is not valid; need 2 <= d_min <= "
+                    f"d_max")
         r = self.gridmask_ratio
         low = MIN_GRIDMASK_RATIO if self.gridmask else 0.0
         if not low <= r < 1.0:
@@ -71,7 +73,8 @@ class AugmentConfig:
                 f"each unit ({max(0.0, 1 - r) ** 2:.0%} here), so give {MIN_GRIDMASK_RATIO} <= r "
                 f"< 1 (holes of at most {(1 - MIN_GRIDMASK_RATIO) ** 2:.0%}; or --no-gridmask)")
         if not 0.0 <= self.gridmask_prob <= 1.0:
-            raise ValueError(f"GridMask probability {self.gridmask_prob} is not valid; need 0..1")
+            raise ValueError(f"GridMask probability (--gridmask-prob) {self.gridmask_prob} is not "
+                             f"valid; need 0..1")
 
     @property
     def resolved(self) -> bool:
