@@ -9,6 +9,7 @@ import click
 
 from bsformat.clitools import SEED, Command, version_option
 from experiments.conditions import CONDITIONS
+from trainer.registry import MODELS
 
 __all__ = ["main"]
 
@@ -34,7 +35,8 @@ SMOKE = {"n_train": 300, "n_holdout": 100, "n_test": 100, "epochs": 1,
                    "secret): the same command gives the same encrypted data and table.")
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Use this master key file instead of the key derived from --seed.")
-@click.option("--model", type=click.Choice(["resnet18", "resnet18-narrow"]), default=None,
+@click.option("--model", type=click.Choice([n for n, s in MODELS.items() if not s.block_set]),
+              default=None,
               help="[default: resnet18]")
 @click.option("--device", default=None, help="auto, cpu, cuda [default: auto]")
 @click.option("--n-train", type=int, default=None,

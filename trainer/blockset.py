@@ -32,6 +32,7 @@ from trainer.invariance import (
     sign_orbit,
     split_modes,
 )
+from trainer.registry import MODELS, ModelSpec
 
 __all__ = ["BLOCKSETS", "BlockSet", "BlockSetSpec", "build_blockset", "to_blocks"]
 
@@ -46,10 +47,8 @@ class BlockSetSpec:
         self.orientation = orientation  # rotation invariance: canonical | orbit
 
 
-BLOCKSETS = {
-    "blockset": BlockSetSpec(stem=64, dim=256, depth=6, heads=8, mlp=2),
-    "blockset-narrow": BlockSetSpec(stem=32, dim=128, depth=4, heads=4, mlp=2),
-}
+# the block-set models of the registry, by name
+BLOCKSETS = {s.name: BlockSetSpec(**s.sizes) for s in MODELS.values() if s.block_set}
 
 
 def to_blocks(x: torch.Tensor, block: tuple[int, int]) -> torch.Tensor:
@@ -178,12 +177,13 @@ class BlockSet(nn.Module):
         return self.head(self.norm(t[:, 0]))  # (B, n_classes)
 
 
-def build_blockset(name: str, n_classes: int, image_shape: tuple[int, int, int],
+def build_blockset(spec: ModelSpec, n_classes: int, image_shape: tuple[int, int, int],
                    block: tuple[int, int] | None, invariances: tuple[str, ...] = ()
                    ) -> BlockSet:
-    """The named block-set model for (H, W, C) images cut into ``block`` (bh, bw) blocks,
-    invariant to the within-block transforms named in ``invariances``."""
+    """The block-set model of registry entry ``spec`` for (H, W, C) images cut into ``block``
+    (bh, bw) blocks, invariant to the within-block transforms named in ``invariances``."""
     if block is None:
-        raise TrainError(f"model {name!r} needs the block size (from the data file's metadata)")
-    return BlockSet(n_classes, image_shape, (int(block[0]), int(block[1])), BLOCKSETS[name],
-                    tuple(invariances))
+        raise TrainError(f"model {spec.name!r} needs the block size (from the data file's "
+                         f"metadata)")
+    return BlockSet(n_classes, image_shape, (int(block[0]), int(block[1])),
+                    BlockSetSpec(**spec.sizes), tuple(invariances))

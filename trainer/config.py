@@ -12,14 +12,14 @@ from pathlib import Path
 from bsformat.clitools import SEED_MAX
 from bsformat.subset import SUBSET_WAYS
 from trainer.errors import TrainError
+from trainer.registry import MODEL_NAMES, MODELS
 
 __all__ = ["INVARIANCE_NAMES", "MACHINE_FIELDS", "MAX_DEFAULT_THREADS", "MODEL_NAMES",
            "RECIPE_NAMES", "RESULT_FIELDS", "TrainConfig", "available_cores", "default_threads",
            "format_config", "gpu_absent", "option_name", "resume_config"]
 
-# The names of trainer.model.MODELS and trainer.recipe.RECIPES, kept here so that checking
-# options needs no torch (a test keeps them equal).
-MODEL_NAMES = ("resnet18", "resnet18-narrow", "blockset", "blockset-narrow")
+# The names of trainer.recipe.RECIPES, kept here so that checking options needs no torch (a
+# test keeps them equal); the model names are the registry's (trainer.registry, torch-free).
 RECIPE_NAMES = ("auto", "onecycle", "paper", "adamw")
 INVARIANCE_NAMES = ("rotate", "negpos", "channel_perm")  # trainer.invariance.INVARIANCES
 INVARIANCE_MODES = {"rotate": ("canonical", "orbit"), "negpos": ("orbit", "canonical"),
@@ -105,7 +105,8 @@ class TrainConfig:
              f"--invariance {self.invariance!r} is not known; use auto, none or a comma list "
              f"of {', '.join(INVARIANCE_NAMES)}, each optionally NAME:MODE with the modes "
              f"{_modes()}"),
-            (self.invariance in ("auto", "none") or self.model.startswith("blockset"),
+            (self.invariance in ("auto", "none") or self.model not in MODELS
+             or MODELS[self.model].block_set,
              f"--invariance {self.invariance} needs a block-set model (--model {self.model} "
              f"has no within-block invariances); use auto or none"),
         ]

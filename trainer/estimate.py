@@ -1,11 +1,10 @@
 """Start-up estimates of a run: its training time (to warn before days of CPU work) and its
 peak memory (to refuse a run that cannot fit, before anything is loaded or written).
 
-Time: the rates are training images/s
-at batch 128 on 32x32 images, measured by
-``bench/bench_train.py`` on a 2-core AMD EPYC (no GPU; see the README's benchmark table). Other
-machines differ; the estimate only has to tell minutes from days. Costs scale with the pixels
-the network sees after its stem (large images get a stride-4 stem, small ones none).
+Time: the rates are each model's training images/s at batch 128 on 32x32 images, from the model
+registry (``trainer.registry``: measured on a 2-core AMD EPYC for the CPU, a target for the
+GPU). Other machines differ; the estimate only has to tell minutes from days. Costs scale with
+the pixels the network sees after its stem (large images get a stride-4 stem, small ones none).
 """
 
 from __future__ import annotations
@@ -14,19 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.errors import TrainError
+from trainer.registry import get_model
 
 __all__ = ["LONG_RUN_S", "MemoryEstimate", "available_memory", "check_memory",
            "estimate_seconds", "long_run_warning", "peak_memory", "resident_memory"]
 
-# images/s on 32x32 inputs, 2 CPU threads (bench/bench_train.py); the block-set models from
-# their measured speed relative to resnet18-narrow (0.59x for blockset at 8x8 blocks, 0.51x for
-# blockset-narrow at 4x4 blocks, its slowest common case)
-CPU_RATE_2_THREADS = {"resnet18": 52.0, "resnet18-narrow": 594.0, "blockset": 350.0,
-                      "blockset-narrow": 300.0}
-# images/s on 32x32 inputs on one current data-centre GPU (the trainer's design target, not
-# a measurement): only there to keep the GPU estimate on the right order of magnitude
-GPU_RATE = {"resnet18": 21000.0, "resnet18-narrow": 60000.0, "blockset": 60000.0,
-            "blockset-narrow": 60000.0}
 LONG_RUN_S = 2 * 3600.0
 
 
@@ -39,10 +30,11 @@ def _pixel_factor(image_hw: tuple[int, int]) -> float:
 def estimate_seconds(model: str, device_type: str, n_images: int, epochs: int,
                      image_hw: tuple[int, int] = (32, 32), threads: int = 2) -> float:
     """Seconds of training for ``epochs`` epochs of ``n_images`` (evaluation not counted)."""
+    spec = get_model(model)
     if device_type == "cuda":
-        rate = GPU_RATE[model]
+        rate = spec.gpu_rate
     else:
-        rate = CPU_RATE_2_THREADS[model] * min(max(threads, 1), 64) / 2
+        rate = spec.cpu_rate * min(max(threads, 1), 64) / 2
     return epochs * n_images * _pixel_factor(image_hw) / rate
 
 

@@ -6,7 +6,8 @@ At width 64 this is exactly torchvision's resnet18 (with the stem adapted for sm
 ``resnet18-narrow`` is the same network at width 16 (about 16x fewer FLOPs) for CPU demos.
 ``blockset`` and ``blockset-narrow`` (trainer/blockset.py) treat an image as a set of blocks and
 need the block size of the data file, and may be made invariant to the within-block transforms
-of a file's defences (``invariances``, trainer/invariance.py); a ResNet has none.
+of a file's defences (``invariances``, trainer/invariance.py); a ResNet has none. Which names
+exist, and which factory builds each, is the table of ``trainer.registry``.
 """
 
 from __future__ import annotations
@@ -15,22 +16,12 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from trainer.blockset import BLOCKSETS, build_blockset
 from trainer.errors import TrainError
+from trainer.registry import ModelSpec, get_model
 
-__all__ = ["MODELS", "RESNET_WIDTHS", "SMALL_IMAGE_MAX", "build_model", "model_width",
-           "saved_bytes_per_image"]
+__all__ = ["SMALL_IMAGE_MAX", "build_model", "build_resnet", "saved_bytes_per_image"]
 
-RESNET_WIDTHS = {"resnet18": 64, "resnet18-narrow": 16}
-MODELS = (*RESNET_WIDTHS, *BLOCKSETS)
 SMALL_IMAGE_MAX = 64
-
-
-def model_width(name: str) -> int:
-    """Base width (channels of the stem) of the named ResNet; TrainError if unknown."""
-    if name not in RESNET_WIDTHS:
-        raise TrainError(f"model {name!r} is not a ResNet; choose one of {sorted(RESNET_WIDTHS)}")
-    return RESNET_WIDTHS[name]
 
 
 def _stage(cin: int, cout: int, stride: int) -> nn.Sequential:
@@ -52,17 +43,22 @@ def build_model(
     name: str, n_classes: int, image_shape: tuple[int, int, int],
     block_size: tuple[int, int] | None = None, invariances: tuple[str, ...] = (),
 ) -> nn.Module:
-    """The named model for (H, W, C) images and ``n_classes`` outputs; input (B, C, H, W)
-    float. ``block_size`` (bh, bw), from the data file, is needed by the block-set models;
-    ``invariances`` (block-set models only) names the within-block transforms to ignore."""
-    if name in BLOCKSETS:
-        return build_blockset(name, n_classes, image_shape, block_size, tuple(invariances))
-    if name not in MODELS:
-        raise TrainError(f"model {name!r} is not known; choose one of {sorted(MODELS)}")
-    if invariances:
+    """The model ``name`` of ``trainer.registry`` for (H, W, C) images and ``n_classes``
+    outputs; input (B, C, H, W) float. ``block_size`` (bh, bw), from the data file, is needed
+    by the block-set models; ``invariances`` (block-set models only) names the within-block
+    transforms to ignore."""
+    spec = get_model(name)
+    if invariances and not spec.block_set:
         raise TrainError(f"model {name!r} has no within-block invariances (asked for "
                          f"{', '.join(invariances)}); use a block-set model or --invariance none")
-    width = model_width(name)
+    return spec.builder()(spec, n_classes, tuple(image_shape), block_size, tuple(invariances))
+
+
+def build_resnet(spec: ModelSpec, n_classes: int, image_shape: tuple[int, int, int],
+                 block_size: tuple[int, int] | None = None, invariances: tuple[str, ...] = ()
+                 ) -> nn.Sequential:
+    """ResNet-18 at the base width ``spec.sizes["width"]`` (the block size plays no part)."""
+    width = int(spec.sizes["width"])
     h, w, c = image_shape
     widths = [width, 2 * width, 4 * width, 8 * width]
     layers = _stem(width, c, min(h, w))

@@ -6,89 +6,30 @@
     probs = p.predict(x)                       # x: (B, H, W, C) uint8 -> (B, K) float32
 
 ``predict_file`` is ``bs-predict``'s whole job: a query (or a data file's test split) in, a
-predictions CSV and its JSON out.
-
-The model is rebuilt from what the checkpoint records (model name, classes, image shape, block
-size) through ``trainer.model.build_model``, so any model ``bs-train`` knows loads here. The
-checkpoint is read with ``weights_only=True`` (``checkpoint.load``): it cannot run code.
+predictions CSV and its JSON out. The checkpoint is loaded by ``trainer.trained.load_model``,
+the one loader of the package.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from bsformat.checksum import file_sha256
-from trainer import checkpoint as ckpt
 from trainer.data import to_input
 from trainer.ddp import pick_device
 from trainer.errors import TrainError
-from trainer.model import build_model
+from trainer.predict_io import check_match, iter_batches, json_path, open_input, write_predictions
 from trainer.train import predict
+from trainer.trained import ModelInfo, load_model
 
-__all__ = ["ModelInfo", "Prediction", "Predictor", "check_output", "load_predictor",
-           "predict_file", "resolve_checkpoint"]
-
-_REQUIRED = ("model", "model_name", "class_names", "image_shape", "block_size", "mean", "std")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """The identity of a trained model, as its checkpoint records it (no paths of the client)."""
-
-    checkpoint: str  # file name, e.g. best.pt
-    sha256: str
-    model_name: str
-    class_names: tuple[str, ...]
-    image_shape: tuple[int, int, int]  # (H, W, C)
-    block_size: tuple[int, int]
-    scrambled: bool | None  # None: an older checkpoint that did not record it
-    epoch: int | None
-    identity: dict = field(default_factory=dict)
-    defences: dict | None = None  # the training file's; None: a checkpoint from before them
-    invariances: tuple[str, ...] = ()  # of a block-set model (trainer/invariance.py)
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.class_names)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def resolve_checkpoint(run: str | os.PathLike, which: str = "best") -> Path:
-    """``run`` itself when it is a file, else ``run/best.pt`` (or ``last.pt``)."""
-    if which not in ("best", "last"):
-        raise TrainError(f"checkpoint {which!r} is not valid; use best or last")
-    p = Path(run).expanduser()
-    if p.is_file():
-        return p
-    if not p.is_dir():
-        raise TrainError(f"{run} is neither a bs-train run directory nor a checkpoint file")
-    path = p / f"{which}.pt"
-    if not path.is_file():
-        raise TrainError(f"run directory {run} has no {which}.pt (bs-train writes it when an "
-                         f"epoch finishes); give a finished run or a checkpoint file")
-    return path
-
-
-def _build(name: str, n_classes: int, shape: tuple[int, int, int], block: tuple[int, int],
-           invariances: tuple[str, ...] = ()):
-    """``build_model`` with the block size and invariances too where the model takes them."""
-    params = inspect.signature(build_model).parameters
-    if invariances:
-        return build_model(name, n_classes, shape, block_size=block, invariances=invariances)
-    if "block_size" in params:
-        return build_model(name, n_classes, shape, block_size=block)
-    return build_model(name, n_classes, shape)
+__all__ = ["Prediction", "Predictor", "check_output", "load_predictor", "predict_file"]
 
 
 class Predictor:
@@ -133,34 +74,9 @@ class Predictor:
 def load_predictor(run: str | os.PathLike, device: str = "auto",
                    which: str = "best") -> Predictor:
     """Load the checkpoint of ``run`` (a run directory or a .pt file) once, on ``device``."""
-    path = resolve_checkpoint(run, which)
     dev = pick_device(device)
-    state = ckpt.load(path)
-    missing = [k for k in _REQUIRED if k not in state]
-    if missing:
-        raise TrainError(f"{path} is not a bs-train checkpoint (it lacks {', '.join(missing)})")
-    info = ModelInfo(
-        checkpoint=path.name, sha256=file_sha256(path), model_name=str(state["model_name"]),
-        class_names=tuple(str(c) for c in state["class_names"]),
-        image_shape=tuple(int(v) for v in state["image_shape"]),
-        block_size=tuple(int(v) for v in state["block_size"]),
-        scrambled=None if state.get("scrambled") is None else bool(state["scrambled"]),
-        epoch=int(state["epoch"]) if "epoch" in state else None,
-        identity=dict(state.get("identity", {})),
-        defences=None if state.get("defences") is None else dict(state["defences"]),
-        invariances=tuple(str(v) for v in state.get("invariances", ())),
-    )
-    model = _build(info.model_name, info.n_classes, info.image_shape, info.block_size,
-                   info.invariances)
-    try:
-        model.load_state_dict(state["model"])
-    except (RuntimeError, TypeError, AttributeError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise TrainError(f"{path}: the weights do not fit model {info.model_name!r}: "
-                         f"{first}") from None
-    if dev.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    return Predictor(model, list(state["mean"]), list(state["std"]), dev, info)
+    m = load_model(run, which, dev)
+    return Predictor(m.model, list(m.mean), list(m.std), dev, m.info)
 
 
 @dataclass(frozen=True)
@@ -180,8 +96,6 @@ class Prediction:
 
 def check_output(out: Path, overwrite: bool) -> None:
     """TrainError when the CSV ``out`` or its JSON cannot be written (before any work)."""
-    from trainer.predict_io import json_path  # predict_io imports ModelInfo from here
-
     if out.suffix.lower() == ".json":
         raise TrainError(f"--out {out} must not end in .json (the JSON goes beside the CSV)")
     for p in (out, json_path(out)):
@@ -201,8 +115,6 @@ def predict_file(run: str | os.PathLike, data: str, out: str | os.PathLike,
     """Classify the images of ``data`` (a query file, or a data file's test split) with the
     model of ``run``; write the predictions CSV ``out`` (``top_k`` classes per image, default
     3) and the model's identity beside it as JSON."""
-    from trainer.predict_io import check_match, iter_batches, open_input, write_predictions
-
     out = Path(out)
     if batch_size < 1:
         raise TrainError(f"--batch-size {batch_size} is not valid; it must be >= 1")

@@ -17,7 +17,7 @@ import numpy as np
 from bsformat.files import write_atomic
 from bsformat.reader import open_dataset
 from trainer.errors import TrainError
-from trainer.predict import ModelInfo
+from trainer.trained import ModelInfo
 
 __all__ = ["PredictInput", "check_match", "iter_batches", "json_path", "open_input",
            "write_predictions"]

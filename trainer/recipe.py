@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from trainer.errors import TrainError
+from trainer.registry import get_model
 
 __all__ = [
     "RECIPES", "Recipe", "build_optimizer", "build_schedule", "get_recipe", "lr_factor",
@@ -54,7 +55,7 @@ def resolve_recipe(name: str, model: str) -> str:
     """``auto`` -> ``adamw`` for block-set models, ``onecycle`` otherwise; others unchanged."""
     if name != "auto":
         return name
-    return "adamw" if model.startswith("blockset") else "onecycle"
+    return get_model(model).recipe
 
 
 def get_recipe(name: str, lr: float | None = None) -> Recipe:

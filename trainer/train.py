@@ -29,6 +29,7 @@ from trainer.estimate import check_memory, long_run_warning, peak_memory, reside
 from trainer.invariance import parse_invariance, symmetric_stats
 from trainer.model import build_model, saved_bytes_per_image
 from trainer.recipe import build_optimizer, build_schedule, get_recipe, resolve_recipe
+from trainer.registry import get_model
 from trainer.source import Split, channel_stats
 
 __all__ = ["epoch_line", "evaluate", "predict", "summarise", "train"]
@@ -76,7 +77,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 
     invariances = (parse_invariance(config.invariance, train_split.defences)
-                   if config.model.startswith("blockset") else ())
+                   if get_model(config.model).block_set else ())
     state, mean, std = _begin(config, d, run_dir, train_split, identity, invariances)
 
     torch.manual_seed(config.seed)
