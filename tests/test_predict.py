@@ -196,7 +196,7 @@ def test_run_without_checkpoint(cloud, outdir, tmp_path):
 
 def test_data_file_or_csv_given_as_the_run(cloud, outdir, tmp_path):
     r = predict_cli(cloud / "enc.h5", cloud / "enc.h5", "--out", outdir / "p.csv")
-    refused(r, "enc.h5 is a bs-encrypt data file, not a checkpoint")
+    refused(r, "enc.h5, is a bs-encrypt data file", "the first argument is the run folder")
     assert "weights_only" not in r.output
     (tmp_path / "p.csv").write_text("id,class,probability\n0,cat,0.9\n")
     r = predict_cli(tmp_path / "p.csv", cloud / "enc.h5", "--out", outdir / "p.csv")
@@ -205,6 +205,15 @@ def test_data_file_or_csv_given_as_the_run(cloud, outdir, tmp_path):
     r = predict_cli(tmp_path / "evil.pt", cloud / "enc.h5", "--out", outdir / "p.csv")
     refused(r, "evil.pt", "could run code")
     assert "weights_only" not in r.output
+
+
+@pytest.mark.parametrize("run", ["run", "run/best.pt"])
+def test_swapped_arguments_say_which_comes_first(cloud, outdir, run):
+    """bs-predict DATA RUN: one line saying the run folder comes first, and the right order."""
+    r = predict_cli(cloud / "enc.h5", cloud / run, "--out", outdir / "p.csv")
+    refused(r, "the first argument", "enc.h5, is a bs-encrypt data file",
+            "the run folder of bs-train", "the second the data file",
+            f"bs-predict {cloud / run} {cloud / 'enc.h5'}")
 
 
 def test_truncated_or_foreign_checkpoint(cloud, outdir, tmp_path):

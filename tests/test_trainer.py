@@ -17,7 +17,7 @@ from test_trainer_files import write_file
 
 from trainer.cli import main
 from trainer.config import TrainConfig
-from trainer.data import EncryptedDataset, MemoryLoader
+from trainer.data import MemoryLoader
 from trainer.model import build_model
 from trainer.plan import epoch_plan, rank_batches, window_order
 from trainer.source import describe
@@ -134,18 +134,6 @@ def test_ranks_split_each_batch_disjointly():
     assert len(parts[0]) == len(parts[1])
     got = np.concatenate([np.concatenate(p) for p in parts])
     assert set(got) == set(order) and len(got) == 104  # one image repeated to even out
-
-
-def test_map_style_dataset(enc):
-    split = describe(enc, "train")
-    ds = EncryptedDataset(split, seed=2)
-    ds.set_epoch(3)
-    x, y = ds[10]
-    p = epoch_plan(2, 3, split.n_images, split.n_copies)
-    assert x.shape == (32, 32, 3) and x.dtype == torch.uint8
-    assert np.array_equal(x.numpy(), ds.images[10, p.copies[10]])
-    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=16, shuffle=True)))
-    assert batch[0].shape == (16, 32, 32, 3)
 
 
 # --- model and evaluation ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The in-memory data path: every copy of every image resident as uint8 (on the GPU when
-there is one), an epoch's copies picked by indexing; plus a map-style ``Dataset`` view, and the
-choice between it and the streaming path for a run.
+there is one), an epoch's copies picked by indexing; and the choice between it and the streaming
+path for a run (a dataset for your own loop: ``trainer.images``).
 
 Converting to float and normalising happens on the device, batch by batch (``to_input``).
 """
@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from trainer.config import TrainConfig
 from trainer.errors import TrainError
@@ -20,7 +19,7 @@ from trainer.plan import epoch_plan, rank_batches
 from trainer.source import Split, check_pair, describe, load_split
 from trainer.stream import StreamLoader
 
-__all__ = ["EncryptedDataset", "MemoryLoader", "choose_mode", "fits_in_memory", "make_loader",
+__all__ = ["MemoryLoader", "choose_mode", "fits_in_memory", "make_loader",
            "open_splits", "to_input"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (B, H, W, C) uint8, (B,) int64
@@ -87,25 +86,6 @@ class MemoryLoader:
             i, s = flat[i0:i0 + len(idx)], chosen[i0:i0 + len(idx)]
             i0 += len(idx)
             yield self.images[i, s], self.labels[i]  # (B, H, W, C) uint8, (B,)
-
-
-class EncryptedDataset(Dataset):
-    """Map-style view of a training split: item j is copy s_j(epoch) of image j, as
-    ((H, W, C) uint8 tensor, label). Call ``set_epoch`` before each epoch."""
-
-    def __init__(self, split: Split, seed: int = 0) -> None:
-        self.images, self.labels = load_split(split)  # (n, N, H, W, C) uint8, (n,)
-        self.split, self.seed = split, seed
-        self.set_epoch(0)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.copies = epoch_plan(self.seed, epoch, self.split.n_images, self.split.n_copies).copies
-
-    def __len__(self) -> int:
-        return self.split.n_images
-
-    def __getitem__(self, j: int) -> tuple[torch.Tensor, int]:
-        return torch.from_numpy(self.images[j, self.copies[j]]), int(self.labels[j])
 
 
 def open_splits(config: TrainConfig, world: int = 1) -> tuple[Split, Split]:

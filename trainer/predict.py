@@ -29,7 +29,8 @@ from trainer.predict_io import check_match, iter_batches, json_path, open_input,
 from trainer.train import predict
 from trainer.trained import ModelInfo, load_model
 
-__all__ = ["Prediction", "Predictor", "check_output", "load_predictor", "predict_file"]
+__all__ = ["Prediction", "Predictor", "check_order", "check_output", "load_predictor",
+           "predict_file"]
 
 
 class Predictor:
@@ -108,6 +109,28 @@ def check_output(out: Path, overwrite: bool) -> None:
         raise TrainError(f"output directory {out.parent} does not exist; create it first")
 
 
+def _is_data(path: Path) -> bool:
+    """Whether ``path`` is a bs-encrypt file (HDF5) or shard folder (with a manifest)."""
+    if path.is_dir():
+        return (path / "manifest.json").is_file()
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def check_order(run: str | os.PathLike, data: str | os.PathLike) -> None:
+    """TrainError when ``run`` is a data file: the arguments are RUN first, DATA second."""
+    if _is_data(Path(run)):
+        swapped = (Path(data).is_dir() and not _is_data(Path(data))) or (
+            Path(data).suffix == ".pt")
+        raise TrainError(f"the first argument, {run}, is a bs-encrypt data file; the first "
+                         f"argument is the run folder of bs-train (or a .pt checkpoint), the "
+                         f"second the data file"
+                         + (f": bs-predict {data} {run}" if swapped else ""))
+
+
 def predict_file(run: str | os.PathLike, data: str, out: str | os.PathLike,
                  which: str = "best", tta: bool = True, top_k: int | None = None,
                  batch_size: int = 256, device: str = "auto",
@@ -116,6 +139,7 @@ def predict_file(run: str | os.PathLike, data: str, out: str | os.PathLike,
     model of ``run``; write the predictions CSV ``out`` (``top_k`` classes per image, default
     3) and the model's identity beside it as JSON."""
     out = Path(out)
+    check_order(run, data)
     if batch_size < 1:
         raise TrainError(f"--batch-size {batch_size} is not valid; it must be >= 1")
     if top_k is not None and top_k < 1:
