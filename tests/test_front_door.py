@@ -106,3 +106,15 @@ def test_normalised_with_the_training_stats(tmp_path):
     assert x.mean((0, 2, 3)).abs().max() < 0.05 and (x.std((0, 2, 3)) - 1).abs().max() < 0.05
     with pytest.raises(TrainError, match="3 means and 3 positive stds"):
         trainer.open_images(path, stats=([0.5], [0.5]))
+
+
+def test_streaming_a_limited_split_reads_its_chosen_rows(tmp_path):
+    """``--limit-train K --data stream`` streams the K stratified rows that memory holds."""
+    from trainer.stream import ShardStream
+
+    path = write_file(tmp_path / "d.h5", n_train=300, n_test=8, n_copies=2, shard_size=70)
+    split = describe(str(path), "train", limit=60, seed=3)
+    images, labels = load_split(split)  # (60, N, H, W, C): the chosen rows
+    s = epoch_plan(0, 0, 60, 2).copies
+    x, y = (torch.cat(t).numpy() for t in zip(*ShardStream(split, 16, chunk=25), strict=True))
+    assert _keys(x, y) == _keys(images[np.arange(60), s], labels)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from bsformat.reader import Batch as ReadBatch
 from bsformat.reader import open_dataset
 from trainer.plan import epoch_plan, window_order
 from trainer.source import Split
@@ -58,12 +59,21 @@ class ShardStream(IterableDataset):
         for c in np.unique(chunk_of):
             a = int(c) * self.chunk
             b = min(a + self.chunk, self.split.n_images)
-            got = ds.read_range(self.split.name, a, b, copy=copies[a:b])  # (b-a, H, W, C)
+            got = self._chunk(ds, a, b, copies[a:b])  # (b-a, H, W, C)
             sel = np.flatnonzero(chunk_of == c)
             local = idx[sel] - a
             x[sel] = got.images[local]
             y[sel] = got.labels[local]
         return x, y
+
+    def _chunk(self, ds, a: int, b: int, copies: np.ndarray):
+        """Images [a, b) of the split, copy ``copies[i]`` of the i-th: of a limited split
+        (``split.rows``) its chosen rows, else one contiguous read."""
+        if self.split.rows is None:
+            return ds.read_range(self.split.name, a, b, copy=copies)
+        got = ds.read(self.split.name, np.asarray(self.split.rows[a:b], np.int64), copy=None)
+        x = got.images[np.arange(b - a), copies]  # (b-a, N, H, W, C) -> (b-a, H, W, C)
+        return ReadBatch(x, got.labels, got.ids)
 
     def _producer(self, groups, copies, out: queue.Queue, stop: threading.Event) -> None:
         def put(item) -> bool:  # False once the consumer has gone
