@@ -30,7 +30,8 @@ lint:
 # the quick demo: encrypt the built-in synthetic set (5,000 + 1,000 images, N = 4) and train a
 # narrow ResNet-18 on it on the CPU; prints the accuracy on the encrypted test images. Its key is
 # fixed and public (sha256 of a label; for the synthetic demo data only, never for real data),
-# and training uses one thread, so the demo's figure is the same on every run
+# and training uses one thread, so the demo's figure is the same on every run on one machine
+# (another CPU instruction set rounds differently: docs/TRAINING.md, "Demo")
 DEMO_KEY := fa6ab2bfcf948dcd1bb27c8a2c9d66d9db11068c78acf3947473459110f05d31
 demo:
 	mkdir -p $(DATA)
