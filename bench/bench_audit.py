@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from encrypt_tool.audit import audit_arrays, audit_file, run_audit
+from encrypt_tool.audit import AuditConfig, audit_arrays, audit_file, run_audit
 from encrypt_tool.audit.attack import SideInfo
 from encrypt_tool.audit.metrics import key_space_bits
 from encrypt_tool.audit.simulate import Settings, simulate
@@ -78,10 +78,12 @@ def bench_file(x: np.ndarray, tmp: Path, samples: int, splits: tuple[str, ...]) 
             raise SystemExit(r.output)
     for split in splits:
         t = time.perf_counter()
-        base, _ = audit_file(tmp / "enc.h5", load_key(key), split, samples, costs=("mgc",))
+        base, _ = audit_file(tmp / "enc.h5", load_key(key),
+                             AuditConfig(split=split, samples=samples, costs=("mgc",)))
         dt0 = time.perf_counter() - t
         t = time.perf_counter()
-        s = run_audit(tmp / "enc.h5", load_key(key), samples, tmp / f"audit-{split}", split=split)
+        s = run_audit(tmp / "enc.h5", load_key(key), tmp / f"audit-{split}",
+                      AuditConfig(split=split, samples=samples))
         dt = time.perf_counter() - t
         aug = json.dumps(s["settings"]["augment"])
         print(f"split {split}: N={s['settings']['n_copies']} augment {aug}")

@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from encrypt_tool.audit import audit_arrays  # noqa: E402
+from encrypt_tool.audit import AuditConfig, audit_arrays  # noqa: E402
 from encrypt_tool.audit.attack import SideInfo  # noqa: E402
 from encrypt_tool.audit.progress import AuditProgress  # noqa: E402
 from encrypt_tool.audit.simulate import Settings, simulate  # noqa: E402
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         bar = AuditProgress(len(plain))
         t = time.perf_counter()
         s, _ = audit_arrays(plain, enc, block, SideInfo(pad=c["pad"], pad_mode=c["pad_mode"]),
-                            progress=bar, defences=json.loads(c["defences"]), jobs=a.jobs)
+                            json.loads(c["defences"]), AuditConfig(jobs=a.jobs), progress=bar)
         dt = time.perf_counter() - t
         print(f"all attacks on {len(plain)} photos: {dt:.1f} s ({dt / len(plain):.2f} s per "
               f"photo); load after: {os.getloadavg()[0]:.1f}")

@@ -54,9 +54,9 @@ def encrypt(source: str, key: bytes, s: Setting, out: Path) -> Path:
 
 def audit(path: Path, key: bytes, jobs: int) -> tuple[dict, list[np.ndarray]]:
     """The audit of every training copy 0 of ``path`` (all N copies known): figures, images."""
-    from encrypt_tool.audit import audit_file
+    from encrypt_tool.audit import AuditConfig, audit_file
 
-    s, images = audit_file(path, key, split="train", samples=None, jobs=jobs)
+    s, images = audit_file(path, key, AuditConfig(split="train", samples=None, jobs=jobs))
     per = [{"index": r["index"], **{k: r["union"][k] for k in KEEP if k in r["union"]}}
            for r in s["per_image"]]
     return ({**{k: s["union"].get(k) for k in KEEP}, "best_attack": s["best_attack"],

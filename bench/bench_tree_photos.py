@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from frontier_settings import PHOTO_SETTINGS, pick  # noqa: E402
 
-from encrypt_tool.audit import audit_arrays  # noqa: E402
+from encrypt_tool.audit import AuditConfig, audit_arrays  # noqa: E402
 from encrypt_tool.audit.attack import SideInfo  # noqa: E402
-from encrypt_tool.audit.run import kept_plain  # noqa: E402
+from encrypt_tool.audit.pieces import kept_pixels  # noqa: E402
 from encrypt_tool.keyed import encrypt_copy  # noqa: E402
 
 DEFAULT = ("16x16 all transforms", "16x16 drop 2 + all", "16x16 drop 4 + all")
@@ -41,7 +41,7 @@ def encrypt(x: np.ndarray, setting, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     stored = encrypt_copy(x, key, b"bench-tree", "train", np.arange(len(x)), 0,
                           (setting.block, setting.block), cfg)
     attrs = json.loads(cfg.to_json())
-    return kept_plain(x, attrs, stored.shape[1:3]), stored[:, None], attrs
+    return kept_pixels(x, attrs), stored[:, None], attrs
 
 
 def figures(summary: dict, keep) -> tuple[float, float, float]:
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         plain, stored, attrs = encrypt(x, s)
         kept = s.kept
         t = time.perf_counter()
-        summary, _ = audit_arrays(plain, stored, (kept, kept), SideInfo(pad=0),
-                                  defences=attrs, jobs=a.jobs)
+        summary, _ = audit_arrays(plain, stored, (kept, kept), SideInfo(pad=0), attrs,
+                                  AuditConfig(jobs=a.jobs))
         dt = (time.perf_counter() - t) / len(x)
         cells = [figures(summary, lambda n: not n.startswith("clusters")),
                  figures(summary, lambda n: n.startswith("clusters")),

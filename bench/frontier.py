@@ -90,9 +90,9 @@ def leakage(path: Path, key: bytes, samples: int) -> dict:
 
     The one call into the audit; switch here when its entry point changes.
     """
-    from encrypt_tool.audit import audit_file
+    from encrypt_tool.audit import AuditConfig, audit_file
 
-    s, _ = audit_file(path, key, split="train", samples=samples)
+    s, _ = audit_file(path, key, AuditConfig(split="train", samples=samples))
     u = s["union"]
     return {**{k: u.get(k) for k in LEAK_KEYS}, "best_attack": s["best_attack"],
             "not_run": s.get("not_run", []), "samples": s["samples"]}

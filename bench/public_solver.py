@@ -49,7 +49,7 @@ def setting_copies(x: np.ndarray, names: list[str], setting, key: bytes) -> dict
     from bench_frontier_photos import encrypt, write_folder
 
     from bsformat.reader import open_dataset
-    from encrypt_tool.audit.run import kept_plain
+    from encrypt_tool.audit.pieces import kept_pixels
     from encrypt_tool.decrypt import decrypt_images
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +61,7 @@ def setting_copies(x: np.ndarray, names: list[str], setting, key: bytes) -> dict
             plain, perm = decrypt_images(ds, key, "train", 0)  # source size, (M, n)
     defences = dict(info.defences or {})
     crop = aug.get("crop", True)
-    return {"plain": kept_plain(plain, defences, enc.shape[2:4]), "enc": enc,
+    return {"plain": kept_pixels(plain, defences), "enc": enc,
             "perm": np.asarray(perm, np.int64), "block": tuple(int(b) for b in info.block_size),
             "defences": json.dumps(defences), "pad": int(aug.get("pad", 4)) if crop else 0,
             "pad_mode": str(aug.get("pad_mode", "zero"))}

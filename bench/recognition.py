@@ -123,7 +123,8 @@ def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: by
     copy 0 with all copies as side information, and refill each output to the source size."""
     from bsformat.reader import open_dataset
     from encrypt_tool.audit.battery import run_battery
-    from encrypt_tool.audit.run import kept_plain, side_info
+    from encrypt_tool.audit.pieces import kept_pixels
+    from encrypt_tool.audit.run import side_info
     from encrypt_tool.decrypt import decrypt_images
 
     path = _encrypt(write_npz(x, labels, names, work / "images.npz"), key, s, len(x),
@@ -140,7 +141,7 @@ def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: by
     defences = dict(info.defences or {})
     block, d = tuple(info.block_size), s.drop
     plain = augmented_copy(x, key, info.dataset_id, augment)  # (M, H, W, C)
-    kept = kept_plain(plain, defences, enc.shape[2:4])  # (M, H', W', C)
+    kept = kept_pixels(plain, defences)  # (M, H', W', C)
     if not np.array_equal(refill(kept, d, block, "zero"), decrypted):
         raise RuntimeError("the recomputed augmentation does not match the decrypted images")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -350,30 +352,69 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--jobs", type=int, default=1, show_default=True,
               help="Worker processes for the attacks (chunks of images in parallel).")
+@click.option("--attacks", default=None,
+              help="Run only these attacks, comma-separated (see --list-attacks) [default: "
+                   "all].")
+@click.option("--list-attacks", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda ctx, _p, v: _list_attacks(ctx) if v else None,
+              help="Name every attack, what it does and what it uses, and exit.")
+@click.option("--attack-train", type=click.Path(), default=None, metavar="FOLDER",
+              help="Train the learned attacks on the images of this folder instead of the "
+                   "file's images that are not audited (the owner's own images of the same "
+                   "kind).")
+@click.option("--retrain-attacks", is_flag=True,
+              help="Train the learned attacks again instead of using the models cached in "
+                   "--out/models.")
 def audit(file: str, key: str | None, samples: int, start: int | None, indices: str | None,
-          split: str, out: str | None, overwrite: bool, quiet: bool, jobs: int) -> None:
+          split: str, out: str | None, overwrite: bool, quiet: bool, jobs: int,
+          attacks: str | None, attack_train: str | None, retrain_attacks: bool) -> None:
     """Attack the encrypted images without the key and report what leaks."""
-    from encrypt_tool.audit import run_audit
+    from encrypt_tool.audit import AuditConfig, run_audit
+    from encrypt_tool.audit.attacks import choose
+    from encrypt_tool.audit.learn import require_torch
+    from encrypt_tool.audit.learn.obtain import LEARNED
     from encrypt_tool.audit.select import parse_indices
 
     out_dir = Path(out) if out is not None else Path(file).with_name(Path(file).stem + "-audit")
-    if (out_dir / "audit.json").exists() and not overwrite:
-        raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
-    if samples < 1:
-        raise ValueError(f"--samples {samples} is not valid; it must be at least 1")
-    if start is not None and start < 0:
-        raise ValueError(f"--start {start} is not valid; it must be at least 0")
-    if jobs < 1:
-        raise ValueError(f"--jobs {jobs} is not valid; it must be at least 1")
+    _check_report_folder(out_dir, overwrite)
     if indices is not None and start is not None:
         raise ValueError("--start and --indices exclude each other; give one of them")
+    chosen = choose(attacks) if attacks is not None else None
+    for a in chosen or ():  # asked for by name: refused when it cannot run at all
+        if a.name in LEARNED:
+            require_torch(f"--attacks {a.name}")
+    if attack_train is not None and not Path(attack_train).is_dir():
+        raise ValueError(f"--attack-train {attack_train} is not a folder of images")
+    cfg = AuditConfig(split=split, samples=samples, start=start, jobs=jobs,
+                      indices=tuple(parse_indices(indices)) if indices is not None else None,
+                      attacks=tuple(a.name for a in chosen) if chosen else None,
+                      progress=not quiet, train=attack_train, retrain=retrain_attacks)
     if indices is None:
-        samples = _check_samples(file, split, samples, start)
-    chosen = parse_indices(indices) if indices is not None else None
-    summary = run_audit(file, _load_key(key), samples, out_dir, split=split, start=start,
-                        indices=chosen, progress=not quiet, jobs=jobs)
+        cfg = dataclasses.replace(cfg, samples=_check_samples(file, split, samples, start))
+    summary = run_audit(file, _load_key(key), out_dir, cfg)
     click.echo((out_dir / "audit.md").read_text())
     click.echo(f"wrote {out_dir}/" + ", ".join(Path(p).name for p in summary["outputs"].values()))
+
+
+def _list_attacks(ctx: click.Context) -> None:
+    from encrypt_tool.audit.attacks import listing
+
+    click.echo(listing())
+    ctx.exit(0)
+
+
+def _check_report_folder(out_dir: Path, overwrite: bool) -> None:
+    """Refuse, before any work, a report folder that cannot or must not be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FileExistsError(f"--out {out_dir} is a file; give a folder for the report")
+    if (out_dir / "audit.json").exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
+    parent = out_dir if out_dir.exists() else out_dir.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(f"--out {out_dir}: directory {parent} does not exist; create "
+                                f"it first")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"--out {out_dir}: directory {parent} is not writable")
 
 
 def _check_samples(file: str, split: str, samples: int, start: int | None = None) -> int:

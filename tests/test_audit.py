@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from encrypt_tool.audit import audit_arrays, run_audit
+from encrypt_tool.audit import AuditConfig, audit_arrays, run_audit
 from encrypt_tool.audit.attack import SideInfo, attack
 from encrypt_tool.audit.compat import dissimilarity, normalize
 from encrypt_tool.audit.crosscopy import adjacency_votes
@@ -191,7 +191,7 @@ def test_run_audit_writes_reports_without_key_material(tmp_path, key_file, run_c
     assert r.exit_code == 0, r.output
     key = load_key(key_file)
     out = tmp_path / "audit"
-    summary = run_audit(enc, key, samples=10, out_dir=out, split="train")
+    summary = run_audit(enc, key, out, AuditConfig(samples=10, split="train"))
     assert summary["samples"] == 10 and summary["settings"]["n_copies"] == 2
     assert summary["key_space"]["bits_per_copy"] == pytest.approx(math.log2(math.factorial(16)))
     for name in ("audit.md", "audit.json", "audit.png"):
@@ -204,7 +204,7 @@ def test_run_audit_writes_reports_without_key_material(tmp_path, key_file, run_c
     loaded = json.loads(text)
     assert loaded["key_fingerprint"] == summary["key_fingerprint"]
     with pytest.raises(ValueError, match="key"):
-        run_audit(enc, bytes(32), samples=4, out_dir=tmp_path / "bad")
+        run_audit(enc, bytes(32), tmp_path / "bad", AuditConfig(samples=4))
 
 
 @pytest.mark.skipif(not cifar_available(), reason="shared CIFAR-10 copy not present")

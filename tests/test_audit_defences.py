@@ -16,8 +16,7 @@ from encrypt_tool.audit.attack import SideInfo
 from encrypt_tool.audit.compat import dissimilarity
 from encrypt_tool.audit.extended import MAX_CANDIDATES, extended_attack
 from encrypt_tool.audit.metrics import neighbour_comparison, perfect
-from encrypt_tool.audit.pieces import assemble, to_pieces
-from encrypt_tool.audit.run import kept_plain
+from encrypt_tool.audit.pieces import assemble, kept_pixels, to_pieces
 from encrypt_tool.audit.states import StateSpace, _apply, expand, global_variants
 
 
@@ -102,10 +101,10 @@ def test_gap_aware_prediction_prefers_the_true_neighbour_across_a_gap():
         dissimilarity(pieces, "masked", gap=-1)
 
 
-def test_kept_plain_cuts_source_blocks_to_their_interiors():
+def test_kept_pixels_cuts_source_blocks_to_their_interiors():
     x = np.random.default_rng(2).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
     d = {"drop_border": 2, "source_block_size": [16, 16]}
-    out = kept_plain(x, d, (24, 24))
+    out = kept_pixels(x, d)
     assert out.shape == (2, 24, 24, 3)
     assert (out[:, :12, :12] == x[:, 2:14, 2:14]).all()
     assert (out[:, 12:, 12:] == x[:, 18:30, 18:30]).all()

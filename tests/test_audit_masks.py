@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_audit import smooth_images
 
-from encrypt_tool.audit import audit_arrays, leak_figures, run_audit
+from encrypt_tool.audit import AuditConfig, audit_arrays, leak_figures, run_audit
 from encrypt_tool.audit.attack import SideInfo, attack
 from encrypt_tool.audit.metrics import perfect
 from encrypt_tool.audit.report import picture
@@ -90,9 +90,10 @@ def test_audit_selected_images_and_figures(tmp_path, key_file, run_cli):
     assert r.exit_code == 0, r.output
     rows = json.loads((out / "audit.json").read_text())["per_image"]
     assert [row["index"] for row in rows] == [3, 25, 26, 27]
-    s = run_audit(enc, load_key(key_file), 4, tmp_path / "a2", split="train", start=28)
+    s = run_audit(enc, load_key(key_file), tmp_path / "a2",
+                  AuditConfig(samples=4, split="train", start=28))
     assert [row["index"] for row in s["per_image"]] == [28, 29]
-    f = leak_figures(enc, load_key(key_file), split="train", indices=[0, 1, 2])
+    f = leak_figures(enc, load_key(key_file), AuditConfig(split="train", indices=(0, 1, 2)))
     assert f["samples"] == 3 and set(f) == {"samples", "best", "union", "self_chosen"}
     assert f["union"]["perfect"] >= f["best"]["perfect"] and "attack" in f["best"]
     for args, msg in ((["--indices", "2,99"], "index 99"), (["--indices", "x"], "indices"),

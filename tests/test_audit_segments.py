@@ -5,7 +5,7 @@ import pytest
 
 from encrypt_tool.audit.metrics import recognisable, segment_scores
 from encrypt_tool.audit.pieces import assemble, to_pieces
-from encrypt_tool.audit.run import _verdict
+from encrypt_tool.audit.scoring import verdict as _verdict
 from encrypt_tool.audit.segments import label_segments, segment_sizes
 
 

@@ -18,7 +18,7 @@ from frontier_settings import Setting  # noqa: E402
 from recognition import Attacked, attack_setting, refill  # noqa: E402
 from recognition_score import score, table, union  # noqa: E402
 
-from encrypt_tool.audit.run import kept_plain  # noqa: E402
+from encrypt_tool.audit.pieces import kept_pixels  # noqa: E402
 
 
 def _images(m: int = 4, seed: int = 0) -> np.ndarray:
@@ -28,7 +28,7 @@ def _images(m: int = 4, seed: int = 0) -> np.ndarray:
 def test_refill_puts_kept_blocks_back_in_place():
     x = _images(2)
     defences = {"drop_border": 2, "source_block_size": [8, 8]}
-    kept = kept_plain(x, defences, (16, 16))  # (2, 16, 16, 3): 4x4 of each 8x8 block
+    kept = kept_pixels(x, defences)  # (2, 16, 16, 3): 4x4 of each 8x8 block
     zero = refill(kept, 2, (4, 4), "zero")
     inner = np.zeros((32, 32), bool)
     for i in range(4):

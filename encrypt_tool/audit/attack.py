@@ -27,6 +27,8 @@ __all__ = [
     "prepare",
     "run_attacks",
     "self_chosen",
+    "solver_costs",
+    "with_side",
 ]
 
 COSTS = ("mgc", "masked", "prediction", "ssd")
@@ -77,7 +79,13 @@ def prepare(enc: np.ndarray, block: tuple[int, int], side: SideInfo | None) -> P
 
 def _costs(pieces: np.ndarray, method: str, bb_factor: float = 0.5, gap: int = 0) -> np.ndarray:
     """Normalized dissimilarities, best buddies made cheaper: (M, n, n, 2)."""
-    D = compat.normalize(compat.dissimilarity(pieces, method, gap))
+    return solver_costs(compat.dissimilarity(pieces, method, gap), bb_factor)
+
+
+def solver_costs(D: np.ndarray, bb_factor: float = 0.5) -> np.ndarray:
+    """Raw costs (M, n, n, 2) as the solvers take them: each divided by the second-best
+    alternatives, pairs that prefer each other made cheaper."""
+    D = compat.normalize(D)
     return np.where(compat.best_buddies(D), D * bb_factor, D)
 
 
@@ -94,6 +102,12 @@ def _problem(pz: Puzzle, base: np.ndarray, use_side: bool):
         return base, None
     D = base if pz.votes is None else _apply_votes(base, pz.votes)
     return D, pz.prior
+
+
+def with_side(pz: Puzzle, base: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A normalized cost matrix with pz's side information: the cross-copy votes applied and
+    the padding prior (or the matrix alone and None without side information)."""
+    return _problem(pz, base, pz.prior is not None)
 
 
 def base_costs(pz: Puzzle, costs: tuple[str, ...] = COSTS, gap: int = 0

@@ -139,6 +139,8 @@ def run_battery(
             delayed(_chunk)(e, *args) for e in chunks)
     pieces, parts, picks = [], {}, []
     out = Battery(np.empty(0), grid)
+    if progress is not None:
+        progress.start()
     for e, (p, answers, pick, seconds, not_run, inapplicable, by_attack) in zip(
             chunks, results, strict=True):
         pieces.append(p)

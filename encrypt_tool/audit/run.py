@@ -4,36 +4,33 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from encrypt_tool.audit.attack import COSTS, SideInfo
-from encrypt_tool.audit.attacks import Attack
+from encrypt_tool.audit.attack import SideInfo
+from encrypt_tool.audit.attacks import choose
 from encrypt_tool.audit.battery import run_battery
-from encrypt_tool.audit.metrics import (
-    direct_comparison,
-    key_space_bits,
-    neighbour_comparison,
-    pair_codes,
-    perfect,
-    psnr,
-    recognisable,
-    segment_scores,
-    ssim,
-)
-from encrypt_tool.audit.pieces import assemble, to_pieces
+from encrypt_tool.audit.config import AuditConfig
+from encrypt_tool.audit.learn.obtain import learned_models
+from encrypt_tool.audit.learn.pool import folder_images, owner_images
+from encrypt_tool.audit.metrics import key_space_bits
+from encrypt_tool.audit.pieces import kept_pixels
 from encrypt_tool.audit.progress import AuditProgress
 from encrypt_tool.audit.report import write_report
+from encrypt_tool.audit.scoring import image_row, per_image, summarize, verdict
 from encrypt_tool.audit.select import select
-from encrypt_tool.audit.states import StateSpace, global_variants
+from encrypt_tool.audit.states import StateSpace
 from encrypt_tool.scramble import block_grid
 
 __all__ = ["audit_arrays", "audit_file", "leak_figures", "run_audit", "side_info"]
 
 PICTURED = 8
-UNION = "union of all attacks"
 SELF = "self-chosen answer"
+DEFAULT = AuditConfig()
 
 
 def side_info(augment: dict | None) -> SideInfo:
@@ -43,109 +40,24 @@ def side_info(augment: dict | None) -> SideInfo:
     return SideInfo(pad=int(augment.get("pad", 4)), pad_mode=str(augment.get("pad_mode", "zero")))
 
 
-ROW = ("direct", "neighbour", "perfect", "largest_segment", "in_segments")
-LEAKS = 0.1  # share of images reassembled or recognisable that makes the verdict "LEAKS"
-PARTLY = 0.25  # share of true neighbour pairs that makes it "LEAKS PARTLY"
-PARTLY_SEGMENTS = 0.1  # or share of blocks in correct segments of 4+ blocks
-
-
-def _per_image(out: np.ndarray, plain: np.ndarray, block: tuple[int, int],
-               space: StateSpace | None = None) -> np.ndarray:
-    """Scores of each image, in the order of ROW: (M, 5) float64. With ``space`` (attacks that
-    find the blocks' states only up to one transform of the whole picture), direct and perfect
-    take the best transform, and a neighbour pair or a correct segment counts under any one."""
-    codes = pair_codes(plain, out, block, space)
-    largest, in_segments = segment_scores(out, plain, block, space=space, codes=codes)
-    views = list(global_variants(out, space)) if space is not None else [out]
-    return np.stack(
-        [
-            np.max([direct_comparison(v, plain, block) for v in views], axis=0),
-            neighbour_comparison(out, plain, block, space, codes),
-            np.any([perfect(v, plain) for v in views], axis=0).astype(np.float64),
-            largest,
-            in_segments,
-        ],
-        axis=1,
-    )
-
-
-def _scores(out: np.ndarray, plain: np.ndarray, rows: np.ndarray) -> dict:
-    p = psnr(out, plain)
-    finite = p[np.isfinite(p)]
-    return {
-        **{k: float(rows[:, i].mean()) for i, k in enumerate(ROW)},
-        "recognisable": float(recognisable(rows[:, 3], rows[:, 4]).mean()),
-        "ssim": float(ssim(out, plain).mean()),
-        "psnr": float(finite.mean()) if len(finite) else None,
-    }
-
-
-def _verdict(worst: dict) -> str:
-    """The verdict from the union's figures; thresholds in docs/AUDIT.md."""
-    shown = max(worst["perfect"], worst["recognisable"])
-    if shown >= LEAKS:
-        return (
-            f"LEAKS. Without the key, {100 * worst['recognisable']:.0f}% of the images were "
-            f"reassembled well enough to recognise (a correct piece covering a quarter of the "
-            f"image, or half of its blocks in correct segments of 4+ blocks) and "
-            f"{100 * worst['perfect']:.0f}% exactly, by at least one attack. These settings do "
-            "not hide the images' content."
-        )
-    if worst["neighbour"] >= PARTLY or worst["in_segments"] >= PARTLY_SEGMENTS:
-        return (
-            f"LEAKS PARTLY. No more than {100 * shown:.0f}% of the images were recognisable, "
-            f"but {100 * worst['neighbour']:.0f}% of true neighbouring blocks were recovered "
-            f"and {100 * worst['in_segments']:.0f}% of the blocks lie in correct segments of 4+ "
-            "blocks (best attack per image): fragments of the images can be seen."
-        )
-    return (
-        "Resisted these attacks on this sample. That is no proof of security: stronger "
-        "attacks exist, and the encrypted images still show each block's content."
-    )
-
-
-def kept_plain(plain: np.ndarray, defences: dict, stored: tuple[int, int]) -> np.ndarray:
-    """The decrypted images (M, H, W, C) cut down to what the file stores: with a border drop
-    of d px, each source block's interior, in plain order: (M, H', W', C)."""
-    d = int(defences.get("drop_border", 0))
-    if d == 0 or plain.shape[1:3] == tuple(stored):
-        return plain
-    bh, bw = defences["source_block_size"]
-    M, H, W, C = plain.shape
-    gy, gx = H // bh, W // bw
-    p = to_pieces(plain, (bh, bw))[:, :, d : bh - d, d : bw - d]  # (M, n, kh, kw, C)
-    return assemble(np.ascontiguousarray(p), np.tile(np.arange(gy * gx), (M, 1)), (gy, gx))
-
-
-def _row(r: np.ndarray) -> dict:
-    """One image's scores for audit.json."""
-    out = {k: round(float(v), 4) for k, v in zip(ROW, r, strict=True)}
-    out["perfect"] = bool(r[2])
-    out["recognisable"] = bool(recognisable(r[3:4], r[4:5])[0])
-    return out
-
-
 def audit_arrays(
     plain: np.ndarray,
     enc: np.ndarray,
     block: tuple[int, int],
     side: SideInfo,
-    beam: int = 64,
-    index: np.ndarray | None = None,
-    costs: tuple[str, ...] = COSTS,
-    progress=None,
     defences: dict | None = None,
-    jobs: int = 1,
-    attacks: tuple[Attack, ...] | None = None,
+    cfg: AuditConfig = DEFAULT,
+    index: np.ndarray | None = None,
     models: dict | None = None,
+    progress=None,
 ) -> tuple[dict, list[np.ndarray]]:
-    """Attack copy 0 of enc (M, N, H, W, C) with the chosen attacks (default: all) and score
-    every answer against plain (M, H, W, C).
+    """Attack copy 0 of enc (M, N, H, W, C) with ``cfg``'s attacks and score every answer
+    against plain (M, H, W, C).
 
-    ``index`` names the images in the per-image rows (default 0..M-1). ``progress``: an
-    :class:`~encrypt_tool.audit.progress.AuditProgress` (or None). ``defences``: the file's
-    public ``defences`` attribute (the attacks that know them run). ``jobs``: worker
-    processes for the attacks. ``models``: trained models of the learned attacks.
+    ``defences``: the file's public ``defences`` attribute (the attacks that know them run).
+    ``index`` names the images in the per-image rows (default 0..M-1). ``models``: the learned
+    attacks' models (or why there is none). ``progress``: an
+    :class:`~encrypt_tool.audit.progress.AuditProgress` (or None).
     Returns the scores and the images to picture (plain, encrypted, best attack output,
     self-chosen answer), the first few of each.
     """
@@ -154,15 +66,20 @@ def audit_arrays(
         raise ValueError(f"plain images {plain.shape} do not match encrypted {enc.shape}")
     index = np.arange(M) if index is None else np.asarray(index)
     grid = block_grid((H, W), block)
-    bat = run_battery(enc, block, side, defences, attacks, beam, costs, models, progress, jobs)
+    attacks = choose(list(cfg.attacks) if cfg.attacks is not None else None)
+    bat = run_battery(enc, block, side, defences, attacks, cfg.beam, cfg.costs, models,
+                      progress, cfg.jobs)
     outs = bat.images()
+    if not outs:
+        why = "; ".join(f"{n}: {w}" for n, w in bat.not_run.items()) or "none applies"
+        raise ValueError(f"no chosen attack could run on this file ({why})")
     space = StateSpace.of(defences)
     view = space if space.size > 1 else None  # blocks placed as stored are states too
-    rows = {name: _per_image(out, plain, block, view) for name, out in outs.items()}
-    scores = {name: _scores(outs[name], plain, rows[name]) for name in outs}
+    t0 = time.perf_counter()
+    rows = {name: per_image(out, plain, block, view) for name, out in outs.items()}
+    scores = {name: summarize(outs[name], plain, rows[name]) for name in outs}
     stack = np.stack(list(rows.values()), axis=1)  # (M, A, 5)
     names = list(rows)
-    m = np.arange(M)
     pick = bat.pick
     best_per_image = np.lexsort((stack[:, :, 0], stack[:, :, 1], stack[:, :, 2]))[:, -1]
     union_out = np.stack([outs[names[a]][i] for i, a in enumerate(best_per_image)])
@@ -170,58 +87,61 @@ def audit_arrays(
     union_rows = stack.max(axis=1)  # any attack: perfect if one is, best of each other score
     best = max(scores, key=lambda k: (scores[k]["perfect"], scores[k]["neighbour"]))
     bits = key_space_bits(grid) + grid[0] * grid[1] * math.log2(space.size)
+    union = summarize(union_out, plain, union_rows)
     summary = {
-        "key_space": {
-            "blocks": grid[0] * grid[1],
-            "bits_per_copy": bits,
-            "bits_per_image": bits * N,
-        },
-        "encrypted": _scores(enc[:, 0], plain, _per_image(enc[:, 0], plain, block)),
+        "key_space": {"blocks": grid[0] * grid[1], "bits_per_copy": bits,
+                      "bits_per_image": bits * N},
+        "encrypted": summarize(enc[:, 0], plain, per_image(enc[:, 0], plain, block)),
         "attacks": scores,
         "best_attack": best,
-        "union": _scores(union_out, plain, union_rows),
-        "self_chosen": _scores(self_out, plain, stack[m, pick]),
-        "verdict": _verdict(_scores(union_out, plain, union_rows)),
+        "union": union,
+        "self_chosen": summarize(self_out, plain, stack[np.arange(M), pick]),
+        "verdict": verdict(union),
         "defences": dict(defences or {}),
-        "ran": {name: {"seconds": round(bat.seconds.get(name, 0.0), 3), "answers": labels}
+        "ran": {name: {"seconds": round(bat.seconds.get(name, 0.0), 2), "answers": labels}
                 for name, labels in bat.by_attack.items()},
         "not_run": [f"{name}: {why}" for name, why in bat.not_run.items()],
         "not_applicable": list(bat.not_applicable),
+        "scoring_seconds": round(time.perf_counter() - t0, 2),
         "per_image": [
-            {
-                "index": int(index[i]),
-                "copy": 0,
-                "attacks": {n: _row(r) for n, r in zip(names, stack[i], strict=True)},
-                "union": _row(union_rows[i]),
-                "self_chosen": names[pick[i]],
-            }
+            {"index": int(index[i]), "copy": 0,
+             "attacks": {n: image_row(r) for n, r in zip(names, stack[i], strict=True)},
+             "union": image_row(union_rows[i]), "self_chosen": names[pick[i]]}
             for i in range(M)
         ],
     }
     k = min(PICTURED, M)
-    images = [plain[:k], enc[:k, 0], outs[best][:k], self_out[:k]]
-    return summary, images
+    return summary, [plain[:k], enc[:k, 0], outs[best][:k], self_out[:k]]
 
 
-def audit_file(
-    path: str | os.PathLike,
-    key: bytes,
-    split: str = "test",
-    samples: int | None = 200,
-    start: int | None = 0,
-    indices: np.ndarray | list[int] | None = None,
-    beam: int = 64,
-    costs: tuple[str, ...] = COSTS,
-    progress: bool = False,
-    jobs: int = 1,
-) -> tuple[dict, list[np.ndarray]]:
-    """Attack copy 0 of the selected images of ``split`` and score every attack with the key.
+def _models(ds, key: bytes, cfg: AuditConfig, index: np.ndarray, augment: dict | None,
+            bar: AuditProgress) -> tuple[dict, dict]:
+    """The learned attacks' models for file ``ds``: cached, or trained on ``cfg.train`` or on
+    the owner's images that are not audited."""
+    info = ds.info
+    names = [a.name for a in choose(list(cfg.attacks) if cfg.attacks is not None else None)]
+    grid = block_grid(info.image_shape[:2], info.block_size)
 
-    Selection: ``indices`` (positions in the split), or ``samples`` images from ``start``
-    (None: to the end), or with ``start=None`` a seeded sample of ``samples`` stratified by
-    label (``select.select``). Returns the summary (as in audit.json) and the images to picture.
-    ``progress``: report on stderr (a bar on a terminal, else a line per chunk of images).
-    ``jobs``: worker processes for the attacks.
+    def images() -> np.ndarray:
+        if cfg.train is not None:
+            return folder_images(cfg.train, info, augment)
+        return owner_images(ds, key, cfg.split, index, grid)
+
+    cache = Path(cfg.models) if cfg.models is not None else None
+    models, figures = learned_models(names, tuple(info.block_size), int(info.image_shape[2]),
+                                     dict(info.defences or {}), images, cache, cfg.retrain,
+                                     bar.note)
+    models["threads"] = max(1, (os.cpu_count() or 1) // cfg.jobs)
+    return models, figures
+
+
+def audit_file(path: str | os.PathLike, key: bytes, cfg: AuditConfig = DEFAULT
+               ) -> tuple[dict, list[np.ndarray]]:
+    """Attack copy 0 of the images ``cfg`` selects and score every attack with the key.
+
+    Returns the summary (as in audit.json) and the images to picture. The learned attacks
+    train first (on ``cfg.train``, or on the owner's images that are not audited), unless
+    ``cfg.models`` caches their models.
     """
     from bsformat.reader import open_dataset
     from encrypt_tool.decrypt import decrypt_images
@@ -229,22 +149,26 @@ def audit_file(
     t0 = time.perf_counter()
     with open_dataset(path) as ds:
         info = ds.info
-        sp = ds.split(split)
+        sp = ds.split(cfg.split)
         if not info.scrambled:
             raise ValueError(f"{path} is not scrambled: there is nothing to attack")
-        labels = ds.labels(split) if start is None and indices is None else None
-        index, selection = select(sp.n_images, samples, start, indices, labels)
-        plain, _ = decrypt_images(ds, key, split, 0, index)  # (m, H, W, C)
-        enc = ds.read(split, index, copy=None).images  # (m, N, H, W, C), only these images
-    block = tuple(info.block_size)
-    defences = dict(info.defences or {})
-    plain = kept_plain(plain, defences, enc.shape[2:4])
-    bar = AuditProgress(len(index), enabled=progress)
-    try:
-        summary, images = audit_arrays(plain, enc, block, side_info(sp.augment), beam, index,
-                                       costs, bar, defences, jobs)
-    finally:
-        bar.close()
+        stratified = cfg.start is None and cfg.indices is None
+        labels = ds.labels(cfg.split) if stratified else None
+        index, selection = select(sp.n_images, cfg.samples, cfg.start, cfg.indices, labels)
+        plain, _ = decrypt_images(ds, key, cfg.split, 0, index)  # (m, H, W, C)
+        enc = ds.read(cfg.split, index, copy=None).images  # (m, N, H, W, C), only these images
+        bar = AuditProgress(len(index), enabled=cfg.progress)
+        try:
+            t1 = time.perf_counter()
+            models, figures = _models(ds, key, cfg, index, sp.augment, bar)
+            training = time.perf_counter() - t1
+            block = tuple(info.block_size)
+            defences = dict(info.defences or {})
+            summary, images = audit_arrays(kept_pixels(plain, defences), enc, block,
+                                           side_info(sp.augment), defences, cfg, index, models,
+                                           bar)
+        finally:
+            bar.close()
     summary = {
         "file": os.path.basename(str(path)),
         "dataset_id": info.dataset_id,
@@ -252,7 +176,7 @@ def audit_file(
         "samples": len(index),
         "selection": selection,
         "settings": {
-            "split": split,
+            "split": cfg.split,
             "block_size": list(block),
             "grid": list(block_grid(info.image_shape[:2], block)),
             "image_shape": list(info.image_shape),
@@ -260,19 +184,14 @@ def audit_file(
             "augment": sp.augment,
         },
         **summary,
+        "learned": {**figures, "training_seconds": round(training, 1)},
         "seconds": time.perf_counter() - t0,
     }
     return summary, images
 
 
-def leak_figures(
-    path: str | os.PathLike,
-    key: bytes,
-    split: str = "train",
-    samples: int | None = 200,
-    start: int = 0,
-    indices: np.ndarray | list[int] | None = None,
-) -> dict:
+def leak_figures(path: str | os.PathLike, key: bytes, cfg: AuditConfig = DEFAULT
+                 ) -> dict:
     """Summary figures of an audit, no report written.
 
     Returns ``{"samples": m, "best": {...}, "union": {...}, "self_chosen": {...}}``, each
@@ -281,7 +200,7 @@ def leak_figures(
     and ``in_segments`` (mean recognisability scores) and ``recognisable`` (share of images);
     ``best`` also names its ``attack``.
     """
-    s, _ = audit_file(path, key, split, samples, start, indices)
+    s, _ = audit_file(path, key, cfg)
     keep = ("perfect", "neighbour", "direct", "largest_segment", "in_segments", "recognisable")
     best = s["attacks"][s["best_attack"]]
     return {
@@ -292,24 +211,25 @@ def leak_figures(
     }
 
 
-def run_audit(
-    path: str | os.PathLike,
-    key: bytes,
-    samples: int | None,
-    out_dir: str | os.PathLike,
-    split: str = "test",
-    start: int | None = 0,
-    indices: np.ndarray | list[int] | None = None,
-    progress: bool = False,
-    jobs: int = 1,
-) -> dict:
-    """Audit the selected images of ``split``; write audit.md, audit.json, audit.png to out_dir.
+def run_audit(path: str | os.PathLike, key: bytes, out_dir: str | os.PathLike,
+              cfg: AuditConfig = DEFAULT) -> dict:
+    """Audit the images ``cfg`` selects; write audit.md, audit.json, audit.png to ``out_dir``
+    (the learned attacks' models are cached in ``out_dir/models`` unless ``cfg.models`` says
+    otherwise).
 
     The key only decrypts the images to score the attacks; no key material, permutation or
     plain image other than the picture's is written. The attacks are deterministic.
     """
-    summary, images = audit_file(path, key, split, samples, start, indices, progress=progress,
-                                 jobs=jobs)
-    captions = ["plain", "encrypted", f"best: {summary['best_attack']}", SELF]
-    summary["outputs"] = write_report(summary, images, out_dir, captions)
+    out = Path(out_dir)
+    created = not out.exists()
+    if cfg.models is None:
+        cfg = replace(cfg, models=str(out / "models"))
+    try:
+        summary, images = audit_file(path, key, cfg)
+        captions = ["plain", "encrypted", f"best: {summary['best_attack']}", SELF]
+        summary["outputs"] = write_report(summary, images, out, captions)
+    except BaseException:
+        if created:  # nothing left behind: not the folder, not a model cached in it
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return summary

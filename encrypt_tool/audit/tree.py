@@ -15,6 +15,8 @@ Memory is n * 4 * n * S costs (59 MB for 196 pieces in 96 states), not (n * S)^2
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from encrypt_tool.audit.group import DIRS, StateGroup, group_of
@@ -176,9 +178,12 @@ def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> d
 
 
 def tree_attack(pieces: np.ndarray, grid: tuple[int, int], space: StateSpace,
-                method: str = "masked", gap: int = 0) -> np.ndarray:
+                method: str = "masked", gap: int = 0,
+                costs: Callable[[int], np.ndarray] | None = None) -> np.ndarray:
     """Reassemble pieces (M, n, bh, bw, C) uint8 trying every state of every piece:
-    (M, gy * bh, gx * bw, C) uint8, one image at a time."""
+    (M, gy * bh, gx * bw, C) uint8, one image at a time. ``costs``: image index m -> T
+    (n, 4, n, S) of its pieces as :func:`relative_costs` gives them (default: the hand-made
+    ``method`` across ``gap`` px)."""
     M, n, bh, bw, C = pieces.shape
     gy, gx = grid
     G = group_of(space)
@@ -186,8 +191,11 @@ def tree_attack(pieces: np.ndarray, grid: tuple[int, int], space: StateSpace,
     outs = np.zeros((M, gy * bh, gx * bw, C), dtype=np.uint8)
     if n < 2:
         return assemble(pieces, np.zeros((M, n), dtype=np.int64), grid)
+    if costs is None:
+        def costs(m: int) -> np.ndarray:
+            return relative_costs(pieces[m], space, method, gap)
     for m in range(M):
-        T = relative_costs(pieces[m], space, method, gap)  # (n, 4, n, S)
+        T = costs(m)  # (n, 4, n, S)
         R = _ratios(T, G)
         cl, y, x, st = place_clusters(R, G, grid)
         big = np.bincount(cl, minlength=n).argmax()

@@ -10,6 +10,7 @@ from encrypt_tool.audit.attacks.base import NEEDS, Answer, Attack, Context
 from encrypt_tool.audit.attacks.clusters import CLUSTERS
 from encrypt_tool.audit.attacks.dense import DENSE
 from encrypt_tool.audit.attacks.edges import EDGES, EDGES_NOGAP
+from encrypt_tool.audit.attacks.learned import LEARNED_PAIRS, LEARNED_STATES
 from encrypt_tool.audit.attacks.side import SIDE
 
 __all__ = ["NEEDS", "REGISTRY", "Answer", "Attack", "Context", "choose", "listing"]
@@ -20,6 +21,8 @@ REGISTRY: dict[str, Attack] = {a.name: a for a in (
     EDGES_NOGAP,
     DENSE,
     CLUSTERS,
+    LEARNED_PAIRS,
+    LEARNED_STATES,
 )}
 
 

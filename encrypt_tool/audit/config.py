@@ -1,0 +1,47 @@
+"""The one typed configuration of an audit: which images, which attacks, how to run them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from encrypt_tool.audit.attack import COSTS
+from encrypt_tool.audit.attacks import choose
+
+__all__ = ["AuditConfig"]
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Everything an audit needs besides the file and the key.
+
+    Selection: ``indices`` (positions in ``split``), or ``samples`` images from ``start`` (None:
+    to the end), or with ``start=None`` a seeded sample of ``samples`` stratified by label.
+    ``attacks``: registry names (None: all). ``train``: a public image folder the learned
+    attacks train on instead of the owner's images that are not audited. ``models``: the
+    folder that caches their models (None: no cache); ``retrain``: ignore a cached one.
+    """
+
+    split: str = "test"
+    samples: int | None = 200
+    start: int | None = 0
+    indices: tuple[int, ...] | None = None
+    attacks: tuple[str, ...] | None = None
+    jobs: int = 1
+    progress: bool = False
+    train: str | None = None
+    models: str | None = None
+    retrain: bool = False
+    beam: int = 64
+    costs: tuple[str, ...] = COSTS
+
+    def __post_init__(self) -> None:
+        if self.samples is not None and self.samples < 1:
+            raise ValueError(f"--samples {self.samples} is not valid; it must be at least 1")
+        if self.start is not None and self.start < 0:
+            raise ValueError(f"--start {self.start} is not valid; it must be at least 0")
+        if self.jobs < 1:
+            raise ValueError(f"--jobs {self.jobs} is not valid; it must be at least 1")
+        if self.indices is not None and self.start not in (None, 0):
+            raise ValueError("--start and --indices exclude each other; give one of them")
+        if self.attacks is not None:
+            choose(list(self.attacks))  # an unknown name is refused here, before any work
