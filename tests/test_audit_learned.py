@@ -93,6 +93,7 @@ def test_learned_pairs_run_in_the_battery_and_are_cached(tmp_path, key_file, enc
     assert again["learned"]["learned-pairs"]["from"] == str(cached)
     assert again["attacks"]["learned pairs, clusters"] == summary["attacks"][
         "learned pairs, clusters"]
+    assert f"`learned-pairs`: cached ({cached})" in (out / "audit.md").read_text()
 
 
 def test_a_cached_model_for_another_setting_is_refused(tmp_path, key_file, enc_and_photos,
@@ -180,3 +181,5 @@ def test_report_names_the_learned_training(tmp_path, key_file, enc_and_photos):
     report = json.loads((out / "audit.json").read_text())
     assert any(w.startswith("learned-pairs: ") for w in report["not_run"])
     assert "learned" in report
+    md = (out / "audit.md").read_text()
+    assert "Not run: " in md and "learned-pairs: " in md and "Attacks run (seconds): `edges`" in md

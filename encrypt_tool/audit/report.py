@@ -88,8 +88,41 @@ def markdown(summary: dict) -> str:
         f"({summary['best_attack']}), self-chosen answer. "
         f"Time: {summary['seconds']:.1f} s.",
         "",
-    ]
+    ] + _runs(summary)
     return "\n".join(lines)
+
+
+def _learned_line(name: str, fig: dict) -> str:
+    """One learned model: where it came from and its held-out figures."""
+    where = "trained" if fig.get("from") == "trained" else f"cached ({fig.get('from')})"
+    if "held_out_top1" in fig:
+        skill = (f"held-out top-1 {_pct(fig['held_out_top1'])} among "
+                 f"{fig.get('candidates', '?')} candidates")
+    else:
+        skill = "held-out " + ", ".join(f"{h} {_pct(v)}" for h, v in fig.get("held_out",
+                                                                             {}).items())
+    return (f"- `{name}`: {where}, {fig.get('steps', '?')} steps in "
+            f"{fig.get('seconds', 0.0):.1f} s; {skill}.")
+
+
+def _runs(summary: dict) -> list[str]:
+    """What ran and for how long, the learned models, and what did not run and why."""
+    out = []
+    if summary.get("ran"):
+        out.append("Attacks run (seconds): " + ", ".join(
+            f"`{n}` {r['seconds']:.1f}" for n, r in summary["ran"].items()) + ".")
+    learned = {n: f for n, f in summary.get("learned", {}).items() if isinstance(f, dict)}
+    if learned:
+        out += ["", f"Learned attacks' models (training "
+                    f"{summary['learned'].get('training_seconds', 0.0):.1f} s, not counted in "
+                    f"the attacks' time):"]
+        out += [_learned_line(n, f) for n, f in learned.items()]
+    if summary.get("not_run"):
+        out += ["", "Not run: " + "; ".join(summary["not_run"]) + "."]
+    if summary.get("not_applicable"):
+        out += ["", "Not applicable to this file: " + ", ".join(
+            f"`{n}`" for n in summary["not_applicable"]) + "."]
+    return out + [""] if out else out
 
 
 def write_report(
