@@ -17,12 +17,11 @@ in random states (InfoNCE). ``pair_costs`` gives the costs the solvers take:
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from torch import nn
 
+from encrypt_tool.audit.learn.fit import fit
 from encrypt_tool.audit.learn.views import (
     full_space,
     left_strips,
@@ -158,25 +157,16 @@ def train_pairs(x: np.ndarray, k: int, space: StateSpace, gap: int = 0, steps: i
     held = order[: max(1, len(x) // 10)]
     train = order[len(held):] if len(x) > 1 else order
     model = PairNet(k, x.shape[3], gap)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps, pct_start=0.1)
-    t0 = time.perf_counter()
-    model.train()
-    for step in range(steps):
+
+    def loss_at(step: int) -> torch.Tensor:
         idx = rng.choice(train, size=min(batch, len(train)), replace=False)
-        a, c, target, img, per = _batch(x[idx], k, rng, space, states)
-        loss = _loss(model, a, c, target, img, per)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if log is not None and (step + 1) % 50 == 0:
-            log(f"learned-pairs: step {step + 1}/{steps}, loss {loss.item():.3f}")
-    model.eval()
+        return _loss(model, *_batch(x[idx], k, rng, space, states))
+
+    seconds = fit(model, steps, loss_at, "learned-pairs", log)
     with torch.no_grad():
         a, c, target, img, per = _batch(x[held[:batch * 4]], k, rng, space, states)
         top1 = float((_masked_logits(model, a, c, img, per).argmax(1).numpy() == target).mean())
-    return model, {"steps": steps, "seconds": time.perf_counter() - t0, "held_out_top1": top1,
+    return model, {"steps": steps, "seconds": seconds, "held_out_top1": top1,
                    "candidates": per, "images": len(train)}
 
 

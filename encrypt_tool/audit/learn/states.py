@@ -12,13 +12,12 @@ where P(t | i, j) sums P_i(a) P_j(b) over the absolute states with t = a b^-1.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from torch import nn
 
 from encrypt_tool.audit.group import group_of
+from encrypt_tool.audit.learn.fit import fit
 from encrypt_tool.audit.pieces import to_pieces
 from encrypt_tool.audit.states import StateSpace, _apply
 
@@ -79,27 +78,19 @@ def train_states(x: np.ndarray, k: int, space: StateSpace, steps: int = 300, bat
     order = rng.permutation(len(pieces))
     held, train = order[: max(1, len(order) // 10)], order[max(1, len(order) // 10):]
     model = StateNet(k, x.shape[3], space)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps, pct_start=0.1)
-    t0 = time.perf_counter()
-    model.train()
-    for step in range(steps):
-        xb, yb = _sample(pieces[rng.choice(train, size=min(batch, len(train)))], rng, space)
-        loss = _loss(model, xb, yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if log is not None and (step + 1) % 50 == 0:
-            log(f"learned-states: step {step + 1}/{steps}, loss {loss.item():.3f}")
-    model.eval()
+
+    def loss_at(step: int) -> torch.Tensor:
+        return _loss(model, *_sample(pieces[rng.choice(train, size=min(batch, len(train)))],
+                                     rng, space))
+
+    seconds = fit(model, steps, loss_at, "learned-states", log)
     xb, yb = _sample(pieces[held[:2048]], rng, space)
     with torch.no_grad():
         heads = model(torch.from_numpy(xb))
     acc = {name: float((h.argmax(1).numpy() == yb[:, i]).mean())
            for i, (name, h) in enumerate(zip(("orientation", "sign", "channel_order"), heads,
                                              strict=True)) if h.shape[1] > 1}
-    return model, {"steps": steps, "seconds": time.perf_counter() - t0, "held_out": acc,
+    return model, {"steps": steps, "seconds": seconds, "held_out": acc,
                    "blocks": len(train)}
 
 
