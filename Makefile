@@ -10,7 +10,7 @@ DATA   ?= data
 RUNS   ?= runs
 
 .PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos bench-tree-photos reproduce reproduce-short reproduce-smoke audit clean \
-	frontier gpu-check recognition
+	frontier frontier-search gpu-check recognition
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -106,6 +106,17 @@ reproduce-smoke:
 frontier:
 	$(BIN)/python bench/bench_frontier.py --budget cpu --out $(RUNS)/frontier --overwrite
 	$(BIN)/python bench/bench_frontier_photos.py --out $(RUNS)/frontier-photos --overwrite
+
+# the frontier search (docs/FRONTIER.md, "The frontier search"): STAGE=a leakage of every setting
+# of the grid under every attack of the audit (the likely candidates first), b accuracy at the
+# quick budget of those that meet the privacy goal, c the best three at the reference budget,
+# d the winner at the full budget, report the tables; each stage resumes where it stopped.
+# SEARCH_ARGS="--data photos" for 224-px photos, "--setting NAME" for chosen settings
+STAGE ?= a
+SEARCH_ARGS ?=
+frontier-search:
+	PYTHONPATH=. $(BIN)/python -m experiments.frontier_search --stage $(STAGE) \
+		--data-dir $(CIFAR_DIR) --out $(RUNS)/frontier-search $(SEARCH_ARGS)
 
 # the recognition test (docs/AUDIT.md): a narrow ResNet-18 trained on 10,000 plain CIFAR-10 images
 # (10 epochs) classifies what the audit's attacks reassemble from the first 200 test images, per
