@@ -32,7 +32,7 @@ def done(path: Path, **match) -> set[str]:
 
 
 def append(path: Path, row: dict) -> None:
-    """Append ``row`` as one line and flush it to disk."""
+    """Append ``row`` as one line (a line cut short by a crash is skipped on reading)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lead = ""
     if path.is_file() and path.stat().st_size:
@@ -42,4 +42,3 @@ def append(path: Path, row: dict) -> None:
     with open(path, "a") as f:
         f.write(lead + json.dumps(row, sort_keys=False) + "\n")
         f.flush()
-        os.fsync(f.fileno())
