@@ -15,7 +15,7 @@ from experiments.frontier_search import store
 from experiments.frontier_search.goal import GOALS
 from experiments.frontier_search.grid import PRIORITY, grid, named
 from experiments.frontier_search.report import pareto
-from experiments.frontier_search.stages import Run, pick_b
+from experiments.frontier_search.stages import Run, model_folder, pick_b
 
 ROOT = Path(__file__).resolve().parents[1]
 A = ["--data", "synthetic", "--samples", "4", "--pool", "24", "--attacks", "edges,side-info"]
@@ -46,6 +46,11 @@ def test_grid_prunes_and_names_every_point():
     assert named(32, ["4x4-d1-none-n1-nogm"])[0].augment.gridmask is False
     with pytest.raises(ValueError, match="not in the 32-px grid"):
         named(32, ["4x4-d2-none-n4-gm"])
+
+
+def test_n1_and_n4_share_the_learned_models():
+    assert model_folder("4x4-d1-rot-n1-gm") == model_folder("4x4-d1-rot-n4-gm") == "4x4-d1-rot-gm"
+    assert model_folder("4x4-d1-rot-n4-gm") != model_folder("4x4-d1-rot-n4-nogm")
 
 
 def test_pareto_front():

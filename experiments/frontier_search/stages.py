@@ -22,8 +22,8 @@ from experiments.frontier_search.grid import grid, named, order
 from experiments.frontier_search.leakage import measure
 from experiments.frontier_search.report import write_report
 
-__all__ = ["PRIVATE", "Run", "check_attacks", "check_settings", "pick_b", "pick_best",
-           "report", "stage_a", "stage_train"]
+__all__ = ["PRIVATE", "Run", "check_attacks", "check_settings", "model_folder", "pick_b",
+           "pick_best", "report", "stage_a", "stage_train"]
 
 PRIVATE = {32: "8x8-d2-all-n4-gm", 224: "16x16-d4-all-n4-gm"}  # --preset private's setting
 
@@ -88,6 +88,13 @@ def _key(out: Path) -> tuple[bytes, Path]:
     return load_key(path), path
 
 
+def model_folder(name: str) -> str:
+    """The learned attacks' cache of a grid setting: shared by its N = 1 and N = 4 versions
+    (the models depend on the blocks, the gap, the transforms and the augmentation; their
+    training images, the file's images that are not audited, are the same images)."""
+    return "-".join(p for p in name.split("-") if not (p[:1] == "n" and p[1:].isdigit()))
+
+
 def stage_a(run: Run, names: list[str], max_settings: int | None = None) -> int:
     """Leakage of the settings named (the grid in priority order when none), skipping those
     already in the results file. Returns how many rows were added."""
@@ -104,7 +111,7 @@ def stage_a(run: Run, names: list[str], max_settings: int | None = None) -> int:
     key, _ = _key(run.out)
     for i, s in enumerate(todo, 1):
         row = measure(s, data, key, run.out / "work", run.samples, run.attacks,
-                      run.out / "models" / run.kind / s.name)
+                      run.out / "models" / run.kind / model_folder(s.name))
         row.update(attacks_chosen=chosen, machine=run.machine,
                    command=f"python -m experiments.frontier_search --stage a --data {run.kind} "
                            f"--samples {run.samples} --setting {s.name} --out {run.out}")
