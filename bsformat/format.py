@@ -16,6 +16,7 @@ import numpy as np
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "READ_VERSIONS",
     "FormatError",
     "SplitInfo",
     "FileInfo",
@@ -26,7 +27,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "bs-encrypt"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # what this tool writes; 2: per-image keys, content independent of layout
+READ_VERSIONS = (1, 2)  # what it reads (docs/FORMAT.md)
 
 
 def created_stamp(seeded: bool) -> str:
@@ -137,9 +139,10 @@ def _check(f: h5py.File, path: Path) -> None:
             f"{path} is an HDF5 file but not a bs-encrypt file (no format='bs-encrypt')"
         )
     version = int(f.attrs.get("format_version", -1))
-    if version != FORMAT_VERSION:
+    if version not in READ_VERSIONS:
         raise FormatError(
-            f"{path} has format version {version}; this tool reads version {FORMAT_VERSION}"
+            f"{path} has format version {version}; this tool reads versions "
+            f"{', '.join(map(str, READ_VERSIONS))} (a newer tool wrote it, or it is damaged)"
         )
     if not bool(f.attrs.get("complete", False)):
         raise FormatError(f"{path} is not complete (the run that wrote it did not finish)")

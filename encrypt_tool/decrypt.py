@@ -58,7 +58,8 @@ def _decrypt(
     dataset_id = bytes.fromhex(info.dataset_id)
     defences = DefenceConfig.from_dict(info.defences)
     plain, perm = decrypt_copy(x, key, dataset_id, split, batch.ids, copy, info.block_size,
-                               defences)  # plain (n, H, W, C) at the source size, (n, gy*gx)
+                               defences, version=info.format_version)
+    # plain (n, H, W, C) at the source size, perm (n, gy*gx)
     return plain, perm, batch.labels
 
 

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bsformat.format import FORMAT_VERSION
 from encrypt_tool.augment import AugmentConfig, apply_augment, sample_augment
 from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.keyed import encrypt_copy
 from keys.derive import derive_seed_words
+from keys.subkeys import ImageDraws, ShardKeys, derive_aug_words, image_keys
 
 __all__ = ["BatchSpec", "encrypt_batch", "encrypt_unit"]
 
@@ -29,6 +31,7 @@ class BatchSpec:
     scramble: bool
     dataset_id: bytes
     defences: DefenceConfig | None = None  # resolved for the source size; None: none
+    version: int = FORMAT_VERSION  # the keying of the file (1: read only; 2: keys.subkeys)
 
     def stored_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
         """The stored (H', W', C) of source images of ``shape``."""
@@ -37,13 +40,38 @@ class BatchSpec:
         return self.defences.kept_image_shape()
 
 
-def encrypt_batch(x: np.ndarray, ids: np.ndarray, spec: BatchSpec, key: bytes) -> np.ndarray:
+def encrypt_batch(x: np.ndarray, ids: np.ndarray, spec: BatchSpec,
+                  key: bytes | ShardKeys) -> np.ndarray:
     """Encrypt x (B, H, W, C) uint8 of images ``ids`` (B,) into (B, N, H', W', C) uint8.
 
-    Copy ``s`` is augmented with draws seeded from (key, dataset id, split, first id, s), then
-    its defences (if any) and its block permutation are keyed by (key, dataset id, split, id,
-    s). (H', W') is (H, W), or the grid of kept block interiors with a border drop.
+    Version 2: copy ``s`` of image ``j`` is augmented with draws from the image's own key, then
+    its defences (if any) and its block permutation are keyed by that key and ``s``, so an image
+    is encrypted the same in any batch and any layout; ``key`` is the master key or the
+    ``ShardKeys`` of the images (for an unscrambled dataset: derived from no key).
+    (H', W') is (H, W), or the grid of kept block interiors with a border drop.
     """
+    if spec.version == 1:
+        return _encrypt_batch_v1(x, ids, spec, key)
+    B, H, W, C = x.shape
+    k = image_keys(key if spec.scramble or isinstance(key, ShardKeys) else b"",
+                   spec.dataset_id, spec.split, ids)  # (B, 32)
+    out = np.empty((B, spec.n_copies, *spec.stored_shape((H, W, C))), dtype=np.uint8)
+    for s in range(spec.n_copies):
+        y = x
+        if spec.augment is not None:
+            draws = ImageDraws(derive_aug_words(k, s))
+            y = apply_augment(x, sample_augment(draws, B, spec.augment), spec.augment)
+        if spec.scramble:
+            y = encrypt_copy(y, key, spec.dataset_id, spec.split, ids, s, spec.block,
+                             spec.defences, version=2)
+        out[:, s] = y
+    return out
+
+
+def _encrypt_batch_v1(x: np.ndarray, ids: np.ndarray, spec: BatchSpec,
+                      key: bytes) -> np.ndarray:
+    """Version 1 (kept to reproduce its files in tests): copy ``s`` is augmented with draws
+    seeded from (key, dataset id, split, first id of the batch, s)."""
     B, H, W, C = x.shape
     secret = key if spec.scramble else b""
     out = np.empty((B, spec.n_copies, *spec.stored_shape((H, W, C))), dtype=np.uint8)
@@ -55,7 +83,7 @@ def encrypt_batch(x: np.ndarray, ids: np.ndarray, spec: BatchSpec, key: bytes) -
             y = apply_augment(x, sample_augment(rng, B, spec.augment), spec.augment)
         if spec.scramble:
             y = encrypt_copy(y, key, spec.dataset_id, spec.split, ids, s, spec.block,
-                             spec.defences)
+                             spec.defences, version=1)
         out[:, s] = y
     return out
 

@@ -113,15 +113,15 @@ class DatasetConfig:
         return is_folder_out(self.out, self.workers is not None or self.scheduler is not None)
 
     def identity(self) -> str:
-        """The settings that fix the pixels (not where, how fast or how they are stored: a JPEG
-        dataset holds the JPEGs of the raw one's pixels), of a resolved setting."""
+        """The settings that fix the pixels (not where, how fast or how they are stored: one
+        file or a folder, any batch or shard size; a JPEG dataset holds the JPEGs of the raw
+        one's pixels), of a resolved setting."""
         s = self.setting
         fixed = {"source": self.source, "n_keys": s.n_copies, "block_size": list(s.block),
                  "scramble": s.scramble,
                  "augment": asdict(s.augment) if s.augment is not None else None,
-                 "test_augment": s.test_augment, "seed": self.seed,
-                 "batch_size": self.batch_size, "shard_size": self.shard_size,
-                 "limit": self.limit, "image_size": self.image_size, "channels": self.channels,
+                 "test_augment": s.test_augment, "seed": self.seed, "limit": self.limit,
+                 "image_size": self.image_size, "channels": self.channels,
                  "test_fraction": self.test_fraction, "skip_corrupt": self.skip_corrupt}
         if s.drop or s.transforms:  # files without defences keep their earlier identity
             fixed["defences"] = asdict(s.defences())

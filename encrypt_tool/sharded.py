@@ -2,9 +2,10 @@
 
 Every shard is written by :func:`run_shard`, the same function in one process and on a Dask
 worker, into a temporary folder beside ``--out``; a task returns the shard's metadata (name,
-split, range, size, SHA-256), never arrays. The augmentation draws and the permutations depend
-only on the key, the dataset id, the split and the image ids, so a retried task (a worker that
-died) writes the same bytes. When every shard is in, ``manifest.json`` is written last and the
+split, range, size, SHA-256), never arrays. A task gets the keys of its own images
+(``keys.subkeys.ShardKeys``), never the master key; the augmentation draws and the permutations
+depend only on each image's key, so a retried task (a worker that died) writes the same bytes,
+and so does any other layout. When every shard is in, ``manifest.json`` is written last and the
 folder is renamed into place.
 """
 
@@ -22,8 +23,10 @@ from bsformat.manifest import Manifest, ShardEntry, shard_file_name, write_manif
 from bsformat.writer import ShardWriter, SplitLayout
 from encrypt_tool.cluster import Secret, check_visible, close_client, open_client
 from encrypt_tool.runner import run_units
+from keys.subkeys import ShardKeys
 
-__all__ = ["ShardTask", "build_folder", "check_folder_output", "run_shard", "shard_tasks"]
+__all__ = ["ShardTask", "build_folder", "check_folder_output", "run_shard", "shard_keys",
+           "shard_tasks"]
 
 
 class _Range:
@@ -50,7 +53,7 @@ def _slice(sp, start: int, stop: int) -> _Range:
 
 @dataclass(frozen=True)
 class ShardTask:
-    """Everything a worker needs to write one shard file, besides the key."""
+    """Everything a worker needs to write one shard file, besides its keys."""
 
     name: str
     layout: SplitLayout  # the shard's images only: labels[start:stop], first_id=start
@@ -91,7 +94,8 @@ def run_shard(task: ShardTask, folder: str, key, token: str | None = None, jobs:
               backend: str = "threads") -> dict:
     """Encrypt one shard into ``folder/task.name`` (atomically); its manifest entry as a dict.
 
-    ``key`` is the master key, or a :class:`Secret` holding it (Dask). ``token``: first check
+    ``key`` is the shard's :class:`ShardKeys` (the keys of its images only, never the master
+    key), or a :class:`Secret` holding them (Dask). ``token``: first check
     that ``folder`` holds the client's visibility marker (a worker that sees another folder
     refuses instead of writing where the client never looks).
     """
@@ -102,6 +106,8 @@ def run_shard(task: ShardTask, folder: str, key, token: str | None = None, jobs:
         if why is not None:
             raise OSError(f"output folder {folder} is not visible here ({why})")
     secret = key.value if isinstance(key, Secret) else key
+    if not isinstance(secret, ShardKeys):
+        raise TypeError("a shard is encrypted with its ShardKeys, never the master key")
     out = Path(folder) / task.name
     writer = ShardWriter(out, task.attrs, list(task.class_names), [task.layout],
                          task.compression, task.store, threads=jobs)
@@ -115,6 +121,14 @@ def run_shard(task: ShardTask, folder: str, key, token: str | None = None, jobs:
     return {"name": task.name, "split": task.layout.name, "start": task.start,
             "stop": task.stop, "count": task.stop - task.start, "bytes": out.stat().st_size,
             "sha256": file_sha256(out)}
+
+
+def shard_keys(task: ShardTask, master: bytes) -> ShardKeys:
+    """The keys of ``task``'s images, all a worker gets (from no key for an unscrambled
+    dataset, whose draws need none)."""
+    spec = task.spec
+    return ShardKeys.derive(master if spec.scramble else b"", spec.dataset_id, task.layout.name,
+                            task.start, task.stop)
 
 
 def check_folder_output(out: Path, overwrite: bool) -> None:
@@ -154,7 +168,8 @@ def build_folder(out: Path, tasks: list[ShardTask], key: bytes, splits: dict, at
         if workers is None and scheduler is None:
             entries = []
             for t in tasks:
-                entries.append(run_shard(t, str(tmp), key, None, jobs, backend))
+                entries.append(run_shard(t, str(tmp), shard_keys(t, key), None, jobs,
+                                         backend))
                 if bar is not None:
                     bar.update(t.stop - t.start)
         else:
@@ -185,8 +200,8 @@ def _on_dask(tasks, tmp: Path, key: bytes, workers, scheduler, timeout, bar) -> 
     try:
         token = secrets.token_hex(16)
         check_visible(client, tmp, token)
-        secret = Secret(key)
-        futures = [client.submit(run_shard, t, str(tmp), secret, token, pure=False,
+        futures = [client.submit(run_shard, t, str(tmp), Secret(shard_keys(t, key)), token,
+                                 pure=False,
                                  key=f"bs-shard-{t.name}-{token[:8]}") for t in tasks]
         order = {f.key: i for i, f in enumerate(futures)}
         entries: list[dict | None] = [None] * len(tasks)

@@ -1,4 +1,5 @@
-"""Per-image keys: block permutations derived from the master key.
+"""Per-image keys of format version 1: block permutations derived from the master key (version
+2 derives them from per-image keys: ``keys.subkeys``).
 
 For image ``j`` of ``split`` in dataset ``dataset_id`` and copy ``s``, the key stream is
 
@@ -37,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["BlockStates", "derive_block_states", "derive_dataset_id", "derive_permutations",
-           "derive_seed_words"]
+           "derive_seed_words", "shuffle_from_words"]
 
 _PERM_PERSON = b"bs-enc-perm-v1"
 _BLOCK_PERSON = b"bs-enc-block-v1"
@@ -93,11 +94,17 @@ def derive_permutations(
     ``perm[b, k]`` (row-major block order).
     """
     ids = np.asarray(ids, dtype=np.int64)
-    n = int(grid[0]) * int(grid[1])
-    B = len(ids)
     base = _prefix_hasher(key, dataset_id, split, grid)
+    return shuffle_from_words(lambda t: _key_stream(base, ids, copy, t), len(ids),
+                              int(grid[0]) * int(grid[1]))
+
+
+def shuffle_from_words(stream, B: int, n: int) -> np.ndarray:
+    """B uniform permutations of range(n) by a Fisher-Yates shuffle whose draws are rejection-
+    sampled from uint32 words; ``stream(t)`` gives digest ``t`` of every row's key stream,
+    (B, 16) uint32. Returns (B, n) int64."""
     n_blocks = max(1, -(-(n - 1) // _WORDS_PER_BLOCK))
-    words = np.concatenate([_key_stream(base, ids, copy, t) for t in range(n_blocks)], axis=1)
+    words = np.concatenate([stream(t) for t in range(n_blocks)], axis=1)
     perm = np.tile(np.arange(n, dtype=np.int64), (B, 1))  # (B, n)
     ptr = np.zeros(B, dtype=np.int64)
     rows = np.arange(B)
@@ -109,8 +116,8 @@ def derive_permutations(
         while bad.any():  # probability < n / 2**32 per draw: practically never
             ptr[bad] += 1
             if ptr.max() >= words.shape[1]:
-                t = words.shape[1] // _WORDS_PER_BLOCK
-                words = np.concatenate([words, _key_stream(base, ids, copy, t)], axis=1)
+                words = np.concatenate([words, stream(words.shape[1] // _WORDS_PER_BLOCK)],
+                                       axis=1)
             w[bad] = words[rows[bad], ptr[bad]]
             bad = w >= limit
         r = w % m
