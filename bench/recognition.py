@@ -97,15 +97,15 @@ def write_npz(images: np.ndarray, labels: np.ndarray, names, path: Path) -> str:
 def augmented_copy(x: np.ndarray, key: bytes, dataset_id: str, augment: dict,
                    copy: int = 0) -> np.ndarray:
     """Copy ``copy`` of the training images x (M, H, W, C) as augmented before encryption (crop,
-    flip, GridMask), recomputed from the key as ``encrypt_batch`` draws it; valid when the
-    file was written in one batch from image 0 (``attack_setting`` writes it so)."""
+    flip, GridMask), recomputed from the key as ``encrypt_batch`` draws it (format version 2:
+    from each image's key, images 0..M-1 of split train)."""
     from encrypt_tool.augment import AugmentConfig, apply_augment, sample_augment
-    from keys.derive import derive_seed_words
+    from keys.subkeys import ImageDraws, derive_aug_words, derive_image_keys
 
     cfg = AugmentConfig(**{**augment, "gridmask_d": tuple(augment["gridmask_d"])})
-    words = derive_seed_words(key, bytes.fromhex(dataset_id), "train", 0, copy)
-    rng = np.random.default_rng(np.random.SeedSequence(words))
-    return apply_augment(x, sample_augment(rng, len(x), cfg), cfg)
+    k = derive_image_keys(key, bytes.fromhex(dataset_id), "train", np.arange(len(x)))
+    draws = ImageDraws(derive_aug_words(k, copy))
+    return apply_augment(x, sample_augment(draws, len(x), cfg), cfg)
 
 
 def _encrypt(source: str, key: bytes, s: Setting, n: int, out: Path) -> Path:

@@ -15,13 +15,13 @@ from encrypt_tool.augment.paths import pick_path
 
 KEY_HEX = "ab" * 32  # a fixed master key: the golden hashes below depend on it
 
-# sha256 of every stored image byte (train shards, then test shards), computed on the code
-# before the two paths existed (commit 5f46193)
+# sha256 of every stored image byte (train shards, then test shards) of format version 2 (per-image
+# keys, commit "Format version 2"); version 1's files stay covered by tests/golden/v1
 GOLDEN = {
-    "32-zero": "533d41a390995bcb88f5b85a326e41397794c8b92e8b14443e41ee40979728ed",
-    "32-reflect": "2c1f7ca1a33a3a2adcd2598564633dd5821961b9540eb3df853f99ab476f63c5",
-    "224-zero": "467163b073560239cfa6d4628547a78d935cd4e44bed1fe3f26f8ea701763d98",
-    "224-reflect-nogrid": "d26e5774db98e52fcf9d1a71c6183fcc746b95e19cb6c3719bfbea3411b53593",
+    "32-zero": "d1ebe160603e6669d48fade938919e9ec3dd35453ca6c49dfe6be07efb214411",
+    "32-reflect": "2b795123ec98f165d9fb22882f30ce879b48f05e455256cd9e7ae05a9eda38f8",
+    "224-zero": "ce99dbd74f7b8a525b696907422df0cfc6cda770af356e5ddfe532730084587c",
+    "224-reflect-nogrid": "70d73e4ed760d8f5b2d649d6cd233f6ed7ac220589a4545b3a47c243b091e19d",
 }
 
 
