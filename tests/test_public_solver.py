@@ -22,6 +22,7 @@ from public_solver import (  # noqa: E402
     setting_copies,
 )
 
+from encrypt_tool.audit.pieces import to_pieces  # noqa: E402
 from keys.master import generate_key  # noqa: E402
 
 
@@ -55,8 +56,20 @@ def test_true_order_counts_by_relation_but_not_as_stored(defended):
     assert (r["relation"] < 0.5).all() and (r["neighbour"] <= r["relation"] + 0.5).all()
 
 
-def test_without_transforms_both_scores_agree(tmp_path):
-    c = setting_copies(_images(), ["a", "b"], Setting("t", 8, 1), generate_key())
+def _textured_pair(plain: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """Per image, the first two positions whose kept blocks are not of one colour: (M, 2).
+    Such blocks differ (the images have no two blocks alike), so swapping them is a wrong
+    order; two blank blocks (GridMask holes, padding) are alike, and swapping them is not."""
+    pieces = to_pieces(plain, block)  # (M, n, bh, bw, C)
+    flat = (pieces == pieces[:, :, :1, :1]).all(axis=(2, 3, 4))  # (M, n) one colour
+    return np.stack([np.flatnonzero(~f)[:2] for f in flat])
+
+
+# The second key gives image 0 two blank blocks (GridMask holes) at positions 0 and 1: a test
+# that swaps those two finds the true picture again, whatever the scores.
+@pytest.mark.parametrize("key", [bytes(range(32)), bytes([5]) * 32])
+def test_without_transforms_both_scores_agree(tmp_path, key):
+    c = setting_copies(_images(), ["a", "b"], Setting("t", 8, 1), key)
     save_copies(tmp_path / "c.npz", {**c, "names": ["a", "b"]})
     c = load_copies(tmp_path / "c.npz")
     assert c["names"] == ["a", "b"] and c["plain"].shape == (2, 36, 36, 3)
@@ -64,7 +77,8 @@ def test_without_transforms_both_scores_agree(tmp_path):
     r = score_orders(truth, c)
     assert (r["neighbour"] == 1.0).all() and r["perfect"].all()
     swapped = truth.copy()
-    swapped[:, [0, 1]] = swapped[:, [1, 0]]
+    for m, pair in enumerate(_textured_pair(c["plain"], c["block"])):
+        swapped[m, pair] = swapped[m, pair[::-1]]
     r = score_orders(swapped, c)
     assert np.allclose(r["neighbour"], r["relation"]) and (r["neighbour"] < 1).all()
     assert not r["perfect"].any()
