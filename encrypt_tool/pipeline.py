@@ -42,7 +42,9 @@ from keys.master import fingerprint
 if TYPE_CHECKING:  # the setting builds its run config (Setting.dataset_config): no import here
     from encrypt_tool.setting import Setting
 
-__all__ = ["DatasetConfig", "build_dataset", "plan_units", "resolve_backend"]
+__all__ = ["OUT_SUFFIXES", "DatasetConfig", "build_dataset", "plan_units", "resolve_backend"]
+
+OUT_SUFFIXES = (".h5", ".hdf5")  # a single-file --out; a folder of shards takes any name
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class DatasetConfig:
             s.defences().check_block(s.block)
         if self.channels not in ("rgb", "l"):
             raise ValueError(f"--channels {self.channels!r} is not valid; use rgb or l")
+        if not self.sharded and Path(self.out).suffix.lower() not in OUT_SUFFIXES:
+            raise ValueError(f"--out {self.out} is not valid; give a .h5 file (such as enc.h5) "
+                             f"or a folder for shards (a name ending in /, such as enc/)")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"--test-fraction {self.test_fraction} is not valid; it must be "
                              "between 0 and 1, such as 0.2")

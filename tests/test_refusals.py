@@ -118,3 +118,14 @@ def test_decrypt_out_must_be_an_npz(tmp_path, enc, key_file):
     one_line_error(invoke("decrypt", enc, "--key", key_file, "--out", tmp_path / "p.txt"),
                    "--out", "p.txt", ".npz")
     assert not (tmp_path / "p.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["x.txt", "enc", "enc.npz"])
+def test_dataset_out_must_be_an_h5_file_or_a_folder(tmp_path, key_file, name):
+    out = tmp_path / name
+    one_line_error(invoke("dataset", "--source", "synthetic:8", "--key", key_file, "--out", out,
+                          "--quiet"), f"--out {out}", ".h5 file", "folder for shards")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]
+    r = invoke("dataset", "--source", "synthetic:8", "--key", key_file, "--out", f"{out}/",
+               "--quiet", "--jobs", "1")  # the same name as a folder of shards
+    assert r.exit_code == 0 and (out / "manifest.json").is_file(), r.output
