@@ -185,6 +185,25 @@ def test_limit_train_larger_than_the_data_is_refused(enc, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_limit_test_larger_than_the_split_is_refused_before_any_output(enc, tmp_path):
+    r = invoke("bs-train", enc, "--limit-test", "99999", "--device", "cpu", "--out",
+               tmp_path / "run")
+    one_line_error(r, "--limit-test 99999", "'test' split holds 64 images", "1..64")
+    assert r.stdout == ""  # the configuration is not printed for a run that cannot start
+    assert not (tmp_path / "run").exists()
+    script = f"""
+import sys
+from trainer.cli import main
+try:
+    main([{str(enc)!r}, "--limit-test", "99999", "--out", {str(tmp_path / "run")!r}])
+except SystemExit as e:
+    print("exit", e.code, "torch" in sys.modules)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                       env={"PATH": "/usr/bin:/bin", "CUDA_VISIBLE_DEVICES": ""}, timeout=120)
+    assert r.stdout == "exit 1 False\n", (r.stdout, r.stderr)  # before torch is imported
+
+
 def test_audit_samples_larger_than_the_split_is_refused(enc, key_file, tmp_path):
     out = tmp_path / "audit"
     one_line_error(invoke("bs-encrypt", "audit", enc, "--key", key_file, "--samples", "100000",

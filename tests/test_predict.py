@@ -249,6 +249,28 @@ def test_query_that_does_not_match_the_model(cloud, outdir, tmp_path, case, word
     refused(predict_cli(cloud / "run", q, "--out", outdir / "p.csv"), "q.h5", *words)
 
 
+def test_images_of_another_master_key_are_refused_naming_both_fingerprints(cloud, outdir,
+                                                                          tmp_path):
+    """A query (or a test split) encrypted with another master key than the model's training
+    data is refused, as bs-train --test refuses it: the fingerprints are public attributes."""
+    from keys.master import fingerprint, load_key  # the test's own client side
+
+    assert enc_cli("keygen", "--out", tmp_path / "other.key").exit_code == 0
+    r = enc_cli("dataset", "--source", "synthetic:64", "--key", tmp_path / "other.key",
+                "--n-keys", "1", "--limit", "64", "--seed", "1", "--out", tmp_path / "other.h5",
+                "--quiet")
+    assert r.exit_code == 0, r.output
+    write_demo_images(tmp_path / "imgs", n=4)
+    r = enc_cli("query", tmp_path / "imgs", "--like", tmp_path / "other.h5", "--key",
+                tmp_path / "other.key", "--out", tmp_path / "q.h5")
+    assert r.exit_code == 0, r.output
+    ours, theirs = (fingerprint(load_key(k)) for k in (cloud / "k.key", tmp_path / "other.key"))
+    for data in ("other.h5", "q.h5"):
+        refused(predict_cli(cloud / "run", tmp_path / data, "--out", outdir / "p.csv"),
+                "different master keys", ours, theirs, data, "best.pt")
+    assert json.loads((cloud / "run" / "config.json").read_text())["key_fingerprint"] == ours
+
+
 def test_existing_output_needs_overwrite(cloud, outdir):
     (outdir / "keep").write_text("old")
     refused(predict_cli(cloud / "run", cloud / "enc.h5", "--out", outdir / "keep"),

@@ -96,6 +96,9 @@ def main(data: str | None, out: str | None, resume_dir: str | None, no_progress:
         out = out or str(Path("runs") / Path(data).stem)
         config = TrainConfig(data=data, out=out, **options)
     config.validate()  # before torch is imported: bad options fail in a fraction of a second
+    from trainer.source import open_splits
+
+    open_splits(config, int(os.environ.get("WORLD_SIZE", "1")))  # the files and limits, too
     if config.threads is None:
         config.threads = default_threads()
     if int(os.environ.get("RANK", "0")) == 0:

@@ -13,10 +13,9 @@ import numpy as np
 import torch
 
 from trainer.config import TrainConfig
-from trainer.errors import TrainError
 from trainer.estimate import available_memory
 from trainer.plan import epoch_plan, rank_batches
-from trainer.source import Split, check_pair, describe, load_split
+from trainer.source import Split, load_split, open_splits
 from trainer.stream import StreamLoader
 
 __all__ = ["MemoryLoader", "choose_mode", "fits_in_memory", "make_loader",
@@ -86,23 +85,6 @@ class MemoryLoader:
             i, s = flat[i0:i0 + len(idx)], chosen[i0:i0 + len(idx)]
             i0 += len(idx)
             yield self.images[i, s], self.labels[i]  # (B, H, W, C) uint8, (B,)
-
-
-def open_splits(config: TrainConfig, world: int = 1) -> tuple[Split, Split]:
-    """The run's train and test splits, checked against each other and the batch size."""
-    train_split = describe(config.data, "train", config.limit_train, config.seed, config.subset)
-    test_split = describe(config.test or config.data, "test", config.limit_test, config.seed,
-                          config.subset)
-    check_pair(train_split, test_split)
-    if config.batch_size > train_split.n_images:
-        raise TrainError(
-            f"batch size {config.batch_size} is larger than the training set "
-            f"({train_split.n_images} images); use --batch-size <= {train_split.n_images}"
-        )
-    if config.batch_size % world:
-        raise TrainError(f"batch size {config.batch_size} must be a multiple of the "
-                         f"{world} processes")
-    return train_split, test_split
 
 
 def choose_mode(mode: str, split: Split, device: torch.device, budget: float) -> str:

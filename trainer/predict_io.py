@@ -17,6 +17,7 @@ import numpy as np
 from bsformat.files import write_atomic
 from bsformat.reader import open_dataset
 from trainer.errors import TrainError
+from trainer.source import check_same_key
 from trainer.trained import ModelInfo
 
 __all__ = ["PredictInput", "check_match", "iter_batches", "json_path", "open_input",
@@ -39,6 +40,7 @@ class PredictInput:
     has_labels: bool
     shards: tuple[str, ...]
     defences: dict = field(default_factory=dict)  # the file's ``defences`` attribute
+    key_fingerprint: str = ""  # the public fingerprint of its master key ("" when plain)
 
 
 def open_input(path: str) -> PredictInput:
@@ -57,7 +59,7 @@ def open_input(path: str) -> PredictInput:
         n_images=sp.n_images, image_shape=tuple(info.image_shape),
         block_size=tuple(info.block_size), scrambled=info.scrambled,
         class_names=info.class_names, dataset_id=info.dataset_id, has_labels=has_labels,
-        shards=sp.shards, defences=dict(info.defences),
+        shards=sp.shards, defences=dict(info.defences), key_fingerprint=info.key_fingerprint,
     )
 
 
@@ -100,6 +102,12 @@ def check_match(inp: PredictInput, model: ModelInfo) -> None:
             f"on {_describe(model.image_shape, model.block_size, model.scrambled)}; encrypt "
             f"the query with --like the model's training file"
         )
+    if model.scrambled and model.key_fingerprint is not None:  # older checkpoints lack it
+        check_same_key("the model's training data and the images to classify",
+                       (model.key_fingerprint, f"the training data of {model.checkpoint}"),
+                       (inp.key_fingerprint, inp.path),
+                       "encrypt the query with the training file's key: bs-encrypt query "
+                       "--like TRAIN.h5 --key KEY")
 
 
 def iter_batches(inp: PredictInput, batch_size: int

@@ -13,9 +13,11 @@ import numpy as np
 
 from bsformat.reader import Dataset, open_dataset
 from bsformat.subset import choose_subset
+from trainer.config import TrainConfig
 from trainer.errors import TrainError
 
-__all__ = ["Split", "check_pair", "channel_stats", "describe", "load_split", "read_range"]
+__all__ = ["Split", "check_pair", "check_same_key", "channel_stats", "describe", "load_split",
+           "open_splits", "read_range"]
 
 
 @dataclass(frozen=True)
@@ -102,16 +104,41 @@ def check_pair(train: Split, test: Split) -> None:
                 f"train and test data differ in {what.replace('_', ' ')}: {a} ({train.path})"
                 f" vs {b} ({test.path})"
             )
-    if train.scrambled and train.key_fingerprint != test.key_fingerprint:
-        raise TrainError(
-            f"train and test data were encrypted with different master keys: fingerprint "
-            f"{train.key_fingerprint} ({train.path}) vs {test.key_fingerprint} ({test.path}); "
-            f"encrypt the test images with the training file's key"
-        )
+    if train.scrambled:
+        check_same_key("train and test data", (train.key_fingerprint, train.path),
+                       (test.key_fingerprint, test.path),
+                       "encrypt the test images with the training file's key")
     if train.class_names != test.class_names:
         raise TrainError(
             f"train and test data have different class names ({train.path}, {test.path})"
         )
+
+
+def check_same_key(what: str, a: tuple[str, str], b: tuple[str, str], fix: str) -> None:
+    """TrainError naming both fingerprints unless ``a`` and ``b`` (each a public key
+    fingerprint and where it was read) are of one master key."""
+    if a[0] != b[0]:
+        raise TrainError(f"{what} were encrypted with different master keys: fingerprint "
+                         f"{a[0]} ({a[1]}) vs {b[0]} ({b[1]}); {fix}")
+
+
+def open_splits(config: TrainConfig, world: int = 1) -> tuple[Split, Split]:
+    """The train and test splits of a run, checked against
+    each other and the batch size; only file metadata is read, so the command line checks
+    them before it prints its configuration or imports torch."""
+    train_split = describe(config.data, "train", config.limit_train, config.seed, config.subset)
+    test_split = describe(config.test or config.data, "test", config.limit_test, config.seed,
+                          config.subset)
+    check_pair(train_split, test_split)
+    if config.batch_size > train_split.n_images:
+        raise TrainError(
+            f"batch size {config.batch_size} is larger than the training set "
+            f"({train_split.n_images} images); use --batch-size <= {train_split.n_images}"
+        )
+    if config.batch_size % world:
+        raise TrainError(f"batch size {config.batch_size} must be a multiple of the "
+                         f"{world} processes")
+    return train_split, test_split
 
 
 def read_range(ds: Dataset, split: Split, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:

@@ -94,7 +94,8 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             "class_names": list(train_split.class_names),
             "image_shape": list(train_split.image_shape),
             "block_size": list(train_split.block_size), "scrambled": train_split.scrambled,
-            "defences": train_split.defences, "invariances": list(invariances)}
+            "defences": train_split.defences, "invariances": list(invariances),
+            "key_fingerprint": train_split.key_fingerprint}
     run = ckpt.Run(run_dir, core, optimizer,
                    build_schedule(optimizer, recipe, steps * config.epochs), meta)
     if state is not None:
@@ -187,7 +188,8 @@ def _begin(config: TrainConfig, d: ddp.Dist, run_dir: Path, split: Split, identi
     if d.main:
         ckpt.write_json({"config": config.saved(), "identity": identity, "mean": mean,
                          "std": std, "class_names": list(split.class_names),
-                         "defences": split.defences, "invariances": list(invariances)},
+                         "defences": split.defences, "invariances": list(invariances),
+                         "key_fingerprint": split.key_fingerprint},
                         run_dir / "config.json")
     return None, mean, std
 

@@ -45,6 +45,7 @@ class ModelInfo:
     identity: dict = field(default_factory=dict)
     defences: dict | None = None  # the training file's; None: a checkpoint from before them
     invariances: tuple[str, ...] = ()  # of a block-set model (trainer/invariance.py)
+    key_fingerprint: str | None = None  # the training data's ("" plain); None: not recorded
 
     @property
     def n_classes(self) -> int:
@@ -96,6 +97,8 @@ def model_info(state: dict, path: Path) -> ModelInfo:
         identity=dict(state.get("identity", {})),
         defences=None if state.get("defences") is None else dict(state["defences"]),
         invariances=tuple(str(v) for v in state.get("invariances", ())),
+        key_fingerprint=(None if state.get("key_fingerprint") is None
+                         else str(state["key_fingerprint"])),
     )
 
 
