@@ -14,12 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
 
 from distributed import Client, LocalCluster  # noqa: E402
 
+from bsformat.reader import open_dataset  # noqa: E402
 from encrypt_tool.pipeline import build_dataset  # noqa: E402
 from encrypt_tool.presets import PRESETS  # noqa: E402
 from encrypt_tool.sources import open_source  # noqa: E402
@@ -55,6 +57,35 @@ def test_scheduler_run_is_byte_identical_to_one_process(tmp_path, run_cli, key_f
     assert "8 shard files" in r.output
     assert _files(tmp_path / "dask") == _files(one)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_one_file_a_folder_and_dask_decrypt_to_the_same_images(tmp_path, run_cli, key_file,
+                                                                 cluster):
+    """The layout changes how the bytes are stored, never which images: with one key and
+    --seed, one .h5 file, a folder of another shard size and a Dask run store the same bytes
+    and decrypt to the same images, every copy."""
+    from encrypt_tool.decrypt import decrypt_images
+    from keys.master import load_key
+
+    lc, _ = cluster
+    base = [a for a in SMALL if a not in ("--shard-size", "30")]
+    for out, extra in (("one.h5", []), ("f/", ["--shard-size", "50"]),
+                       ("dask/", ["--shard-size", "30", "--scheduler", lc.scheduler_address])):
+        r = run_cli(*base, "--key", key_file, "--out", f"{tmp_path}/{out}", *extra)
+        assert r.exit_code == 0, r.output
+    key = load_key(key_file)
+    with open_dataset(tmp_path / "one.h5") as one:
+        for out in ("f", "dask"):
+            with open_dataset(tmp_path / out) as ds:
+                assert ds.info.dataset_id == one.info.dataset_id
+                for s in one.info.splits:
+                    n, copies = one.split(s).n_images, one.split(s).n_copies
+                    assert np.array_equal(ds.read_range(s, 0, n, copy=None).images,
+                                          one.read_range(s, 0, n, copy=None).images), (out, s)
+                    for c in range(copies):
+                        a, _ = decrypt_images(one, key, s, c)  # (n, H, W, C)
+                        b, _ = decrypt_images(ds, key, s, c)
+                        assert np.array_equal(a, b), (out, s, c)
 
 
 class _KillOnFirstShard:
