@@ -79,3 +79,16 @@ def test_the_content_does_not_depend_on_the_layout(tmp_path, run_cli):
                     got = ds.read_range(s, 0, len(b))
                     assert np.array_equal(got.images, b.images), (out, s)
                     assert np.array_equal(got.labels, b.labels)
+
+
+def test_the_jpeg_golden_file_stores_jpeg_copies():
+    """The JPEG case holds each copy as a baseline JPEG (4:4:4, quality 90): its recorded
+    hashes are of the decoded, then decrypted, pixels."""
+    path = GOLDEN / "v2" / "jpeg.h5"
+    with h5py.File(path, "r") as f:
+        assert json.loads(f.attrs["store"]) == {"kind": "jpeg", "quality": 90,
+                                                "subsampling": "444"}
+        blob = f["train/shard_00000/images"][0, 0]  # one stored copy: JPEG bytes
+        assert bytes(blob[:3]) == b"\xff\xd8\xff"
+    with open_dataset(path) as ds:
+        assert ds.read_range("train", 0, 4, copy=None).images.shape == (4, 2, 16, 16, 3)

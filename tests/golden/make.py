@@ -3,10 +3,12 @@
     PYTHONPATH=. python tests/golden/make.py
 
 Each case is a tiny dataset (4 training images x 2 copies and 2 test images of 16x16x3, 4x4
-blocks) written with the test-only key ``golden.key`` and a fixed seed, into
-``tests/golden/v{VERSION}/``; ``expected.json`` records the SHA-256 of every split's and copy's
-decrypted pixels and labels. Files of a version, once committed, are never rewritten: every
-later reader must read them and decrypt them to these hashes (tests/test_golden.py).
+blocks; the JPEG case 8x8 blocks, on the JPEG grid) written with the test-only key
+``golden.key`` and a fixed seed, into ``tests/golden/v{VERSION}/``; ``expected.json`` records
+the SHA-256 of every split's and copy's decrypted pixels and labels (of JPEG copies: as decoded,
+then decrypted). Files of a version, once committed, are never rewritten: every later reader
+must read them and decrypt them to these hashes (tests/test_golden.py). A case added later is
+written alone, beside the version's existing files.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ CASES = {
     "rotate.h5": ["--rotate"],
     "negpos.h5": ["--negpos"],
     "channel-perm.h5": ["--channel-perm"],
+    "jpeg.h5": ["--store", "jpeg:90", "--block-size", "8"],  # added in version 2
 }
 
 
@@ -66,25 +69,29 @@ def main() -> None:
     from keys.master import load_key
 
     out_dir = HERE / f"v{FORMAT_VERSION}"
-    if out_dir.exists():
-        sys.exit(f"{out_dir} exists: golden files are never rewritten")
+    listed = out_dir / "expected.json"
+    expected = json.loads(listed.read_text()) if listed.exists() else {}
+    todo = {name: extra for name, extra in CASES.items() if name not in expected}
+    if not todo:
+        sys.exit(f"{out_dir} holds every case: golden files are never rewritten")
     key = load_key(KEY)
-    expected = {}
     with tempfile.TemporaryDirectory() as tmp:
         src = source(Path(tmp))
         stage = Path(tmp) / "out"
         stage.mkdir()
-        for name, extra in CASES.items():
+        for name, extra in todo.items():
+            if (out_dir / name).exists():
+                sys.exit(f"{out_dir / name} exists: golden files are never rewritten")
             target = stage / name
             cmd = [str(Path(sys.executable).parent / "bs-encrypt"), "dataset", "--source",
                    f"npz:{src}", "--n-keys", "2", "--block-size", "4", "--seed", "7",
                    "--jobs", "1", "--quiet", "--key", str(KEY),
                    "--out", str(target) + ("/" if "." not in name else ""), *extra]
-            subprocess.run(cmd, check=True)
+            subprocess.run(cmd, check=True)  # a later --block-size overrides the first
             expected[name] = digest(target, key)
-        shutil.copytree(stage, out_dir)
-    (out_dir / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {out_dir}")
+        shutil.copytree(stage, out_dir, dirs_exist_ok=True)
+    listed.write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {', '.join(todo)} into {out_dir}")
 
 
 if __name__ == "__main__":
