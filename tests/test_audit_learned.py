@@ -183,3 +183,20 @@ def test_report_names_the_learned_training(tmp_path, key_file, enc_and_photos):
     assert "learned" in report
     md = (out / "audit.md").read_text()
     assert "Not run: " in md and "learned-pairs: " in md and "Attacks run (seconds): `edges`" in md
+
+
+def test_each_chunk_of_the_battery_gets_its_own_model_cache():
+    """The learned attacks cache per-chunk costs in ``ctx.models``; a cache left over from the
+    previous chunk would be used for other images (and other counts of them)."""
+    from encrypt_tool.audit.attack import SideInfo
+    from encrypt_tool.audit.attacks.base import Answer, Attack
+    from encrypt_tool.audit.battery import run_battery
+
+    def run(ctx):
+        m = ctx.models.setdefault("_cached", len(ctx.enc))  # as learned._pair_costs caches
+        return {"probe": Answer(orders=np.tile(np.arange(16), (m, 1)))}
+
+    enc = np.zeros((5, 1, 32, 32, 3), np.uint8)
+    bat = run_battery(enc, (8, 8), SideInfo(pad=0), attacks=(Attack("probe", "a probe", run),),
+                      models={"learned-pairs": "unused"}, chunk=2)
+    assert bat.images()["probe"].shape[0] == 5

@@ -70,7 +70,8 @@ def _chunk(e: np.ndarray, block, side: SideInfo, beam: int, costs, defences: dic
            attacks: tuple[Attack, ...], models: dict):
     """Every attack on one chunk e (m, N, H, W, C): (pieces, answers, pick, seconds,
     not_run, not_applicable, by_attack)."""
-    ctx = Context(e, tuple(block), side, defences, beam, tuple(costs), models)
+    # a chunk's own copy: attacks cache per-chunk values in it (the learned pair costs)
+    ctx = Context(e, tuple(block), side, defences, beam, tuple(costs), dict(models))
     answers, seconds, not_run, inapplicable, by_attack = {}, {}, {}, [], {}
     for a in attacks:
         if not a.applies(ctx):
