@@ -26,7 +26,7 @@ def leakage_table(rows: list[dict]) -> str:
     """Stage (a): one line per setting, the union and where it came from."""
     lines = ["| setting | options | pixels kept | exact | neighbours | recognisable | meets "
              "goal | learned only (nbrs) | others only (nbrs) | only this attack adds (nbrs, "
-             "points) | audit s | learned training s | load |",
+             "points) | wall s | of which learned training s | load |",
              "| --- | --- | ---: | ---: | ---: | ---: | :---: | ---: | ---: | --- | ---: | ---: "
              "| ---: |"]
     for r in rows:
