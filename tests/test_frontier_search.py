@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from experiments.frontier_search import store
-from experiments.frontier_search.goal import GOALS
+from experiments.frontier_search.goal import BUDGETS, GOALS
 from experiments.frontier_search.grid import PRIORITY, grid, named
 from experiments.frontier_search.report import pareto
-from experiments.frontier_search.stages import Run, model_folder, pick_b
+from experiments.frontier_search.stages import Run, model_folder, pick_b, pick_best
 
 ROOT = Path(__file__).resolve().parents[1]
 A = ["--data", "synthetic", "--samples", "4", "--pool", "24", "--attacks", "edges,side-info"]
@@ -82,6 +82,27 @@ def test_stage_b_takes_what_met_the_goal(tmp_path):
               note=lambda s: None)
     assert [s.name for s in pick_b(run, [])] == ["4x4-d1-none-n4-gm", "8x8-d2-all-n4-gm",
                                                  "plain-n4-gm"]
+
+
+def test_stages_c_and_d_take_the_most_accurate_that_met_the_goal(tmp_path):
+    leak = [("4x4-d1-none-n4-gm", 0.08), ("4x4-d1-rot-n4-gm", 0.05), ("8x8-d0-none-n4-gm", 0.9)]
+    for name, nbr in leak:
+        store.append(tmp_path / "leakage-cifar.jsonl", {"setting": name, "neighbour": nbr,
+                                                        "perfect": 0.0, "recognisable": 0.0})
+    acc = [("4x4-d1-none-n4-gm", 0.30), ("4x4-d1-none-n4-gm", 0.26), ("4x4-d1-rot-n4-gm", 0.29),
+           ("8x8-d0-none-n4-gm", 0.35)]  # the last leaks: never chosen
+    for name, a in acc:
+        store.append(tmp_path / "accuracy-cifar.jsonl", {"setting": name, "budget": "quick",
+                                                         "acc_tta": a})
+    run = Run(tmp_path, "cifar", None, 32, 200, 0, None, "m", "c", GOALS["cifar"],
+              note=lambda s: None)
+    quick = BUDGETS["quick"]
+    assert [s.name for s in pick_best(run, [], quick, 3)] == ["4x4-d1-rot-n4-gm",
+                                                              "4x4-d1-none-n4-gm"]
+    assert [s.name for s in pick_best(run, [], quick, 1, references=True)] == [
+        "4x4-d1-rot-n4-gm", "plain-n4-gm"]
+    with pytest.raises(ValueError, match="run the stage before"):
+        pick_best(run, [], BUDGETS["reference"], 1)
 
 
 def test_stages_a_and_b_end_to_end_and_resume(tmp_path):
