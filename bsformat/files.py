@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["NoSpaceError", "atomic_write", "check_output", "human", "is_no_space", "no_space",
-           "is_partial", "partial_name", "partials", "write_atomic", "write_private"]
+__all__ = ["H5_SUFFIXES", "NoSpaceError", "atomic_write", "check_output", "human", "is_no_space",
+           "no_space", "is_partial", "partial_name", "partials", "write_atomic", "write_private"]
+
+H5_SUFFIXES = (".h5", ".hdf5")  # the names a one-file dataset or query may take
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 

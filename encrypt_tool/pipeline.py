@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bsformat.clitools import SEED_MAX
 from bsformat.codec import check_grid, parse_store
-from bsformat.files import check_output, is_no_space, no_space
+from bsformat.files import H5_SUFFIXES, check_output, is_no_space, no_space
 from bsformat.folder import is_folder_out
 from bsformat.format import created_stamp
 from bsformat.writer import ShardWriter, SplitLayout
@@ -42,9 +42,7 @@ from keys.master import fingerprint
 if TYPE_CHECKING:  # the setting builds its run config (Setting.dataset_config): no import here
     from encrypt_tool.setting import Setting
 
-__all__ = ["OUT_SUFFIXES", "DatasetConfig", "build_dataset", "plan_units", "resolve_backend"]
-
-OUT_SUFFIXES = (".h5", ".hdf5")  # a single-file --out; a folder of shards takes any name
+__all__ = ["DatasetConfig", "build_dataset", "plan_units", "resolve_backend"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class DatasetConfig:
             s.defences().check_block(s.block)
         if self.channels not in ("rgb", "l"):
             raise ValueError(f"--channels {self.channels!r} is not valid; use rgb or l")
-        if not self.sharded and Path(self.out).suffix.lower() not in OUT_SUFFIXES:
+        if not self.sharded and Path(self.out).suffix.lower() not in H5_SUFFIXES:
             raise ValueError(f"--out {self.out} is not valid; give a .h5 file (such as enc.h5) "
                              f"or a folder for shards (a name ending in /, such as enc/)")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:

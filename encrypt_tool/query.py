@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bsformat.files import check_output
+from bsformat.files import H5_SUFFIXES, check_output
 from bsformat.format import FileInfo, FormatError
 from bsformat.manifest import query_manifest_path, write_query_manifest
 from bsformat.reader import open_dataset
@@ -105,6 +105,9 @@ def read_like(path: str) -> tuple[FileInfo, AugmentConfig | None, bool]:
 
 def _outputs(cfg: QueryConfig) -> tuple[Path, Path]:
     out = Path(cfg.out).expanduser()
+    if out.suffix.lower() not in H5_SUFFIXES:
+        raise ValueError(f"--out {cfg.out} is not valid; a query is one .h5 file (such as "
+                         f"query.h5)")
     man = Path(cfg.manifest).expanduser() if cfg.manifest else query_manifest_path(out)
     if man.resolve() == out.resolve():
         raise ValueError(f"--manifest {man} must differ from --out {out}")

@@ -235,6 +235,16 @@ def test_key_of_another_fingerprint_is_refused(client, tmp_path):
     assert listing(out) == set()
 
 
+@pytest.mark.parametrize("name", ["q.txt", "q"])
+def test_out_must_be_an_h5_file(client, tmp_path, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    r = cli("query", client / "imgs", "--like", client / "enc.h5", "--key", client / "k.key",
+            "--out", out / name)
+    refused(r, f"--out {out / name}", ".h5 file")
+    assert listing(out) == set()
+
+
 def test_existing_output_needs_overwrite(client, tmp_path):
     (tmp_path / "q.h5").write_bytes(b"old")
     refused(query(client, tmp_path, client / "imgs"), "q.h5", "--overwrite")
