@@ -71,11 +71,11 @@ audit:
 # the audit at photo size: 100 public-domain photos (scikit-image) at 224 px, 16x16 blocks, all
 # attacks, 2 worker processes (docs/AUDIT.md)
 bench-audit-photos:
-	PYTHONPATH=. $(BIN)/python bench/bench_audit_photos.py --images 100 --jobs 2
+	$(BIN)/python bench/bench_audit_photos.py --images 100 --jobs 2
 
 # the cluster solver on defended photos, beside the union of the other attacks
 bench-tree-photos:
-	PYTHONPATH=. $(BIN)/python bench/bench_tree_photos.py
+	$(BIN)/python bench/bench_tree_photos.py
 
 bench:
 	$(BIN)/python bench/bench_encrypt.py
@@ -104,8 +104,8 @@ reproduce-smoke:
 # the privacy-accuracy frontier (block sizes, border drop, within-block transforms; leakage and
 # accuracy; docs/FRONTIER.md) at the CPU budget, then the same settings' leakage on 224-px photos
 frontier:
-	$(BIN)/python bench/bench_frontier.py --budget cpu --out $(RUNS)/frontier --overwrite
-	$(BIN)/python bench/bench_frontier_photos.py --out $(RUNS)/frontier-photos --overwrite
+	$(BIN)/python -m experiments.frontier --budget cpu --out $(RUNS)/frontier --overwrite
+	$(BIN)/python -m experiments.frontier.photos --out $(RUNS)/frontier-photos --overwrite
 
 # the frontier search (docs/FRONTIER.md, "The frontier search"): STAGE=a leakage of every setting
 # of the grid under every attack of the audit (the likely candidates first), b accuracy at the
@@ -124,11 +124,11 @@ frontier-search:
 # or sheets), "--smoke" for synthetic images in about a minute
 RECOGNITION_ARGS ?=
 recognition:
-	PYTHONPATH=. $(BIN)/python bench/bench_recognition.py --out $(RUNS)/recognition --overwrite \
+	$(BIN)/python -m experiments.recognition --out $(RUNS)/recognition --overwrite \
 		$(RECOGNITION_ARGS)
 
 # everything that needs a GPU (about 8 minutes on one H100): DATA=DIR holds CIFAR-10 as npz files
 # or sheets; works without the project's venv on a machine whose python3 has torch and h5py
 GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
 gpu-check:
-	PYTHONPATH=. $(GPU_PYTHON) bench/gpu_check.py $(DATA) --out $(RUNS)/gpu-check --overwrite
+	$(GPU_PYTHON) -m experiments.gpu_check $(DATA) --out $(RUNS)/gpu-check --overwrite

@@ -6,19 +6,19 @@
     python bench/bench_audit_photos.py --images 9 --setting "16x16 drop 2" --save-copies c.npz
     python bench/bench_audit_photos.py --copies c.npz --gaps-orders g.npy
 
-The photos come from scikit-image at run time (bench/photos.py; nothing is written into the
+The photos come from scikit-image at run time (``experiments.photos``; nothing is written into the
 repository): the nine base photos, then other crops and zooms of them. Each is encrypted in
 memory with the paper preset at that size (crop padding 28 px, flip, GridMask d 98-224, N = 4,
 seed 0), and copy 0 is attacked by every attack of ``bs-encrypt audit``. ``--setting`` encrypts
 instead with ``bs-encrypt dataset``'s pipeline as a setting of
-``frontier_settings.PHOTO_SETTINGS`` says (the paper preset plus its border drop and
+``experiments.settings.PHOTO`` says (the paper preset plus its border drop and
 within-block transforms; a fresh key in memory), and the attacks that know its defences run.
 Prints the time, the load, the union's figures and per image the union's neighbours. With
 ``--save-copies F`` the copies, the plain images cut to the kept blocks and the permutations go
 to F (an .npz outside the repository) so that a public solver can attack copy 0; ``--copies F``
 audits those copies again; ``--gaps-orders`` reads such a solver's piece orders (M, n) and
 prints, per image, its neighbours and exact reassemblies beside the union's
-(bench/public_solver.py says how they are scored). ``--no-audit`` skips the attacks.
+(``experiments.public_solver`` says how they are scored). ``--no-audit`` skips the attacks.
 """
 
 from __future__ import annotations
@@ -26,36 +26,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from encrypt_tool.audit import AuditConfig, audit_arrays  # noqa: E402
-from encrypt_tool.audit.attack import SideInfo  # noqa: E402
-from encrypt_tool.audit.progress import AuditProgress  # noqa: E402
-from encrypt_tool.audit.simulate import Settings, simulate  # noqa: E402
+from encrypt_tool.audit import AuditConfig, audit_arrays
+from encrypt_tool.audit.attack import SideInfo
+from encrypt_tool.audit.progress import AuditProgress
+from encrypt_tool.audit.simulate import Settings, simulate
 
 
 def copies(a: argparse.Namespace) -> tuple[dict, list[str]]:
     """The copies to attack, as public_solver.save_copies writes them, and the photos' names."""
-    from public_solver import load_copies, setting_copies
+    from experiments.public_solver import load_copies, setting_copies
 
     if a.copies:
         c = load_copies(a.copies)
         return c, list(c["names"])
     try:
-        from photos import photos
+        from experiments.photos import photos
+
         x, names = photos(a.images)
     except ImportError:
         raise SystemExit("scikit-image is needed for the photos (pip install scikit-image)") \
             from None
     if a.setting:
-        from frontier_settings import PHOTO_SETTINGS, pick
-
+        from encrypt_tool.setting import pick
+        from experiments.settings import PHOTO as PHOTO_SETTINGS
         from keys.master import generate_key
 
         c = setting_copies(x, names, pick(PHOTO_SETTINGS, [a.setting])[0], generate_key())
@@ -69,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--setting", help="a setting of frontier_settings.PHOTO_SETTINGS")
+    ap.add_argument("--setting", help="a setting of experiments.settings.PHOTO")
     ap.add_argument("--save-copies", help="write the copies and their truth to this .npz")
     ap.add_argument("--copies", help="attack the copies of this .npz (from --save-copies)")
     ap.add_argument("--gaps-orders", help="a public solver's piece orders (M, n) .npy")
@@ -83,13 +81,14 @@ def main(argv: list[str] | None = None) -> None:
     if a.save_copies and Path(a.save_copies).exists():
         ap.error(f"--save-copies {a.save_copies} already exists; remove it or pick another name")
     if a.setting:
-        from frontier_settings import PHOTO_SETTINGS, pick
+        from encrypt_tool.setting import pick
+        from experiments.settings import PHOTO as PHOTO_SETTINGS
 
         try:
             pick(PHOTO_SETTINGS, [a.setting])
         except ValueError as e:
             ap.error(str(e))
-    from public_solver import relation_union, save_copies, score_orders
+    from experiments.public_solver import relation_union, save_copies, score_orders
 
     c, names = copies(a)
     if a.save_copies:

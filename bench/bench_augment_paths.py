@@ -10,20 +10,16 @@ the one the rule in `encrypt_tool/augment/paths.py` picks, and checks that their
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
-
-from encrypt_tool.augment import scaled_defaults  # noqa: E402
-from encrypt_tool.augment.crop import apply_crop, sample_crop  # noqa: E402
-from encrypt_tool.augment.gridmask import sample_gridmask, zero_holes  # noqa: E402
-from encrypt_tool.augment.paths import pick_path  # noqa: E402
+from encrypt_tool.augment import scaled_defaults
+from encrypt_tool.augment.crop import apply_crop, sample_crop
+from encrypt_tool.augment.gridmask import sample_gridmask, zero_holes
+from encrypt_tool.augment.paths import pick_path
+from experiments.machine import describe_machine as machine
 
 BATCH = 500
 

@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import machine  # noqa: E402
-
-from encrypt_tool.augment import AugmentConfig  # noqa: E402
-from encrypt_tool.defences import DefenceConfig  # noqa: E402
-from encrypt_tool.encrypt import BatchSpec, encrypt_batch  # noqa: E402
+from encrypt_tool.augment import AugmentConfig
+from encrypt_tool.defences import DefenceConfig
+from encrypt_tool.encrypt import BatchSpec, encrypt_batch
+from experiments.machine import describe_machine as machine
 
 SETTINGS = {
     "none": DefenceConfig(),

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, machine, unpack_cifar  # noqa: E402
+from experiments.cifar import unpack_cifar
+from experiments.machine import describe_machine as machine
+
+BS_ENCRYPT = str(Path(sys.executable).parent / "bs-encrypt")  # beside this Python
 
 N_KEYS = 4
 
@@ -36,7 +38,7 @@ def run_cli(
     npz: Path, out: Path, limit: int | None, key: Path, block: int = 8
 ) -> tuple[float, float]:
     """Wall time (s) and peak RSS (MiB) of one `bs-encrypt dataset` process and its workers."""
-    cmd = [str(REPO / ".venv/bin/bs-encrypt"), "dataset", "--source", f"npz:{npz}",
+    cmd = [BS_ENCRYPT, "dataset", "--source", f"npz:{npz}",
            "--n-keys", str(N_KEYS), "--out", str(out), "--key", str(key), "--seed", "0",
            "--block-size", str(block), "--overwrite", "--quiet"]
     if limit:
@@ -129,7 +131,7 @@ def main() -> None:
             what += f", first {args.images:,} upscaled to {args.side} px"
         images = np.load(npz)["images"]
         keyfile = tmp / "bench.key"
-        subprocess.run([str(REPO / ".venv/bin/bs-encrypt"), "keygen", "--out", str(keyfile)],
+        subprocess.run([BS_ENCRYPT, "keygen", "--out", str(keyfile)],
                        check=True, stdout=subprocess.DEVNULL)
         print(f"machine: {machine()}")
         print(f"data: {what}; N = {N_KEYS} copies, crop + flip + GridMask, "

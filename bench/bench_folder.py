@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, machine, unpack_cifar  # noqa: E402
+from experiments.cifar import unpack_cifar
+from experiments.machine import describe_machine as machine
+
+BS_ENCRYPT = str(Path(sys.executable).parent / "bs-encrypt")  # beside this Python
 
 N_KEYS, SIZE, BLOCK, PAD = 4, 224, 16, 28
 
@@ -55,7 +57,7 @@ def make_folder(root: Path, n: int, tmp: Path) -> str:
 def run_cli(folder: Path, out: Path, key: Path) -> tuple[float, float, float]:
     """Wall time (s), CPU time (s, user + system) and peak RSS (MiB) of one `bs-encrypt
     dataset` process."""
-    cmd = [str(REPO / ".venv/bin/bs-encrypt"), "dataset", "--source", f"folder:{folder}",
+    cmd = [BS_ENCRYPT, "dataset", "--source", f"folder:{folder}",
            "--image-size", str(SIZE), "--block-size", str(BLOCK), "--n-keys", str(N_KEYS),
            "--out", str(out), "--key", str(key), "--seed", "0", "--overwrite", "--quiet"]
     probe = (
@@ -117,7 +119,7 @@ def main() -> None:
         folder = tmp / "photos"
         what = make_folder(folder, args.images, tmp)
         keyfile = tmp / "bench.key"
-        subprocess.run([str(REPO / ".venv/bin/bs-encrypt"), "keygen", "--out", str(keyfile)],
+        subprocess.run([BS_ENCRYPT, "keygen", "--out", str(keyfile)],
                        check=True, stdout=subprocess.DEVNULL)
         print(f"machine: {machine()}")
         print(f"data: {args.images:,} JPEGs of 500x375 ({what}), to {SIZE}x{SIZE}, "

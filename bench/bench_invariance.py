@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from trainer.blockset import BLOCKSETS, BlockSet  # noqa: E402
-from trainer.recipe import build_optimizer, get_recipe  # noqa: E402
+from trainer.blockset import BLOCKSETS, BlockSet
+from trainer.recipe import build_optimizer, get_recipe
 
 SETS = [(), ("negpos",), ("negpos:canonical",), ("channel_perm",), ("channel_perm:canonical",),
         ("negpos", "channel_perm"), ("negpos:canonical", "channel_perm:canonical"), ("rotate",),

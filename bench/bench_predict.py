@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import io
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,16 +27,14 @@ import h5py
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
-
-from trainer import checkpoint as ckpt  # noqa: E402
-from trainer.data import MemoryLoader, to_input  # noqa: E402
-from trainer.ddp import pick_device  # noqa: E402
-from trainer.model import build_model  # noqa: E402
-from trainer.predict import predict_file  # noqa: E402
-from trainer.source import describe  # noqa: E402
-from trainer.train import evaluate  # noqa: E402
+from experiments.machine import describe_machine as machine
+from trainer import checkpoint as ckpt
+from trainer.data import MemoryLoader, to_input
+from trainer.ddp import pick_device
+from trainer.model import build_model
+from trainer.predict import predict_file
+from trainer.source import describe
+from trainer.train import evaluate
 
 CLASSES = 10
 

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_folder import make_folder  # noqa: E402
-from common import REPO, machine  # noqa: E402
+from bench_folder import make_folder
+
+from experiments.machine import describe_machine as machine
 
 SIZE, BLOCK, N_KEYS = 224, 16, 4
 IMAGENET = 1_281_167
@@ -77,7 +75,8 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--shard", type=int, default=250)
     args = ap.parse_args()
-    os.environ["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    repo = str(Path(__file__).resolve().parents[1])  # the workers import this checkout
+    os.environ["PYTHONPATH"] = repo + os.pathsep + os.environ.get("PYTHONPATH", "")
     from distributed import Client, LocalCluster
 
     from keys.master import generate_key

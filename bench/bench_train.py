@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,14 +26,12 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
-
-from trainer.data import MemoryLoader, to_input  # noqa: E402
-from trainer.model import build_model  # noqa: E402
-from trainer.recipe import build_optimizer, get_recipe, resolve_recipe  # noqa: E402
-from trainer.source import describe  # noqa: E402
-from trainer.stream import StreamLoader  # noqa: E402
+from experiments.machine import describe_machine as machine
+from trainer.data import MemoryLoader, to_input
+from trainer.model import build_model
+from trainer.recipe import build_optimizer, get_recipe, resolve_recipe
+from trainer.source import describe
+from trainer.stream import StreamLoader
 
 BATCH = 128
 

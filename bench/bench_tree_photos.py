@@ -3,7 +3,7 @@
     python bench/bench_tree_photos.py                          # 9 photos, 3 transform settings
     python bench/bench_tree_photos.py --setting "16x16 drop 2" --images 4
 
-The nine public-domain photos (bench/photos.py, scikit-image; nothing written into the
+The nine public-domain photos (``experiments.photos``, scikit-image; nothing written into the
 repository), 224 px, 16x16 blocks, encrypted in memory through the same keyed code as
 ``bs-encrypt dataset`` (``encrypt_copy``, a throwaway key) with each setting's defences, no
 augmentation, N = 1. Every attack of ``bs-encrypt audit`` runs on them. Per setting it prints
@@ -16,30 +16,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from frontier_settings import PHOTO_SETTINGS, pick  # noqa: E402
-
-from encrypt_tool.audit import AuditConfig, audit_arrays  # noqa: E402
-from encrypt_tool.audit.attack import SideInfo  # noqa: E402
-from encrypt_tool.audit.pieces import kept_pixels  # noqa: E402
-from encrypt_tool.keyed import encrypt_copy  # noqa: E402
+from encrypt_tool.audit import AuditConfig, audit_arrays
+from encrypt_tool.audit.attack import SideInfo
+from encrypt_tool.audit.pieces import kept_pixels
+from encrypt_tool.keyed import encrypt_copy
+from encrypt_tool.setting import pick
+from experiments.settings import PHOTO as PHOTO_SETTINGS
 
 DEFAULT = ("16x16 all transforms", "16x16 drop 2 + all", "16x16 drop 4 + all")
 
 
 def encrypt(x: np.ndarray, setting, seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
     """x (M, H, W, C) -> (kept plain (M, H', W', C), stored (M, 1, H', W', C), defences)."""
-    cfg = setting.defences().resolve((setting.block, setting.block), x.shape[1:])
+    cfg = setting.defences().resolve(setting.block, x.shape[1:])
     key = np.random.default_rng(seed).bytes(32)  # a throwaway key: only the figures are kept
     stored = encrypt_copy(x, key, b"bench-tree", "train", np.arange(len(x)), 0,
-                          (setting.block, setting.block), cfg)
+                          setting.block, cfg)
     attrs = json.loads(cfg.to_json())
     return kept_pixels(x, attrs), stored[:, None], attrs
 
@@ -68,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.images < 1 or a.jobs < 1:
         raise SystemExit(f"Error: --images {a.images} and --jobs {a.jobs} must both be >= 1")
     try:
-        from photos import photos
+        from experiments.photos import photos
+
         x, names = photos(a.images)
     except ImportError:
         raise SystemExit("scikit-image is needed for the photos (pip install scikit-image)") \
@@ -79,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | ---: |")
     for s in settings:
         plain, stored, attrs = encrypt(x, s)
-        kept = s.kept
         t = time.perf_counter()
-        summary, _ = audit_arrays(plain, stored, (kept, kept), SideInfo(pad=0), attrs,
+        summary, _ = audit_arrays(plain, stored, s.kept, SideInfo(pad=0), attrs,
                                   AuditConfig(jobs=a.jobs))
         dt = (time.perf_counter() - t) / len(x)
         cells = [figures(summary, lambda n: not n.startswith("clusters")),

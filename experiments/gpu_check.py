@@ -3,13 +3,13 @@
 1. trainer throughput: ``bs-train``'s training images/s for ResNet-18 at batch 128 and 512,
    bf16 autocast, with and without ``--compile`` (2 epochs each on 25,000 CIFAR-10 images with
    the paper's settings, N = 4; the second epoch is the figure: the first holds compilation);
-2. the privacy-accuracy frontier at the ``gpu`` budget (bench/frontier.py).
+2. the privacy-accuracy frontier at the ``gpu`` budget (``experiments.frontier``).
 
 Writes summary.json and summary.md (and the frontier's files) into one folder.
 
     make gpu-check DATA=DIR          # DIR: cifar10_train.npz + cifar10_test.npz, or the sheets
-    .venv/bin/python bench/gpu_check.py --smoke --out /tmp/check   # the path on a CPU, tiny,
-                                                                   # without --compile
+    .venv/bin/python -m experiments.gpu_check --smoke --out /tmp/check   # on a CPU, tiny,
+                                                                        # no --compile
 
 DIR may hold just ``labels.npz``, ``test_first1000.webp`` and ``train_half1.webp`` (43 MiB:
 25,000 training images and the 1,000 exact test images), which fits one call of a machine that
@@ -27,10 +27,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
-from frontier import BUDGETS, cifar_source, encrypt_setting, run_frontier  # noqa: E402
-from frontier_settings import Setting  # noqa: E402
+from encrypt_tool.setting import Setting
+from experiments.cifar import cifar_source
+from experiments.frontier.budget import BUDGETS
+from experiments.frontier.run import encrypt_setting, run_frontier
+from experiments.machine import describe_machine as machine
+
+__all__ = ["main", "throughput"]
 
 SMOKE = replace(BUDGETS["smoke"], n_train=64, n_test=16, settings=("8x8", "plain"),
                 audit_samples=2, batch_size=32)
@@ -113,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         from keys.master import generate_key
 
         key = generate_key()  # memory only
-        paper = encrypt_setting(source, key, Setting("8x8", 8), replace(budget, gridmask=True),
-                         Path(tmp) / "paper.h5")
+        paper = encrypt_setting(source, key, Setting("8x8", block=8),
+                                replace(budget, gridmask=True), Path(tmp) / "paper.h5")
         if a.smoke:
             # torch.compile on a CPU takes minutes: the smoke run leaves it out
             rows = throughput(paper, a.out / "runs", "cpu", (16,), 1, 32, "resnet18-narrow",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
-__all__ = ["cpu_model"]
+__all__ = ["cpu_model", "describe_machine"]
 
 
 def cpu_model() -> str:
@@ -17,3 +18,11 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def describe_machine() -> str:
+    """One line: CPU model, cores, Python and numpy versions."""
+    import numpy as np
+
+    return (f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"numpy {np.__version__}")

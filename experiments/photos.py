@@ -8,9 +8,11 @@ crops and zooms) until ``n`` images.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["NAMES", "photos"]
+__all__ = ["NAMES", "photos", "write_folder"]
 
 NAMES = ("astronaut", "chelsea", "coffee", "rocket", "retina", "immunohistochemistry",
          "hubble_deep_field", "colorwheel", "stereo_motorcycle")
@@ -56,3 +58,14 @@ def photos(n: int = 9, size: int = 224, seed: int = 0) -> tuple[np.ndarray, list
             out.append(_view(base[i], size, zoom, cy, cx))
             names.append(f"{NAMES[i]}@{zoom:.2f},{cy:.2f},{cx:.2f}")
     return np.stack(out), names
+
+
+def write_folder(x: np.ndarray, names: list[str], root: Path) -> str:
+    """(M, H, W, 3) uint8 photos as PNG files under root/train/photo/; the folder source."""
+    from PIL import Image
+
+    d = root / "train" / "photo"
+    d.mkdir(parents=True, exist_ok=True)
+    for i, (img, name) in enumerate(zip(x, names, strict=True)):
+        Image.fromarray(img).save(d / f"{i:03d}-{name.split('@')[0]}.png")
+    return f"folder:{root}"

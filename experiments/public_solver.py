@@ -16,9 +16,9 @@ stored piece ``order[m, q]``, row-major, as ``audit.pieces.assemble`` takes it).
   only in the first; two pieces in their plain relation but different states only in the
   second. Without transforms the two are equal.
 
-``setting_copies`` encrypts photos with ``bs-encrypt dataset``'s pipeline as a frontier setting
-says and keeps what the scores need; ``save_copies`` and ``load_copies`` move it through an
-.npz outside the repository.
+``setting_copies`` encrypts photos with ``bs-encrypt dataset``'s pipeline as a setting says and
+keeps what the scores need; ``save_copies`` and ``load_copies`` move it through an .npz outside
+the repository.
 """
 
 from __future__ import annotations
@@ -32,25 +32,26 @@ import numpy as np
 from encrypt_tool.audit.metrics import neighbour_comparison, perfect
 from encrypt_tool.audit.pieces import assemble, to_pieces
 from encrypt_tool.audit.states import StateSpace, global_variants
+from encrypt_tool.setting import Setting
 
 __all__ = ["load_copies", "relation_union", "save_copies", "score_orders", "setting_copies"]
 
 KEYS = ("plain", "enc", "perm", "block", "defences", "pad", "pad_mode", "names")
 
 
-def setting_copies(x: np.ndarray, names: list[str], setting, key: bytes) -> dict:
-    """Photos x (M, H, W, 3) uint8 encrypted as ``setting`` (a frontier Setting) says, N = 4.
+def setting_copies(x: np.ndarray, names: list[str], setting: Setting, key: bytes) -> dict:
+    """Photos x (M, H, W, 3) uint8 encrypted as ``setting`` says, N = 4.
 
     Returns plain (M, H', W', C) (the augmented copy 0 cut down to the kept blocks, plain
     order), enc (M, N, H', W', C) as stored, perm (M, n) (stored piece k is plain piece
     perm[m, k]), block (2,) the kept block, defences (the file's JSON), pad and pad_mode (the
     public crop padding).
     """
-    from bench_frontier_photos import encrypt, write_folder
-
     from bsformat.reader import open_dataset
     from encrypt_tool.audit.pieces import kept_pixels
     from encrypt_tool.decrypt import decrypt_images
+    from experiments.encrypt import encrypt
+    from experiments.photos import write_folder
 
     with tempfile.TemporaryDirectory() as tmp:
         path = encrypt(write_folder(x, names, Path(tmp) / "photos"), key, setting,

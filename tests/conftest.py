@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -52,3 +53,12 @@ def full_disk(tmp_path):
         yield d
     finally:
         subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+def bench_script(name: str):
+    """The timing script bench/NAME.py loaded as a module (bench/ is scripts, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

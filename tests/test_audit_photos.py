@@ -1,18 +1,14 @@
 """The audit at photo size: public-domain photos from scikit-image (skipped without it)."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from encrypt_tool.audit import audit_arrays
 from encrypt_tool.audit.attack import SideInfo
 from encrypt_tool.audit.simulate import Settings, simulate
+from experiments.photos import photos
 
 pytest.importorskip("skimage")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from photos import photos  # noqa: E402
 
 
 @pytest.mark.slow

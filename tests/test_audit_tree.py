@@ -113,17 +113,15 @@ def test_single_piece_frames_come_back_as_they_are():
     assert (out == x).all()
 
 
-def test_tree_bench_encrypts_through_the_keyed_code_and_scores_attacks(monkeypatch):
-    import sys
-    from pathlib import Path
+def test_tree_bench_encrypts_through_the_keyed_code_and_scores_attacks():
+    from conftest import bench_script
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
-    sys.modules.pop("bench_tree_photos", None)
-    from bench_tree_photos import encrypt, figures
-    from frontier_settings import Setting
+    from encrypt_tool.setting import Setting
 
+    bench = bench_script("bench_tree_photos")
+    encrypt, figures = bench.encrypt, bench.figures
     x = smooth_images(2, size=32, seed=3)
-    plain, stored, attrs = encrypt(x, Setting("t", 8, drop=1, rotate=True))
+    plain, stored, attrs = encrypt(x, Setting("t", block=8, drop=1, rotate=True))
     assert plain.shape == (2, 24, 24, 3) and stored.shape == (2, 1, 24, 24, 3)
     assert attrs["drop_border"] == 1 and attrs["rotate"] and not (plain == stored[:, 0]).all()
     summary = {"per_image": [{"attacks": {"a": {"neighbour": 0.5, "perfect": False,
@@ -161,11 +159,10 @@ def test_joins_of_one_colour_blocks_make_no_segment():
 
 @pytest.mark.parametrize("args, text", [(["--setting", "16x16 spin"], "'16x16 spin' is not known"),
                                         (["--images", "0"], "--images 0")])
-def test_tree_bench_refuses_bad_options_in_one_line(monkeypatch, args, text):
-    from pathlib import Path
+def test_tree_bench_refuses_bad_options_in_one_line(args, text):
+    from conftest import bench_script
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
-    from bench_tree_photos import main
+    main = bench_script("bench_tree_photos").main
 
     with pytest.raises(SystemExit) as e:
         main(args)

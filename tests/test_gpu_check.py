@@ -1,17 +1,12 @@
 """gpu-check and the frontier benchmark, at their smoke budget on the CPU (no GPU needed)."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-sys.path.insert(0, str(BENCH))
-
-import frontier  # noqa: E402
-import gpu_check  # noqa: E402
+from experiments import gpu_check
+from experiments.cifar import cifar_source
 
 
 def test_gpu_check_smoke_writes_one_folder(tmp_path, capsys):
@@ -53,7 +48,7 @@ def test_cifar_source_reads_one_train_sheet(tmp_path):
         tmp_path / "test_first1000.webp", lossless=True)
     np.savez(tmp_path / "labels.npz", class_names=np.array([f"c{k}" for k in range(10)]),
              train_labels=np.arange(50_000) % 10, test_labels=np.arange(10_000) % 10)
-    spec = frontier.cifar_source(tmp_path, tmp_path / "work")
+    spec = cifar_source(tmp_path, tmp_path / "work")
     train = np.load(tmp_path / "work" / "cifar10_train.npz")
     assert spec.startswith("npz:") and train["images"].shape == (500, 32, 32, 3)
     sheet = np.asarray(Image.open(tmp_path / "train_half1.webp"))

@@ -1,29 +1,24 @@
-"""A public solver's answers on defended copies, scored against the truth (bench/public_solver.py)
-and the photo benchmark's options for it."""
+"""A public solver's answers on defended copies, scored against the truth
+(experiments.public_solver), and the photo benchmark's options for it."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import bench_script
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-import bench_audit_photos  # noqa: E402
-from frontier_settings import Setting  # noqa: E402
-from public_solver import (  # noqa: E402
+from encrypt_tool.audit.pieces import to_pieces
+from encrypt_tool.setting import Setting
+from experiments.public_solver import (
     load_copies,
     relation_union,
     save_copies,
     score_orders,
     setting_copies,
 )
-
-from encrypt_tool.audit.pieces import to_pieces  # noqa: E402
-from keys.master import generate_key  # noqa: E402
+from keys.master import generate_key
 
 
 def _images(m: int = 2, side: int = 48) -> np.ndarray:
@@ -35,7 +30,7 @@ def _images(m: int = 2, side: int = 48) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def defended():
-    s = Setting("t", 8, 2, rotate=True, negpos=True, channel_perm=True)
+    s = Setting("t", block=8, drop=2, rotate=True, negpos=True, channel_perm=True)
     return setting_copies(_images(), ["a", "b"], s, generate_key())
 
 
@@ -69,7 +64,7 @@ def _textured_pair(plain: np.ndarray, block: tuple[int, int]) -> np.ndarray:
 # that swaps those two finds the true picture again, whatever the scores.
 @pytest.mark.parametrize("key", [bytes(range(32)), bytes([5]) * 32])
 def test_without_transforms_both_scores_agree(tmp_path, key):
-    c = setting_copies(_images(), ["a", "b"], Setting("t", 8, 1), key)
+    c = setting_copies(_images(), ["a", "b"], Setting("t", block=8, drop=1), key)
     save_copies(tmp_path / "c.npz", {**c, "names": ["a", "b"]})
     c = load_copies(tmp_path / "c.npz")
     assert c["names"] == ["a", "b"] and c["plain"].shape == (2, 36, 36, 3)
@@ -88,7 +83,7 @@ def test_relation_union_is_the_best_ordering_attack_without_transforms():
     from encrypt_tool.audit import audit_arrays
     from encrypt_tool.audit.attack import SideInfo
 
-    c = setting_copies(_images(), ["a", "b"], Setting("t", 8, 1), generate_key())
+    c = setting_copies(_images(), ["a", "b"], Setting("t", block=8, drop=1), generate_key())
     s, _ = audit_arrays(c["plain"], c["enc"], c["block"], SideInfo(pad=c["pad"]),
                         defences=json.loads(c["defences"]))
     best = np.array([max(v["neighbour"] for k, v in r["attacks"].items()
@@ -118,5 +113,5 @@ def test_photo_bench_refuses_bad_options(args, message, tmp_path, capsys):
     (tmp_path / "c.npz").write_bytes(b"")
     args = [str(tmp_path / "c.npz") if v == "COPIES" else v for v in args]
     with pytest.raises(SystemExit) as e:
-        bench_audit_photos.main(args)
+        bench_script("bench_audit_photos").main(args)
     assert e.value.code == 2 and message in capsys.readouterr().err

@@ -1,24 +1,19 @@
-"""The recognition test (bench/bench_recognition.py): refilling dropped borders, the union and
+"""The recognition test (experiments.recognition): refilling dropped borders, the union and
 its chance level, the best whole-image transform, the plain images recomputed from the key,
 bad options, and a smoke run on synthetic images."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-import bench_recognition  # noqa: E402
-from frontier_settings import Setting  # noqa: E402
-from recognition import Attacked, attack_setting, refill  # noqa: E402
-from recognition_score import score, table, union  # noqa: E402
-
-from encrypt_tool.audit.pieces import kept_pixels  # noqa: E402
+from encrypt_tool.audit.pieces import kept_pixels
+from encrypt_tool.setting import Setting
+from experiments.recognition import cli as recognition_cli
+from experiments.recognition.attack import Attacked, attack_setting, refill
+from experiments.recognition.score import score, table, union
 
 
 def _images(m: int = 4, seed: int = 0) -> np.ndarray:
@@ -60,7 +55,7 @@ def test_union_and_its_chance_level():
 
 
 def _attacked(plain: np.ndarray, outputs: dict, extended: dict) -> Attacked:
-    s = Setting("8x8 negpos", 8, negpos=True)
+    s = Setting("8x8 negpos", block=8, negpos=True)
     return Attacked(s, plain, plain, 255 - plain, outputs, extended, outputs["a"], 0.0,
                     {"negpos": True})
 
@@ -89,7 +84,8 @@ def test_score_takes_the_best_whole_image_transform_only_where_asked():
     assert text.rstrip().endswith("| 0% / 100% |")
 
 
-@pytest.mark.parametrize("setting", [Setting("8x8", 8), Setting("8x8 drop 2", 8, 2)])
+@pytest.mark.parametrize("setting", [Setting("8x8", block=8),
+                                     Setting("8x8 drop 2", block=8, drop=2)])
 def test_attack_setting_recomputes_the_plain_images_from_the_key(tmp_path, setting):
     x = _images(3)
     a = attack_setting(x, np.array([0, 1, 2]), [f"c{i}" for i in range(10)], setting,
@@ -115,7 +111,7 @@ def test_attack_setting_recomputes_the_plain_images_from_the_key(tmp_path, setti
 def test_bad_options_give_one_error_line(tmp_path, capsys, argv, message):
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as e:
-        code = bench_recognition.main([*argv, "--out", str(out)])
+        code = recognition_cli.main([*argv, "--out", str(out)])
         raise SystemExit(code)
     err = capsys.readouterr().err
     assert e.value.code == 1 and err.startswith("Error: ") and message in err
@@ -125,14 +121,14 @@ def test_bad_options_give_one_error_line(tmp_path, capsys, argv, message):
 def test_an_earlier_result_needs_overwrite(tmp_path, capsys):
     (tmp_path / "recognition.json").write_text("{}")
     with pytest.raises(SystemExit):
-        bench_recognition.main(["--smoke", "--out", str(tmp_path)])
+        recognition_cli.main(["--smoke", "--out", str(tmp_path)])
     assert "pass --overwrite" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_smoke_run(tmp_path):
     out = tmp_path / "r"
-    assert bench_recognition.main(["--smoke", "--out", str(out), "--threads", "1"]) == 0
+    assert recognition_cli.main(["--smoke", "--out", str(out), "--threads", "1"]) == 0
     s = json.loads((out / "recognition.json").read_text())
     assert s["images"] == 8 and list(s["results"]) == ["paper: 8x8", "8x8 drop 2 + rotate"]
     r = s["results"]["8x8 drop 2 + rotate"]

@@ -4,6 +4,7 @@ paths, and clear errors for bad input."""
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -247,7 +248,6 @@ def test_run_dir_and_resume_errors(bad_files, tmp_path):
 def test_trainer_never_imports_keys(tmp_path):
     script = f"""
 import sys
-sys.path.insert(0, {str(REPO / 'tests')!r})
 from test_trainer_files import write_file
 import trainer.cli, trainer.train, trainer.stream
 from trainer.config import TrainConfig
@@ -257,7 +257,9 @@ trainer.train.train(TrainConfig(data=str(path), out={str(tmp_path / 'r')!r}, epo
 assert "keys" not in sys.modules, [m for m in sys.modules if m.startswith("keys")]
 print("ok")
 """
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    path = os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                       env={**os.environ, "PYTHONPATH": path})
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stdout + r.stderr
 
 

@@ -1,9 +1,9 @@
-"""The privacy-accuracy frontier on CIFAR-10: each setting of bench/frontier_settings.py (block
+"""The privacy-accuracy frontier on CIFAR-10: each setting of experiments.settings.FRONTIER (block
 size, border drop, within-block transforms; zero-padded crop, flip, N = 4 keys per image), the
 audit's leakage of each, ResNet (where it applies) and block-set models trained on each file,
 plus plain references. Writes frontier.md, frontier.csv, frontier.json and frontier.png.
 
-    .venv/bin/python bench/bench_frontier.py --budget cpu [--data DIR] [--out runs/frontier]
+    .venv/bin/python -m experiments.frontier --budget cpu [--data DIR] [--out runs/frontier]
     ... --setting "8x8" --setting "8x8 drop 2 + all"     # only these settings
     ... --only accuracy --update                           # add to an earlier run in --out
     ... --lock /tmp/bench.lock                      # flock around each training/audit
@@ -21,17 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_CIFAR, machine  # noqa: E402
-from frontier import BUDGETS, cifar_source, run_frontier, with_overrides  # noqa: E402
-from frontier_settings import SETTINGS, pick  # noqa: E402
+from encrypt_tool.setting import pick
+from experiments.cifar import SHARED_CIFAR, cifar_source
+from experiments.frontier.budget import BUDGETS, with_overrides
+from experiments.frontier.run import run_frontier
+from experiments.machine import describe_machine as machine
+from experiments.settings import FRONTIER as SETTINGS
+from trainer.registry import MODEL_NAMES
 
-from trainer.config import MODEL_NAMES  # noqa: E402
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +100,3 @@ def main(argv: list[str] | None = None) -> int:
     print((a.out / "frontier.md").read_text())
     print(f"{machine()}; {summary['wall_s']:.0f} s in all -> {a.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,11 +1,11 @@
 """Leakage of each frontier setting on public-domain photos at 224 px with 16x16 blocks.
 
-    python bench/bench_frontier_photos.py --out runs/frontier-photos [--setting NAME ...]
+    python -m experiments.frontier.photos --out runs/frontier-photos [--setting NAME ...]
         [--images 9] [--jobs 2] [--lock /tmp/bench.lock] [--update] [--picture P.png]
 
-The photos come from scikit-image at run time (bench/photos.py). They are written as a folder
+The photos come from scikit-image at run time (``experiments.photos``). They are written as a folder
 source into a temporary folder, encrypted with ``bs-encrypt dataset``'s pipeline as each
-setting of ``frontier_settings.PHOTO_SETTINGS`` says (the paper preset at that size: crop with
+setting of ``experiments.settings.PHOTO`` says (the paper preset at that size: crop with
 28 px of zero padding, flip, GridMask, N = 4, seed 0; plus the setting's border drop and
 within-block transforms), and every training copy is attacked by the audit (all N copies in the
 attacker's hands). Writes photos.md and photos.json into --out; nothing derived from the photos
@@ -26,30 +26,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from frontier import _locked  # noqa: E402
-from frontier_settings import PHOTO_SETTINGS, Setting, pick  # noqa: E402
+from encrypt_tool.setting import pick
+from experiments.encrypt import encrypt
+from experiments.locked import locked
+from experiments.photos import write_folder
+from experiments.settings import PHOTO as PHOTO_SETTINGS
+
+__all__ = ["audit", "main", "picture"]
 
 KEEP = ("perfect", "neighbour", "recognisable", "in_segments", "largest_segment")
-
-
-def write_folder(x: np.ndarray, names: list[str], root: Path) -> str:
-    """(M, H, W, 3) uint8 photos as PNG files under root/train/photo/; the folder source."""
-    d = root / "train" / "photo"
-    d.mkdir(parents=True, exist_ok=True)
-    for i, (img, name) in enumerate(zip(x, names, strict=True)):
-        Image.fromarray(img).save(d / f"{i:03d}-{name.split('@')[0]}.png")
-    return f"folder:{root}"
-
-
-def encrypt(source: str, key: bytes, s: Setting, out: Path) -> Path:
-    """The photos encrypted as ``s`` says with the paper preset's augmentation, N = 4."""
-    from encrypt_tool.pipeline import DatasetConfig, build_dataset
-    from encrypt_tool.sources import open_source
-
-    cfg = DatasetConfig(out=str(out), source=source, setting=s.as_setting(), seed=0, jobs=1,
-                        overwrite=True)
-    return build_dataset(cfg, key, lambda *a, **k: open_source(source))
 
 
 def audit(path: Path, key: bytes, jobs: int) -> tuple[dict, list[np.ndarray]]:
@@ -121,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.images < 1 or a.jobs < 1:
         ap.error(f"--images {a.images} and --jobs {a.jobs} must be >= 1")
     try:
-        from photos import photos
+        from experiments.photos import photos
+
         x, names = photos(a.images)
     except ImportError:
         ap.error("scikit-image is needed for the photos (pip install scikit-image)")
@@ -137,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         source = write_folder(x, names, Path(tmp) / "photos")
         for s in settings:
             path = encrypt(source, key, s, Path(tmp) / "enc.h5")
-            with _locked(a.lock) as load:
+            with locked(a.lock) as load:
                 t0 = time.perf_counter()
                 r, images = audit(path, key, a.jobs)
                 r.update(wall_s=time.perf_counter() - t0, load=[load, os.getloadavg()[0]])

@@ -1,35 +1,26 @@
-"""The recognition test as a library: encrypt test images as the project does, attack them as
-the audit does, and give a classifier trained on plain images what the attacks reassemble.
+"""The recognition test's attack step: encrypt test images as the project does and attack them as
+the audit does, every output put back at the source size.
 
-``bench/bench_recognition.py`` (the CLI) calls ``train_plain`` and ``attack_setting``; the
+``experiments.recognition.cli`` calls ``attack_setting`` (and ``train.train_plain``); the
 scoring (plain, scrambled, self-chosen, union, union over whole-image transforms) lives in
-``bench/recognition_score.py``. The images are encrypted as a training split (N = 4 copies,
+``experiments.recognition.score``. The images are encrypted as a training split (N = 4 copies,
 crop, flip, GridMask, the presets' augmentation), so the attacker holds every copy as side
 information, as ``bs-encrypt audit`` does on a training file; copy 0 is attacked.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from frontier_settings import Setting
 
-__all__ = ["FILLS", "SETTINGS", "SMOKE_SETTINGS", "Attacked", "attack_setting",
-           "augmented_copy", "refill", "train_plain", "write_npz"]
+from encrypt_tool.setting import Setting
+from experiments.encrypt import encrypt, write_npz
 
-SETTINGS = (
-    Setting("paper: 8x8", 8),  # --preset paper
-    Setting("8x8 drop 2", 8, 2),  # 4x4 kept of each 8x8 block
-    Setting("private: 8x8 drop 2 + all", 8, 2, rotate=True, negpos=True,
-            channel_perm=True),  # --preset private
-    Setting("4x4", 4),
-)
-# --smoke: the paper's setting and one with a border drop and 8 orientation states (seconds)
-SMOKE_SETTINGS = (SETTINGS[0], Setting("8x8 drop 2 + rotate", 8, 2, rotate=True))
+__all__ = ["FILLS", "Attacked", "attack_setting", "augmented_copy", "refill"]
+
 FILLS = ("edge", "zero")  # the gap of a dropped border: nearest kept pixel of its block, or 0
 
 
@@ -54,7 +45,7 @@ class Attacked:
 
     def full(self, y: np.ndarray) -> np.ndarray:
         """A stored-size image (M, H', W', C) refilled to the source size."""
-        return refill(y, self.setting.drop, tuple(self.setting.kept for _ in "hw"), self.fill)
+        return refill(y, self.setting.drop, self.setting.kept, self.fill)
 
     def variants(self, name: str):
         """Each whole-image transform of extended attack ``name``'s output, at the source size:
@@ -87,13 +78,6 @@ def refill(x: np.ndarray, drop: int, kept: tuple[int, int], fill: str = "edge") 
     return np.ascontiguousarray(b.transpose(0, 1, 3, 2, 4, 5).reshape(M, gy * bh, gx * bw, C))
 
 
-def write_npz(images: np.ndarray, labels: np.ndarray, names, path: Path) -> str:
-    """The images as an npz source in which they are the training split (and the test split:
-    the file needs one; it is not used). Returns the source spec."""
-    np.savez(path, images=images, labels=labels, class_names=np.asarray(names))
-    return f"npz:{path},{path}"
-
-
 def augmented_copy(x: np.ndarray, key: bytes, dataset_id: str, augment: dict,
                    copy: int = 0) -> np.ndarray:
     """Copy ``copy`` of the training images x (M, H, W, C) as augmented before encryption (crop,
@@ -108,15 +92,6 @@ def augmented_copy(x: np.ndarray, key: bytes, dataset_id: str, augment: dict,
     return apply_augment(x, sample_augment(draws, len(x), cfg), cfg)
 
 
-def _encrypt(source: str, key: bytes, s: Setting, n: int, out: Path) -> Path:
-    from encrypt_tool.pipeline import DatasetConfig, build_dataset
-    from encrypt_tool.sources import open_source
-
-    cfg = DatasetConfig(out=str(out), source=source, setting=s.as_setting(), seed=0, jobs=1,
-                        batch_size=n, overwrite=True)  # the CLI's augmentation
-    return build_dataset(cfg, key, lambda *a, **k: open_source(source))
-
-
 def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: bytes,
                    work: Path, fill: str = "edge", jobs: int = 1) -> Attacked:
     """Encrypt x (M, H, W, C) uint8 as setting ``s`` (N = 4), run every attack of the audit on
@@ -127,8 +102,8 @@ def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: by
     from encrypt_tool.audit.run import side_info
     from encrypt_tool.decrypt import decrypt_images
 
-    path = _encrypt(write_npz(x, labels, names, work / "images.npz"), key, s, len(x),
-                    work / "recognition.h5")
+    path = encrypt(write_npz(x, labels, names, work / "images.npz"), key, s,
+                   work / "recognition.h5", batch_size=len(x))  # the CLI's augmentation
     try:
         with open_dataset(path) as ds:
             info, sp = ds.info, ds.split("train")
@@ -157,31 +132,3 @@ def attack_setting(x: np.ndarray, labels: np.ndarray, names, s: Setting, key: by
     return replace(a, kept_true=a.full(kept), scrambled=a.full(a.scrambled),
                    outputs={k: a.full(v) for k, v in a.outputs.items()},
                    self_chosen=a.full(chosen))
-
-
-def train_plain(source: str, out: Path, model: str, n_train: int, epochs: int,
-                n_test: int | None, threads: int | None = None) -> dict:
-    """Train ``model`` on plain images of ``source`` (``--no-scramble``: crop, flip, GridMask,
-    N = 4, as the presets but unscrambled) with the trainer; the run goes to ``out``."""
-    from encrypt_tool.pipeline import DatasetConfig, build_dataset
-    from encrypt_tool.setting import Setting
-    from encrypt_tool.sources import open_source
-    from trainer.config import TrainConfig
-    from trainer.train import train
-
-    out.mkdir(parents=True, exist_ok=True)
-    data = out / "plain.h5"
-    cfg = DatasetConfig(out=str(data), source=source, setting=Setting("plain", scramble=False),
-                        seed=0, jobs=1, limit=n_train, overwrite=True)
-    build_dataset(cfg, b"", lambda *a, **k: open_source(source))
-    try:
-        t0 = time.perf_counter()
-        load = os.getloadavg()[0]
-        r = train(TrainConfig(data=str(data), out=str(out / "run"), epochs=epochs, model=model,
-                              device="cpu", limit_train=n_train, limit_test=n_test,
-                              subset="first", overwrite=True, progress=False, threads=threads))
-    finally:
-        data.unlink(missing_ok=True)
-    return {"run": str(out / "run"), "model": model, "n_train": n_train, "epochs": epochs,
-            "test_acc": r["final_test_acc"], "test_acc_tta": r["final_test_acc_tta"],
-            "train_wall_s": time.perf_counter() - t0, "load": [load, os.getloadavg()[0]]}

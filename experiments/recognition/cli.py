@@ -1,7 +1,7 @@
 """The recognition test: a classifier trained on plain CIFAR-10 classifies what the audit's
 attacks reassemble from encrypted test images, against its accuracy on the plain images.
 
-    .venv/bin/python bench/bench_recognition.py [--data DIR] [--out runs/recognition]
+    .venv/bin/python -m experiments.recognition [--data DIR] [--out runs/recognition]
     ... --model runs/recognition/plain/run      # reuse a plain model instead of training one
     ... --setting "8x8 drop 2" --images 100     # fewer settings, fewer images
     ... --smoke                                 # synthetic images, about a minute
@@ -28,11 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_CIFAR, machine  # noqa: E402
-from frontier_settings import pick  # noqa: E402
-from recognition import FILLS, SETTINGS, SMOKE_SETTINGS, attack_setting, train_plain  # noqa: E402
-from recognition_score import score, table  # noqa: E402
+from encrypt_tool.setting import pick
+from experiments.cifar import SHARED_CIFAR, cifar_source
+from experiments.machine import describe_machine as machine
+from experiments.recognition.attack import FILLS, attack_setting
+from experiments.recognition.score import score, table
+from experiments.recognition.train import train_plain
+from experiments.settings import RECOGNITION as SETTINGS
+from experiments.settings import RECOGNITION_SMOKE as SMOKE_SETTINGS
+
+__all__ = ["main", "run"]
 
 SMOKE_SOURCE = "synthetic:256,256"  # as many test as training images: no --limit warning
 
@@ -69,7 +74,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     if a.smoke:
         a.n_train, a.epochs = min(a.n_train, 256), 1
         a.images = 8 if a.images == 200 else a.images
-    from trainer.config import MODEL_NAMES
+    from trainer.registry import MODEL_NAMES
 
     if a.arch not in MODEL_NAMES:
         ap.error(f"--arch {a.arch!r} is not known; use {', '.join(MODEL_NAMES)}")
@@ -95,8 +100,6 @@ def _data(a: argparse.Namespace, tmp: Path) -> tuple[str, np.ndarray, np.ndarray
     if a.smoke:
         source = SMOKE_SOURCE
     else:
-        from frontier import cifar_source
-
         data = a.data or SHARED_CIFAR
         if not data.is_dir():
             raise ValueError(f"CIFAR-10 folder {data} does not exist; give --data DIR (npz "
@@ -165,7 +168,3 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     print(f"{summary['machine']}; {summary['wall_s']:.0f} s in all -> {a.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from recognition import Attacked
+
+from experiments.recognition.attack import Attacked
 
 __all__ = ["COLUMNS", "audit_seen", "score", "table", "union"]
 
@@ -42,12 +43,12 @@ def union(preds: np.ndarray, labels: np.ndarray, n_classes: int) -> tuple[np.nda
     return hit, float(distinct.mean() / n_classes)
 
 
-def audit_seen(out: np.ndarray, truth: np.ndarray, block: int) -> np.ndarray:
+def audit_seen(out: np.ndarray, truth: np.ndarray, block: tuple[int, int]) -> np.ndarray:
     """Whether the audit counts each output (M, H, W, C) as recognisable against truth (the
     kept pixels in place): (M,) bool."""
     from encrypt_tool.audit.metrics import recognisable, segment_scores
 
-    return recognisable(*segment_scores(out, truth, (block, block)))
+    return recognisable(*segment_scores(out, truth, block))
 
 
 def score(a: Attacked, labels: np.ndarray, classify: Callable[[np.ndarray], np.ndarray],

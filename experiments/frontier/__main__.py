@@ -1,0 +1,7 @@
+"""``python -m experiments.frontier``: the privacy-accuracy frontier (experiments.frontier.cli)."""
+
+import sys
+
+from experiments.frontier.cli import main
+
+sys.exit(main())
