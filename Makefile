@@ -10,7 +10,7 @@ DATA   ?= data
 RUNS   ?= runs
 
 .PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos bench-tree-photos reproduce reproduce-short reproduce-smoke audit clean \
-	frontier frontier-search gpu-check recognition
+	frontier frontier-search gpu-check recognition public-solver
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,15 @@ bench-audit-photos:
 # the cluster solver on defended photos, beside the union of the other attacks
 bench-tree-photos:
 	$(BIN)/python bench/bench_tree_photos.py
+
+# the public-solver comparison (docs/AUDIT.md): copies of 9 photos for a jigsaw solver from
+# outside the project; then PUBLIC_SOLVER_ARGS="--copies C.npz --gaps-orders ORDERS.npy" scores
+# its answers beside the audit's attacks on the same copies
+PUBLIC_SOLVER_ARGS ?= --images 9 --setting "16x16 drop 2" --no-audit \
+	--save-copies $(RUNS)/public-solver-copies.npz
+public-solver:
+	mkdir -p $(RUNS)
+	$(BIN)/python -m experiments.public_solver $(PUBLIC_SOLVER_ARGS)
 
 bench:
 	$(BIN)/python bench/bench_encrypt.py

@@ -2,145 +2,62 @@
 
     python bench/bench_audit_photos.py                      # 100 photos, 2 worker processes
     python bench/bench_audit_photos.py --images 9 --jobs 1  # the nine base photos
-    python bench/bench_audit_photos.py --gaps-orders g.npy  # compare with a public solver's answer
-    python bench/bench_audit_photos.py --images 9 --setting "16x16 drop 2" --save-copies c.npz
-    python bench/bench_audit_photos.py --copies c.npz --gaps-orders g.npy
 
-The photos come from scikit-image at run time (``experiments.photos``; nothing is written into the
-repository): the nine base photos, then other crops and zooms of them. Each is encrypted in
+The photos come from scikit-image at run time (``experiments.photos``; nothing is written into
+the repository): the nine base photos, then other crops and zooms of them. Each is encrypted in
 memory with the paper preset at that size (crop padding 28 px, flip, GridMask d 98-224, N = 4,
-seed 0), and copy 0 is attacked by every attack of ``bs-encrypt audit``. ``--setting`` encrypts
-instead with ``bs-encrypt dataset``'s pipeline as a setting of
-``experiments.settings.PHOTO`` says (the paper preset plus its border drop and
-within-block transforms; a fresh key in memory), and the attacks that know its defences run.
-Prints the time, the load, the union's figures and per image the union's neighbours. With
-``--save-copies F`` the copies, the plain images cut to the kept blocks and the permutations go
-to F (an .npz outside the repository) so that a public solver can attack copy 0; ``--copies F``
-audits those copies again; ``--gaps-orders`` reads such a solver's piece orders (M, n) and
-prints, per image, its neighbours and exact reassemblies beside the union's
-(``experiments.public_solver`` says how they are scored). ``--no-audit`` skips the attacks.
+seed 0), and copy 0 is attacked by every attack of ``bs-encrypt audit``. Prints the time, the
+load, the union's figures and per image the union's neighbours. The comparison with a public
+jigsaw solver on the same kind of copies is ``python -m experiments.public_solver``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 import time
-from pathlib import Path
-
-import numpy as np
 
 from encrypt_tool.audit import AuditConfig, audit_arrays
 from encrypt_tool.audit.attack import SideInfo
 from encrypt_tool.audit.progress import AuditProgress
-from encrypt_tool.audit.simulate import Settings, simulate
+from experiments.machine import describe_machine
+from experiments.public_solver.copies import paper_copies
 
 
-def copies(a: argparse.Namespace) -> tuple[dict, list[str]]:
-    """The copies to attack, as public_solver.save_copies writes them, and the photos' names."""
-    from experiments.public_solver import load_copies, setting_copies
-
-    if a.copies:
-        c = load_copies(a.copies)
-        return c, list(c["names"])
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=100)
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args(argv)
+    if a.images < 1 or a.jobs < 1:
+        ap.error(f"--images {a.images} and --jobs {a.jobs} must be >= 1")
     try:
         from experiments.photos import photos
 
         x, names = photos(a.images)
     except ImportError:
-        raise SystemExit("scikit-image is needed for the photos (pip install scikit-image)") \
-            from None
-    if a.setting:
-        from encrypt_tool.setting import pick
-        from experiments.settings import PHOTO as PHOTO_SETTINGS
-        from keys.master import generate_key
-
-        c = setting_copies(x, names, pick(PHOTO_SETTINGS, [a.setting])[0], generate_key())
-        return {**c, "names": names}, names
-    plain, enc, perm = simulate(x, Settings(block=16, pad=28, gm_d_range=(98, 224)), seed=0)
-    return {"plain": plain[:, 0], "enc": enc, "perm": perm[:, 0], "block": (16, 16),
-            "defences": "{}", "pad": 28, "pad_mode": "zero", "names": names}, names
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--images", type=int, default=100)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--setting", help="a setting of experiments.settings.PHOTO")
-    ap.add_argument("--save-copies", help="write the copies and their truth to this .npz")
-    ap.add_argument("--copies", help="attack the copies of this .npz (from --save-copies)")
-    ap.add_argument("--gaps-orders", help="a public solver's piece orders (M, n) .npy")
-    ap.add_argument("--no-audit", action="store_true", help="leave out the audit's attacks")
-    a = ap.parse_args(argv)
-    if a.setting and a.copies:
-        ap.error("--setting and --copies exclude each other: the copies carry their setting")
-    for opt in ("copies", "gaps_orders"):
-        if getattr(a, opt) and not Path(getattr(a, opt)).is_file():
-            ap.error(f"--{opt.replace('_', '-')} {getattr(a, opt)} is not a file")
-    if a.save_copies and Path(a.save_copies).exists():
-        ap.error(f"--save-copies {a.save_copies} already exists; remove it or pick another name")
-    if a.setting:
-        from encrypt_tool.setting import pick
-        from experiments.settings import PHOTO as PHOTO_SETTINGS
-
-        try:
-            pick(PHOTO_SETTINGS, [a.setting])
-        except ValueError as e:
-            ap.error(str(e))
-    from experiments.public_solver import relation_union, save_copies, score_orders
-
-    c, names = copies(a)
-    if a.save_copies:
-        save_copies(a.save_copies, c)
-    plain, enc, block = c["plain"], c["enc"], tuple(c["block"])
-    other = score_orders(np.load(a.gaps_orders), c) if a.gaps_orders else None
-    union = None
-    if not a.no_audit:
-        print(f"load before: {os.getloadavg()[0]:.1f}; {len(plain)} photos, copies "
-              f"{enc.shape[2]}x{enc.shape[3]} px in {block[0]}x{block[1]} blocks, defences "
-              f"{c['defences']}, N = {enc.shape[1]}, jobs {a.jobs}", flush=True)
-        bar = AuditProgress(len(plain))
-        t = time.perf_counter()
-        s, _ = audit_arrays(plain, enc, block, SideInfo(pad=c["pad"], pad_mode=c["pad_mode"]),
-                            json.loads(c["defences"]), AuditConfig(jobs=a.jobs), progress=bar)
-        dt = time.perf_counter() - t
-        print(f"all attacks on {len(plain)} photos: {dt:.1f} s ({dt / len(plain):.2f} s per "
-              f"photo); load after: {os.getloadavg()[0]:.1f}")
-        for name, r in list(s["attacks"].items()) + [("union", s["union"])]:
-            print(f"  {name:55s} neighbours {r['neighbour']:6.1%} perfect {r['perfect']:6.1%} "
-                  f"recognisable {r['recognisable']:6.1%}")
-        print("verdict:", s["verdict"])
-        print("not run:", "; ".join(s["not_run"]) or "none")
-        union = {k: np.array([r["union"][k] for r in s["per_image"]], dtype=float)
-                 for k in ("neighbour", "perfect")}
-        if other is not None:  # the attacks' own orders scored as the public solver's are;
-            # the attacks that try the states count as the audit scores them (a lower bound)
-            union["relation"] = np.maximum(relation_union(c, a.jobs), union["neighbour"])
-    if other is not None:
-        print(f"public solver: neighbours {other['neighbour'].mean():.1%} (in the right "
-              f"relation, transforms undone: {other['relation'].mean():.1%}), perfect "
-              f"{other['perfect'].mean():.1%} ({other['relation_perfect'].mean():.1%})")
-        if union is not None:
-            # the audit's per-image figures are rounded to 4 decimals: a tie is not "more"
-            more = (other["neighbour"] > union["neighbour"] + 1e-4).sum()
-            more_rel = (other["relation"] > union["relation"] + 1e-4).sum()
-            print(f"union by relation: {union['relation'].mean():.1%}; images where the "
-                  f"public solver finds more neighbours than the union: {more} (by relation: "
-                  f"{more_rel})")
-    for i, name in enumerate(names):
-        line = f"  {name[:40]:40s}"
-        if union is not None:
-            line += (f" union neighbours {union['neighbour'][i]:6.1%} exact "
-                     f"{int(union['perfect'][i])}")
-            if "relation" in union:
-                line += f" by relation {union['relation'][i]:6.1%}"
-        if other is not None:
-            line += (f"  public solver {other['neighbour'][i]:6.1%} exact "
-                     f"{int(other['perfect'][i])}, by relation {other['relation'][i]:6.1%} "
-                     f"exact {int(other['relation_perfect'][i])}")
-        print(line)
+        ap.error("scikit-image is needed for the photos (pip install scikit-image)")
+    c = paper_copies(x, names)
+    plain, enc = c["plain"], c["enc"]
+    print(f"{describe_machine()}; load before: {os.getloadavg()[0]:.1f}; {len(plain)} photos, "
+          f"N = {enc.shape[1]}, jobs {a.jobs}", flush=True)
+    t = time.perf_counter()
+    s, _ = audit_arrays(plain, enc, c["block"], SideInfo(pad=c["pad"]), {},
+                        AuditConfig(jobs=a.jobs), progress=AuditProgress(len(plain)))
+    dt = time.perf_counter() - t
+    print(f"all attacks on {len(plain)} photos: {dt:.1f} s ({dt / len(plain):.2f} s per "
+          f"photo); load after: {os.getloadavg()[0]:.1f}")
+    for name, r in list(s["attacks"].items()) + [("union", s["union"])]:
+        print(f"  {name:55s} neighbours {r['neighbour']:6.1%} perfect {r['perfect']:6.1%} "
+              f"recognisable {r['recognisable']:6.1%}")
+    print("verdict:", s["verdict"])
+    print("not run:", "; ".join(s["not_run"]) or "none")
+    for name, r in zip(names, s["per_image"], strict=True):
+        print(f"  {name[:40]:40s} union neighbours {r['union']['neighbour']:6.1%} exact "
+              f"{int(r['union']['perfect'])}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,23 +13,24 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from encrypt_tool.augment import AugmentConfig
-from encrypt_tool.defences import DefenceConfig
 from encrypt_tool.encrypt import BatchSpec, encrypt_batch
+from encrypt_tool.setting import Setting
 from experiments.machine import describe_machine as machine
 
-SETTINGS = {
-    "none": DefenceConfig(),
-    "drop-border 2": DefenceConfig(drop_border=2),
-    "rotate": DefenceConfig(rotate=True),
-    "negpos": DefenceConfig(negpos=True),
-    "channel-perm": DefenceConfig(channel_perm=True),
-    "all (drop 2)": DefenceConfig(2, True, True, True),
-    "all (no drop)": DefenceConfig(0, True, True, True),
-}
+SETTINGS = (  # the block side comes from --block
+    Setting("none"),
+    Setting("drop-border 2", drop=2),
+    Setting("rotate", rotate=True),
+    Setting("negpos", negpos=True),
+    Setting("channel-perm", channel_perm=True),
+    Setting("all (drop 2)", drop=2, rotate=True, negpos=True, channel_perm=True),
+    Setting("all (no drop)", rotate=True, negpos=True, channel_perm=True),
+)
 
 
 def photo_like(n: int, size: int) -> np.ndarray:
@@ -68,7 +69,8 @@ def main() -> None:
     print(f"# {a.images} images of {a.size}x{a.size}x3, {a.block}x{a.block} blocks, "
           f"N = {a.copies}, crop + flip + GridMask; best of {a.repeats}")
     base = None
-    for name, cfg in SETTINGS.items():
+    for setting in SETTINGS:
+        name, cfg = setting.name, replace(setting, block=a.block).defences()
         defences = cfg.resolve((a.block, a.block), shape) if cfg.active else None
         spec = BatchSpec(split="train", n_copies=a.copies, block=(a.block, a.block),
                          augment=aug, scramble=True, dataset_id=b"\x01" * 16, defences=defences)

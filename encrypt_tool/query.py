@@ -14,13 +14,12 @@ import secrets
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from bsformat.files import H5_SUFFIXES, check_output
-from bsformat.format import FileInfo, FormatError
+from bsformat.format import FileInfo, FormatError, created_stamp
 from bsformat.manifest import query_manifest_path, write_query_manifest
 from bsformat.reader import open_dataset
 from bsformat.writer import ShardWriter, SplitLayout
@@ -124,6 +123,7 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     both were written whole.
     """
     out, man = _outputs(cfg)
+    created = created_stamp(seeded=False)  # $SOURCE_DATE_EPOCH when set, else now
     info, augment, resized = read_like(cfg.like)
     defences = _like_defences(info)
     if not cfg.test_augment:
@@ -138,9 +138,9 @@ def build_query(cfg: QueryConfig, load_key: Callable[[], bytes]) -> QueryResult:
     for note in q.notes:  # images enlarged, labels left out
         warnings.warn(note, stacklevel=2)
     dataset_id = secrets.token_bytes(16)
-    _write_query(out, q, info, augment, key, dataset_id, cfg, defences)
+    _write_query(out, q, info, augment, key, dataset_id, cfg, defences, created)
     try:
-        write_query_manifest(_manifest(out, q, info, dataset_id, cfg), man)
+        write_query_manifest(_manifest(out, q, info, dataset_id, cfg, created), man)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
@@ -157,13 +157,13 @@ def _like_defences(info: FileInfo) -> DefenceConfig:
 
 def _write_query(out: Path, q: QueryImages, info: FileInfo, augment: AugmentConfig | None,
                  key: bytes, dataset_id: bytes, cfg: QueryConfig,
-                 defences: DefenceConfig) -> None:
+                 defences: DefenceConfig, created: str) -> None:
     n = len(q.images)
     labels = q.labels if q.labels is not None else np.full(n, -1, np.int64)
     aug_json = augment.to_json() if augment is not None else "null"
     attrs = {
         "tool_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": created,
         "dataset_id": dataset_id.hex(),
         "key_fingerprint": info.key_fingerprint,
         "scrambled": info.scrambled,
@@ -196,14 +196,14 @@ def _write_query(out: Path, q: QueryImages, info: FileInfo, augment: AugmentConf
 
 
 def _manifest(out: Path, q: QueryImages, info: FileInfo, dataset_id: bytes,
-              cfg: QueryConfig) -> dict:
+              cfg: QueryConfig, created: str) -> dict:
     return {
         "note": "private: keep this file on your machine; it names the images of the query",
         "query_file": str(out.resolve()),
         "dataset_id": dataset_id.hex(),
         "key_fingerprint": info.key_fingerprint,
         "like": str(Path(cfg.like).resolve()),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": created,
         "n_images": len(q.origins),
         "images": [{"id": i, "path": p} for i, p in enumerate(q.origins)],
         "skipped": [{"path": p, "reason": r} for p, r in q.skipped],

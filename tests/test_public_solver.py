@@ -1,5 +1,5 @@
 """A public solver's answers on defended copies, scored against the truth
-(experiments.public_solver), and the photo benchmark's options for it."""
+(experiments.public_solver), and the comparison's options."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import bench_script
 
 from encrypt_tool.audit.pieces import to_pieces
 from encrypt_tool.setting import Setting
+from experiments.public_solver import cli as public_solver_cli
 from experiments.public_solver import (
     load_copies,
     relation_union,
@@ -109,9 +109,9 @@ def test_bad_orders_and_copies_are_refused(defended, tmp_path):
     (["--setting", "16x16", "--copies", "COPIES"], "exclude each other"),
     (["--save-copies", "COPIES"], "already exists"),
 ])
-def test_photo_bench_refuses_bad_options(args, message, tmp_path, capsys):
+def test_comparison_refuses_bad_options(args, message, tmp_path, capsys):
     (tmp_path / "c.npz").write_bytes(b"")
     args = [str(tmp_path / "c.npz") if v == "COPIES" else v for v in args]
     with pytest.raises(SystemExit) as e:
-        bench_script("bench_audit_photos").main(args)
+        public_solver_cli.main(args)
     assert e.value.code == 2 and message in capsys.readouterr().err

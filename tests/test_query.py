@@ -63,6 +63,26 @@ def test_query_writes_opaque_ids_and_a_private_manifest(client, tmp_path):
         assert json.loads(f["query"].attrs["augment"])["gridmask"] is False
 
 
+def test_created_follows_source_date_epoch(client, tmp_path, monkeypatch):
+    """As dataset's: the file's and the manifest's ``created`` is $SOURCE_DATE_EPOCH when set
+    (else the time of the run); a bad value is refused before anything is written."""
+    args = ["query", client / "imgs", "--like", client / "enc.h5", "--key", client / "k.key"]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert cli(*args, "--out", tmp_path / "a.h5").exit_code == 0
+    with h5py.File(tmp_path / "a.h5") as f:
+        assert f.attrs["created"] == "2023-11-14T22:13:20+00:00"
+    man = json.loads((tmp_path / "a.private-manifest.json").read_text())
+    assert man["created"] == "2023-11-14T22:13:20+00:00"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    r = cli(*args, "--out", tmp_path / "b.h5")
+    assert r.exit_code == 1 and "SOURCE_DATE_EPOCH='yesterday'" in r.output
+    assert listing(tmp_path) == {"a.h5", "a.private-manifest.json"}
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert cli(*args, "--out", tmp_path / "c.h5").exit_code == 0
+    with h5py.File(tmp_path / "c.h5") as f:
+        assert f.attrs["created"].startswith("20")
+
+
 def test_client_decrypts_a_query_back_to_its_images(client, tmp_path):
     out = tmp_path / "q.h5"
     r = cli("query", client / "imgs", "--like", client / "enc.h5", "--key", client / "k.key",

@@ -1,4 +1,4 @@
-"""Copies for a public jigsaw solver, and its answers scored against the truth.
+"""A public jigsaw solver's answers scored against the truth, as the audit scores its attacks.
 
 A public solver (one that runs outside the project) gets copy 0 of each image as stored:
 pieces of the kept block size, still turned, inverted or recoloured when the setting's
@@ -16,76 +16,20 @@ stored piece ``order[m, q]``, row-major, as ``audit.pieces.assemble`` takes it).
   only in the first; two pieces in their plain relation but different states only in the
   second. Without transforms the two are equal.
 
-``setting_copies`` encrypts photos with ``bs-encrypt dataset``'s pipeline as a setting says and
-keeps what the scores need; ``save_copies`` and ``load_copies`` move it through an .npz outside
-the repository.
+The copies and their truth come from ``experiments.public_solver.copies``.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from encrypt_tool.audit.metrics import neighbour_comparison, perfect
 from encrypt_tool.audit.pieces import assemble, to_pieces
 from encrypt_tool.audit.states import StateSpace, global_variants
-from encrypt_tool.setting import Setting
 
-__all__ = ["load_copies", "relation_union", "save_copies", "score_orders", "setting_copies"]
-
-KEYS = ("plain", "enc", "perm", "block", "defences", "pad", "pad_mode", "names")
-
-
-def setting_copies(x: np.ndarray, names: list[str], setting: Setting, key: bytes) -> dict:
-    """Photos x (M, H, W, 3) uint8 encrypted as ``setting`` says, N = 4.
-
-    Returns plain (M, H', W', C) (the augmented copy 0 cut down to the kept blocks, plain
-    order), enc (M, N, H', W', C) as stored, perm (M, n) (stored piece k is plain piece
-    perm[m, k]), block (2,) the kept block, defences (the file's JSON), pad and pad_mode (the
-    public crop padding).
-    """
-    from bsformat.reader import open_dataset
-    from encrypt_tool.audit.pieces import kept_pixels
-    from encrypt_tool.decrypt import decrypt_images
-    from experiments.encrypt import encrypt
-    from experiments.photos import write_folder
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = encrypt(write_folder(x, names, Path(tmp) / "photos"), key, setting,
-                       Path(tmp) / "enc.h5")
-        with open_dataset(path) as ds:
-            info, aug = ds.info, ds.split("train").augment or {}
-            enc = ds.read("train", None, copy=None).images  # (M, N, H', W', C)
-            plain, perm = decrypt_images(ds, key, "train", 0)  # source size, (M, n)
-    defences = dict(info.defences or {})
-    crop = aug.get("crop", True)
-    return {"plain": kept_pixels(plain, defences), "enc": enc,
-            "perm": np.asarray(perm, np.int64), "block": tuple(int(b) for b in info.block_size),
-            "defences": json.dumps(defences), "pad": int(aug.get("pad", 4)) if crop else 0,
-            "pad_mode": str(aug.get("pad_mode", "zero"))}
-
-
-def save_copies(path: str | Path, c: dict) -> None:
-    """Write copies (as ``setting_copies`` returns them, with ``names``: the photos') to an
-    .npz."""
-    np.savez(path, **{k: np.asarray(c[k]) for k in KEYS})
-
-
-def load_copies(path: str | Path) -> dict:
-    """Copies written by ``save_copies``; ValueError naming a missing array."""
-    with np.load(path) as z:
-        missing = [k for k in KEYS if k not in z]
-        if missing:
-            raise ValueError(f"{path} lacks {', '.join(missing)}; write it with --save-copies")
-        c = {k: z[k] for k in KEYS}
-    c["defences"], c["pad"] = str(c["defences"]), int(c["pad"])
-    c["pad_mode"], c["block"] = str(c["pad_mode"]), tuple(int(b) for b in c["block"])
-    c["names"] = [str(n) for n in c["names"]]
-    return c
-
+__all__ = ["relation_union", "score_orders"]
 
 def score_orders(orders: np.ndarray, c: dict) -> dict[str, np.ndarray]:
     """A public solver's piece orders (M, n) on copy 0, scored per image: ``neighbour`` and
