@@ -30,6 +30,7 @@ from experiments.machine import describe_machine as machine
 from trainer.data import MemoryLoader, to_input
 from trainer.model import build_model
 from trainer.recipe import build_optimizer, get_recipe, resolve_recipe
+from trainer.registry import MODELS
 from trainer.source import describe
 from trainer.stream import StreamLoader
 
@@ -144,15 +145,17 @@ def main() -> None:
     print(f"data path, in memory ({'GPU' if cuda else 'RAM'}): {out['data_memory']:>12,.0f} img/s")
     print(f"data path, streaming from HDF5:   {out['data_stream']:>12,.0f} img/s  "
           f"({n:,} images x 4 copies, page-cached file)")
+    block_sets = []  # keys of the block-set models' rates
     for model, block in MODEL_RUNS:
         r = step_rate(model, dev, steps, a.compile, block)
-        label = model if model.startswith("resnet") else f"{model} {block[0]}x{block[1]}"
+        label = f"{model} {block[0]}x{block[1]}" if MODELS[model].block_set else model
         out[f"train_{label.replace(' ', '_')}"] = r
+        block_sets += [f"train_{label.replace(' ', '_')}"] if MODELS[model].block_set else []
         ratio_m, ratio_s = r / out["data_memory"], r / out["data_stream"]
         print(f"training {label:<20} batch {BATCH}: {r:>10,.0f} img/s;  data time / step time: "
               f"{100 * ratio_m:.2f}% in memory, {100 * ratio_s:.2f}% streaming")
     base = out["train_resnet18-narrow"]
-    for k in [k for k in out if k.startswith("train_blockset")]:
+    for k in block_sets:
         print(f"{k[6:]:<22} / resnet18-narrow: {out[k] / base:.2f}x the training speed")
     print(json.dumps({k: round(v, 1) for k, v in out.items()}))
 

@@ -239,6 +239,30 @@ def test_decompression_bomb_warning_once_with_the_file_name(tmp_path, key_file, 
     assert len(lines) == 1 and "dog/huge.jpg (60x40)" in lines[0], r.output
 
 
+def test_folder_source_leaves_the_warning_filters_as_they_were(tmp_path, monkeypatch):
+    """The bomb warning is held back while the folder is probed and read, not for the process."""
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = _class_folder(tmp_path / "photos", per_class=2)
+    _photo(root / "dog" / "huge.jpg", 60, 40, seed=9)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
+    before = list(warnings.filters)
+    src = open_source(f"folder:{root}", image_size=(30, 40))
+    assert warnings.filters == before
+    assert any("decompression-bomb limit" in n for n in src.notes)
+    train = src.splits["train"]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with ThreadPoolExecutor(4) as pool:  # threads reading at once, as --jobs does
+            list(pool.map(lambda i: train.read(i, i + 1), range(train.n)))
+        inside = list(warnings.filters)
+    assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]
+    assert warnings.filters == before and inside[0][0] == "always"  # nothing left behind
+    with pytest.warns(Image.DecompressionBombWarning):
+        Image.open(root / "dog" / "huge.jpg").close()  # elsewhere, Pillow warns as ever
+
+
 def test_memory_plan_counts_decoding_the_largest_source_file(tmp_path, key_file, run_cli):
     """Large photos shrunk to small images: decoding one file can outweigh a whole batch."""
     root = _class_folder(tmp_path / "photos", per_class=2, size=(40, 30))

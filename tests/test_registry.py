@@ -65,11 +65,12 @@ def test_blocksets_follow_the_table():
 
 
 def test_no_model_name_test_outside_the_registry():
-    """No ``startswith("blockset")`` or per-model tables left in the packages."""
-    for package in ("trainer", "experiments"):
+    """No ``startswith("blockset")`` or per-model tables left in the packages and scripts."""
+    for package in ("trainer", "experiments", "bench"):
         for path in sorted((REPO / package).rglob("*.py")):
             text = path.read_text()
             assert 'startswith("blockset")' not in text, path
+            assert 'startswith("resnet")' not in text, path
             if path.name == "registry.py":
                 continue
             for node in ast.walk(ast.parse(text)):

@@ -10,7 +10,6 @@ in ``Source.meta``.
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from encrypt_tool.sources.base import Source, SourceError, SplitSource
+from encrypt_tool.sources.bombs import quiet_bombs
 from encrypt_tool.sources.imagefile import (
     ALPHA_BACKGROUND,
     BAD_IMAGE_ERRORS,
@@ -61,7 +61,8 @@ class FolderSplit(SplitSource):
         for j, rel in enumerate(self.files[start:stop]):
             path = Path(self.root) / rel
             try:
-                arr = read_image(path, size, self.channels)  # (H, W, C) uint8
+                with quiet_bombs():  # named once, in a note at open time
+                    arr = read_image(path, size, self.channels)  # (H, W, C) uint8
             except ValueError as e:
                 raise SourceError(str(e)) from e
             if arr.shape != self.image_shape:
@@ -83,7 +84,10 @@ class FolderSplit(SplitSource):
         return part
 
 
-def _header(path: Path) -> tuple[int, int, str, bool] | str:
+Header = tuple[int, int, str, bool]  # (W, H, mode, has alpha)
+
+
+def _header(path: Path) -> Header | str:
     """(W, H, mode, has alpha) of a file whose pixels all decode, or the error text.
 
     A truncated file is found here, before any work starts, not halfway through it: Pillow's
@@ -159,24 +163,59 @@ def open_folder(
     have one size. ``channels`` is ``"rgb"`` or ``"l"``. ``test_fraction`` splits a folder
     without ``test/``. ``skip_corrupt`` leaves out files that are not readable images.
     """
+    _check_options(channels, test_fraction)
+    root = _root(path)
+    split_dirs = _layout(root, path, test_fraction)
+    names = _class_names(split_dirs, path)
+    scanned = _scan(split_dirs, names)
+    headers = _probe([p for files in scanned.values() for p, _ in files])
+    good, notes = _readable(headers, root, path, skip_corrupt)
+    w0, h0 = _common_size(good, root, image_size)
+    notes += _notes(good, root, path, names, channels, image_size, split_dirs, test_fraction)
+    meta = _meta(channels, image_size)
+    kept = {s: [(p, c) for p, c in files if p in good] for s, files in scanned.items()}
+    if test_fraction is not None:
+        kept = _hold_out(kept["train"], test_fraction, split_seed)
+        meta["split"] = {"test_fraction": test_fraction, "seed": split_seed, "stratified": True}
+    shape = (*(image_size or (h0, w0)), 3 if channels == "rgb" else 1)
+    splits = {s: _split(root, files, good, shape, image_size is not None, channels)
+              for s, files in kept.items() if files}
+    return Source(f"folder:{root.name}", names, splits, meta=meta, notes=tuple(notes),
+                  by_class=True)
+
+
+def _check_options(channels: str, test_fraction: float | None) -> None:
     if channels not in CHANNELS:
         raise SourceError(f"--channels {channels!r} is not valid; use rgb or l")
     if test_fraction is not None and not 0.0 < test_fraction < 1.0:
         raise SourceError(f"--test-fraction {test_fraction} is not valid; it must be between 0 "
                           "and 1, such as 0.2")
+
+
+def _root(path: str) -> Path:
     root = Path(path).expanduser()
     if not root.exists():
         raise SourceError(f"image folder not found: {path}")
     if not root.is_dir():
         raise SourceError(f"folder source needs a directory, got a file: {path}")
-    root = root.resolve()
-    split_dirs = _layout(root, path, test_fraction)
+    return root.resolve()
+
+
+def _class_names(split_dirs: dict[str, Path], path: str) -> tuple[str, ...]:
+    """The class folders of every split, sorted; the class index is the position."""
     names = tuple(sorted({p.name for d in split_dirs.values() for p in _class_dirs(d)}))
     if not names:
         raise SourceError(
             f"image folder {path} has no class subfolders; expected PATH/CLASS/IMAGE "
             "or PATH/train/CLASS/IMAGE and PATH/test/CLASS/IMAGE"
         )
+    return names
+
+
+def _scan(split_dirs: dict[str, Path], names: tuple[str, ...]
+          ) -> dict[str, list[tuple[Path, int]]]:
+    """Split -> (image file, class index) of every image file; a class folder without any is
+    refused."""
     scanned: dict[str, list[tuple[Path, int]]] = {}
     for split, d in split_dirs.items():
         scanned[split] = []
@@ -188,12 +227,20 @@ def open_folder(
                 raise SourceError(f"class folder {d / name} has no images (allowed suffixes: "
                                   f"{', '.join(IMAGE_SUFFIXES)})")
             scanned[split] += [(p, ci) for p in imgs]
-    every = [p for files in scanned.values() for p, _ in files]
-    # Pillow warns of a possible decompression bomb at every open (scan and read) without the
-    # file's name; the scan names those files once in a note instead.
-    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
-    with ThreadPoolExecutor(8) as pool:
-        headers = dict(zip(every, pool.map(_header, every), strict=True))
+    return scanned
+
+
+def _probe(files: list[Path]) -> dict[Path, Header | str]:
+    """Every file's header (or its error), 8 files at a time; Pillow's decompression-bomb
+    warning is held back (the large files are named in a note instead)."""
+    with quiet_bombs(), ThreadPoolExecutor(8) as pool:
+        return dict(zip(files, pool.map(_header, files), strict=True))
+
+
+def _readable(headers: dict[Path, Header | str], root: Path, path: str, skip_corrupt: bool
+              ) -> tuple[dict[Path, Header], list[str]]:
+    """The readable files' headers and the notes about the others (left out with
+    ``skip_corrupt``, else refused) and about files above Pillow's decompression-bomb limit."""
     bad = [f"{p.relative_to(root)} ({h})" for p, h in headers.items() if isinstance(h, str)]
     notes = []
     limit = Image.MAX_IMAGE_PIXELS
@@ -211,6 +258,12 @@ def open_folder(
     good = {p: h for p, h in headers.items() if not isinstance(h, str)}
     if not good:
         raise SourceError(f"image folder {path} has no readable images in its class folders")
+    return good, notes
+
+
+def _common_size(good: dict[Path, Header], root: Path, image_size: tuple[int, int] | None
+                 ) -> tuple[int, int]:
+    """The most common (W, H); without ``image_size`` every image must have it."""
     sizes = Counter((w, h) for w, h, _, _ in good.values())
     (w0, h0), _ = sizes.most_common(1)[0]
     if image_size is None and len(sizes) > 1:
@@ -221,6 +274,15 @@ def open_folder(
             f"(WxH): {_listing(odd)}; pass --image-size S (or HxW) to resize and centre-crop "
             "them all to one size"
         )
+    return w0, h0
+
+
+def _notes(good: dict[Path, Header], root: Path, path: str, names: tuple[str, ...],
+           channels: str, image_size: tuple[int, int] | None, split_dirs: dict[str, Path],
+           test_fraction: float | None) -> list[str]:
+    """What the run should know before it starts: channels copied, transparency composited,
+    images enlarged, and a folder bs-train would refuse (one class, no test split)."""
+    notes = []
     gray = sum(m in ("1", "L", "LA", "I", "I;16", "F") for _, _, m, _ in good.values())
     alpha = sum(a for *_, a in good.values())
     if channels == "rgb" and gray:
@@ -239,31 +301,33 @@ def open_folder(
         notes.append(f"image folder {path} has no test/ folder and --test-fraction is not "
                      f"given: the file gets a train split only, which bs-train refuses; pass "
                      f"--test-fraction 0.2 (for example) to hold out a share of every class")
-    shape = (*(image_size or (h0, w0)), 3 if channels == "rgb" else 1)
-    meta = {"channels": channels, "alpha": "composited on white " + str(ALPHA_BACKGROUND),
+    return notes
+
+
+def _meta(channels: str, image_size: tuple[int, int] | None) -> dict:
+    return {"channels": channels, "alpha": "composited on white " + str(ALPHA_BACKGROUND),
             "image_size": list(image_size) if image_size else None,
             "resize": "cover + centre crop, bilinear, antialiased (PIL); JPEGs of 4x the "
                       "covering size or more decoded at reduced scale first (PIL draft, keeping "
                       "2x)" if image_size else None}
-    kept = {s: [(p, c) for p, c in files if p in good] for s, files in scanned.items()}
-    if test_fraction is not None:
-        train = kept["train"]
-        is_test = stratified_split(np.array([c for _, c in train]), test_fraction, split_seed)
-        if not is_test.any():
-            raise SourceError(f"--test-fraction {test_fraction} gives no test image for "
-                              f"{len(train)} images; use a larger fraction")
-        kept = {"train": [t for t, x in zip(train, is_test, strict=True) if not x],
-                "test": [t for t, x in zip(train, is_test, strict=True) if x]}
-        meta["split"] = {"test_fraction": test_fraction, "seed": split_seed, "stratified": True}
-    splits: dict[str, SplitSource] = {
-        s: FolderSplit(str(root), [str(p.relative_to(root)) for p, _ in files],
-                       np.array([c for _, c in files], np.int64), shape,
-                       image_size is not None, channels)
-        for s, files in kept.items() if files
-    }
-    for s, files in kept.items():
-        if files:  # the decoded file (4 bytes a pixel at most) and its converted copy
-            splits[s].decode_bytes = DECODE_COPIES * 4 * max(good[p][0] * good[p][1]
-                                                             for p, _ in files)
-    return Source(f"folder:{root.name}", names, splits, meta=meta, notes=tuple(notes),
-                  by_class=True)
+
+
+def _hold_out(train: list[tuple[Path, int]], test_fraction: float, seed: int
+              ) -> dict[str, list[tuple[Path, int]]]:
+    """The training files split into train and test by ``stratified_split``."""
+    is_test = stratified_split(np.array([c for _, c in train]), test_fraction, seed)
+    if not is_test.any():
+        raise SourceError(f"--test-fraction {test_fraction} gives no test image for "
+                          f"{len(train)} images; use a larger fraction")
+    return {"train": [t for t, x in zip(train, is_test, strict=True) if not x],
+            "test": [t for t, x in zip(train, is_test, strict=True) if x]}
+
+
+def _split(root: Path, files: list[tuple[Path, int]], good: dict[Path, Header],
+           shape: tuple[int, int, int], resize: bool, channels: str) -> FolderSplit:
+    """One split of (file, class) pairs, with the memory that decoding its largest file takes
+    (the decoded file, 4 bytes a pixel at most, and its converted copy)."""
+    split = FolderSplit(str(root), [str(p.relative_to(root)) for p, _ in files],
+                        np.array([c for _, c in files], np.int64), shape, resize, channels)
+    split.decode_bytes = DECODE_COPIES * 4 * max(good[p][0] * good[p][1] for p, _ in files)
+    return split
