@@ -86,7 +86,8 @@ def _markdown(s: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m experiments.gpu_check",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("data", nargs="?", type=Path, default=None,
                     help="CIFAR-10 folder (npz files or sheets); optional with --smoke")
     ap.add_argument("--out", type=Path, default=Path("runs/gpu-check"))

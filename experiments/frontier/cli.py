@@ -37,7 +37,8 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m experiments.frontier",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
     ap.add_argument("--data", type=Path, default=None, help="CIFAR-10 folder (npz or sheets)")
     ap.add_argument("--out", type=Path, default=Path("runs/frontier"))

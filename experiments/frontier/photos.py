@@ -85,7 +85,8 @@ def _markdown(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m experiments.frontier.photos",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("runs/frontier-photos"))
     ap.add_argument("--setting", action="append", default=None,
                     help=f"repeat; default all: {', '.join(s.name for s in PHOTO_SETTINGS)}")

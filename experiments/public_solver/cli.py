@@ -65,7 +65,8 @@ def copies(a: argparse.Namespace) -> tuple[dict, list[str]]:
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m experiments.public_solver",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=9)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--setting", help="a setting of experiments.settings.PHOTO")

@@ -51,7 +51,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    ap = Parser(description=__doc__.splitlines()[0])
+    ap = Parser(prog="python -m experiments.recognition", description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None, help="CIFAR-10 folder (npz or sheets)")
     ap.add_argument("--out", type=Path, default=Path("runs/recognition"))
     ap.add_argument("--model", type=Path, default=None,
