@@ -167,3 +167,80 @@ def test_tree_bench_refuses_bad_options_in_one_line(args, text):
     with pytest.raises(SystemExit) as e:
         main(args)
     assert str(e.value).startswith("Error: ") and text in str(e.value)
+
+
+def _dense_reference(R, G, frame, per_side=32, limit=1.0):
+    """The cluster joins of tree.place_clusters written plainly: the whole rows of R sorted,
+    one dict of cells per cluster, every contact looked up one at a time."""
+    n, _, _, S = R.shape
+    flat = R.reshape(n * 4, -1)
+    k = min(per_side, n * S - 1)
+    cand = np.lexsort((np.broadcast_to(np.arange(n * S), flat.shape), flat), axis=1)[:, :k]
+    score = np.take_along_axis(flat, cand, axis=1).reshape(-1)
+    order = np.argsort(score, kind="stable")
+    rows = np.repeat(np.arange(n * 4), k)[order]
+    cl, y, x, st = np.arange(n), np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)
+    members, grids = {c: [c] for c in range(n)}, {c: {(0, 0): (c, 0)} for c in range(n)}
+    for r, c, s in zip(rows, cand.reshape(-1)[order], score[order], strict=True):
+        (i, d), (j, t) = divmod(r, 4), divmod(c, S)
+        a, b = cl[i], cl[j]
+        if s > 2 * limit or a == b:
+            continue
+        g = G.compose[G.compose[st[i], t], G.inverse[st[j]]]
+        mb = np.array(members[b])
+        oy, ox = G.move(g, y[mb] - y[j], x[mb] - x[j])
+        step = DIRS[G.turn[st[i], d]]
+        ny, nx, ns = y[i] + step[0] + oy, x[i] + step[1] + ox, G.compose[g, st[mb]]
+        ga = grids[a]
+        if any((p, q) in ga for p, q in zip(ny, nx, strict=True)):
+            continue
+        ys, xs = np.r_[y[members[a]], ny], np.r_[x[members[a]], nx]
+        h, w = np.ptp(ys) + 1, np.ptp(xs) + 1
+        if not ((h <= frame[0] and w <= frame[1]) or (G.space.n_o > 1 and h <= frame[1]
+                                                       and w <= frame[0])):
+            continue
+        contacts = []
+        for cy, cx, q, bq in zip(ny, nx, mb, ns, strict=True):
+            for D, (dy, dx) in enumerate(DIRS):
+                if (cy + dy, cx + dx) in ga:
+                    p, sa = ga[(cy + dy, cx + dx)]
+                    inv = G.inverse[sa]
+                    contacts.append(R[p, G.turn[inv, (D + 2) % 4], q, G.compose[inv, bq]])
+        if np.mean(contacts) > limit:
+            continue
+        y[mb], x[mb], st[mb], cl[mb] = ny, nx, ns, a
+        members[a] += members.pop(b)
+        ga.update({(p, q): (r_, s_) for p, q, r_, s_ in zip(ny, nx, mb, ns, strict=True)})
+        del grids[b]
+    return cl, y, x, st
+
+
+@pytest.mark.parametrize("flags", [(True, False, False), (True, True, True)])
+def test_lean_cluster_joins_equal_the_dense_reference(flags):
+    from encrypt_tool.audit.tree import _candidates, _ratios, place_clusters
+
+    space = StateSpace(*flags)
+    G = group_of(space)
+    _, stored, _ = defend(smooth_images(1, size=48, seed=11), 8, space)
+    T = relative_costs(to_pieces(stored, (8, 8))[0], space, "masked")  # (36, 4, 36, S)
+    T *= 1 + 1e-4 * np.random.default_rng(0).random(T.shape, dtype=np.float32)  # no ties
+    R = _ratios(T, G)
+    want = _dense_reference(R, G, (6, 6))
+    got = place_clusters(R, G, (6, 6))
+    for a, b in zip(want, got, strict=True):
+        assert (a == b).all()
+    assert np.bincount(got[0]).max() > 6  # the case joins clusters, not only pairs
+    flat = R.reshape(len(R) * 4, -1)  # the preselected candidates are the whole rows' best
+    cand, score = _candidates(R, 32)
+    dense = np.sort(flat, axis=1)[:, :32]
+    assert (score == dense).all()
+    assert (np.take_along_axis(flat, cand, axis=1) == score).all()
+
+
+@pytest.mark.parametrize("method", ["masked", "prediction", "mgc"])
+def test_relative_costs_do_not_depend_on_the_row_blocks(method):
+    pieces = to_pieces(smooth_images(1, seed=12), (8, 8))[0]
+    whole = relative_costs(pieces, ALL, method)
+    assert whole.dtype == np.float32
+    blocks = relative_costs(pieces, ALL, method, rows=3)
+    assert np.allclose(blocks, whole, rtol=1e-6, atol=1e-3)  # inf where whole is inf

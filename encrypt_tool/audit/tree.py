@@ -10,7 +10,9 @@ cell or the cluster would no longer fit the frame. What is left is placed around
 cluster cell by cell, the cheapest (cell, piece, state) first. The answer is right up to one
 transform of the whole picture, as the dense solver's is.
 
-Memory is n * 4 * n * S costs (59 MB for 196 pieces in 96 states), not (n * S)^2.
+Memory is n * 4 * n * S float32 costs, not (n * S)^2: 59 MB for 196 pieces in 96 states,
+944 MB for 784 (8x8 blocks of a 224-px photo); the ratios are taken in place, and every other
+temporary is a few rows at a time.
 """
 
 from __future__ import annotations
@@ -27,48 +29,60 @@ from encrypt_tool.audit.states import StateSpace, _apply
 __all__ = ["place_clusters", "tree_attack"]
 
 
+def _rows(n: int, width: int) -> list[slice]:
+    """Slices of pieces whose (rows, width) float64 temporaries stay within ~32 MB."""
+    step = max(1, 2**22 // max(1, width))
+    return [slice(lo, min(n, lo + step)) for lo in range(0, n, step)]
+
+
 def _ratios(T: np.ndarray, G: StateGroup) -> np.ndarray:
-    """T (n, 4, n, S) scored as ratios to each side's second-best other piece (n, 4, n, S),
-    mutual best partners halved."""
+    """T (n, 4, n, S) scored as ratios to each side's second-best other piece, mutual best
+    partners halved, in place (T is returned, float32; its self costs become 1e12)."""
     n, _, _, S = T.shape
     per_piece = T.min(axis=3)  # (n, 4, n)
-    second = np.sort(per_piece, axis=2)[:, :, 1]  # (n, 4): best other piece but one
+    second = np.partition(per_piece, 1, axis=2)[:, :, 1]  # (n, 4): best other piece but one
     finite = second[np.isfinite(second)]
     floor = 0.1 * (np.median(finite) if finite.size else 1.0) + 1e-6
     second = np.maximum(np.where(np.isfinite(second), second, floor), floor)
-    d = np.arange(4)[None, :, None, None]
-    t = np.arange(S)[None, None, None, :]
-    back = G.turn[G.inverse[t], (d + 2) % 4]  # (1, 4, 1, S): j's side that faces i
-    other = second[np.arange(n)[None, None, :, None], back]  # (1, 4, n, S) -> broadcast
-    R = T / np.minimum(second[:, :, None, None], other)
-    best = R.reshape(n, 4, -1).argmin(axis=2)  # (n, 4): i's favourite (j, t) per side
+    d = np.arange(4)[:, None, None]
+    t = np.arange(S)[None, None, :]
+    back = G.turn[G.inverse[t], (d + 2) % 4]  # (4, 1, S): j's side that faces i
+    other = second[np.arange(n)[None, :, None], back]  # (4, n, S)
+    best = np.empty((n, 4), dtype=np.int64)  # i's favourite (j, t) per side
+    for r in _rows(n, 4 * n * S):
+        T[r] /= np.minimum(second[r, :, None, None], other[None])
+        best[r] = T[r].reshape(r.stop - r.start, 4, -1).argmin(axis=2)
     bj, bt = np.divmod(best, S)
     i = np.arange(n)[:, None]
     dj = G.turn[G.inverse[bt], (np.arange(4)[None] + 2) % 4]  # (n, 4)
     mutual = best[bj, dj] == i * S + G.inverse[bt]
-    R[i, np.arange(4)[None], bj, bt] = np.where(mutual, 0.5, 1.0) * R[i, np.arange(4)[None], bj, bt]
-    return R
+    T[i, np.arange(4)[None], bj, bt] *= np.where(mutual, 0.5, 1.0).astype(T.dtype)
+    T[np.arange(n), :, np.arange(n)] = 1e12  # never itself, but finite for the sums of _fill
+    return T
 
 
-def _fits(ys, xs, frame: tuple[int, int], turnable: bool) -> bool:
-    h, w = max(ys) - min(ys) + 1, max(xs) - min(xs) + 1
+def _candidates(R: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k cheapest (j, t) of every side (i, d) of R (n, 4, n, S): flat indices j * S + t
+    (4n, k) and their ratios (4n, k), each row cheapest first (ties by index).
+
+    The k cheapest entries of a row lie among its k pieces of lowest best state, so only
+    those pieces' states are searched, not the whole row."""
+    n, _, _, S = R.shape
+    k = min(k, n * S - 1)
+    rows = R.reshape(n * 4, n, S)
+    best = rows.min(axis=2)  # (4n, n)
+    kp = min(k, n - 1)
+    near = np.argpartition(best, kp, axis=1)[:, : kp + 1]  # (4n, kp+1) pieces
+    near.sort(axis=1)
+    flat = (near[:, :, None] * S + np.arange(S)).reshape(n * 4, -1)  # (4n, (kp+1) S)
+    vals = np.take_along_axis(rows.reshape(n * 4, -1), flat, axis=1)
+    order = np.lexsort((flat, vals), axis=1)[:, :k]  # cheapest first, ties by index
+    return np.take_along_axis(flat, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def _fits(h: int, w: int, frame: tuple[int, int], turnable: bool) -> bool:
     gy, gx = frame
     return (h <= gy and w <= gx) or (turnable and h <= gx and w <= gy)
-
-
-def _contacts(R, G: StateGroup, grid: dict, moved) -> np.ndarray:
-    """Ratios of every new contact between cluster cells ``grid`` ((y, x) -> (piece, state))
-    and ``moved`` pieces [(y, x, piece, state)]: (k,) float64."""
-    out = []
-    for cy, cx, q, b in moved:
-        for D, (dy, dx) in enumerate(DIRS):  # a placed piece p in direction D of q
-            hit = grid.get((cy + dy, cx + dx))
-            if hit is None:
-                continue
-            p, a = hit  # q lies in direction D + 2 of p
-            inv = G.inverse[a]
-            out.append(R[p, G.turn[inv, (D + 2) % 4], q, G.compose[inv, b]])
-    return np.asarray(out)
 
 
 def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_side: int = 32,
@@ -76,44 +90,69 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
     """Join pieces into clusters, cheapest candidate join first: cluster id, cell (y, x) and
     state of every piece, each (n,) int64, in its cluster's own frame. A join is refused when
     two pieces would share a cell, the cluster would not fit the frame, or the mean ratio over
-    every contact the join makes exceeds ``limit``."""
+    every contact the join makes exceeds ``limit``.
+
+    Each cluster keeps its first piece at (0, 0) and fits the frame, so its cells lie within
+    ``F = max(frame)`` of the origin: an occupancy table (n, 2F + 3, 2F + 3) of piece + 1
+    answers every cell and contact lookup of a join at once."""
     n, _, _, S = R.shape
-    k = min(per_side, n * S - 1)
-    flat = R.reshape(n * 4, -1)
-    cand = np.argpartition(flat, k, axis=1)[:, :k]  # (4n, k)
-    score = np.take_along_axis(flat, cand, axis=1)
+    cand, score = _candidates(R, per_side)  # (4n, k)
+    k = cand.shape[1]
     rows = np.repeat(np.arange(n * 4), k)
     order = np.argsort(score.reshape(-1), kind="stable")
-    ii, dd = np.divmod(rows[order], 4)
-    jj, tt = np.divmod(cand.reshape(-1)[order], S)
     ok = score.reshape(-1)[order] <= 2 * limit  # a join's own edge above that rarely passes
+    ii, dd = np.divmod(rows[order][ok], 4)
+    jj, tt = np.divmod(cand.reshape(-1)[order][ok], S)
     turnable = G.space.n_o > 1
+    F = max(frame) + 1
+    occ = np.zeros((n, 2 * F + 1, 2 * F + 1), dtype=np.int64)  # piece + 1 at (y + F, x + F)
+    occ[np.arange(n), F, F] = np.arange(1, n + 1)
     cl, y, x, st = np.arange(n), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    box = [[0, 0, 0, 0] for _ in range(n)]  # (y0, y1, x0, x1) of each cluster
     members = {c: [c] for c in range(n)}
-    grids = {c: {(0, 0): (c, 0)} for c in range(n)}
-    for i, d, j, t in zip(ii[ok], dd[ok], jj[ok], tt[ok], strict=True):
-        a, b = cl[i], cl[j]
+    cl_l, y_l, x_l, st_l = list(range(n)), [0] * n, [0] * n, [0] * n  # scalar lookups
+    turn, inverse, dirs = G.turn.tolist(), G.inverse.tolist(), DIRS.tolist()
+    Rflat = R.reshape(n, 4, n * S)
+    steps = DIRS[None, :, :]  # (1, 4, 2)
+    for i, d, j, t in zip(ii.tolist(), dd.tolist(), jj.tolist(), tt.tolist(), strict=True):
+        a, b = cl_l[i], cl_l[j]
         if a == b:
             continue
-        want = G.compose[st[i], t]  # j's state in a's frame
-        g = G.compose[want, G.inverse[st[j]]]  # turns b's frame into a's
+        dy, dx = dirs[turn[st_l[i]][d]]  # where j goes, next to i in a's frame
+        if occ[a, y_l[i] + dy + F, x_l[i] + dx + F]:
+            continue  # that side of i is taken
+        by, bx = dirs[turn[st_l[j]][turn[inverse[t]][(d + 2) % 4]]]  # where i goes, in b's
+        if occ[b, y_l[j] + by + F, x_l[j] + bx + F]:
+            continue  # that side of j is taken
+        want = G.compose[st_l[i], t]  # j's state in a's frame
+        g = G.compose[want, inverse[st_l[j]]]  # turns b's frame into a's
         mb = np.array(members[b])
-        oy, ox = G.move(g, y[mb] - y[j], x[mb] - x[j])
-        ty, tx = y[i] + DIRS[G.turn[st[i], d]][0], x[i] + DIRS[G.turn[st[i], d]][1]
-        ny, nx, ns = ty + oy, tx + ox, G.compose[g, st[mb]]
-        ga = grids[a]
-        if any((p, q) in ga for p, q in zip(ny.tolist(), nx.tolist(), strict=True)):
+        oy, ox = G.move(g, y[mb] - y_l[j], x[mb] - x_l[j])
+        ny, nx = y_l[i] + dy + oy, x_l[i] + dx + ox
+        y0, y1, x0, x1 = box[a]
+        y0, y1 = min(y0, int(ny.min())), max(y1, int(ny.max()))
+        x0, x1 = min(x0, int(nx.min())), max(x1, int(nx.max()))
+        if not _fits(y1 - y0 + 1, x1 - x0 + 1, frame, turnable):
             continue
-        ma = members[a]
-        if not _fits(np.r_[y[ma], ny], np.r_[x[ma], nx], frame, turnable):
+        grid = occ[a]
+        if grid[ny + F, nx + F].any():
             continue
-        moved = list(zip(ny.tolist(), nx.tolist(), mb.tolist(), ns.tolist(), strict=True))
-        if _contacts(R, G, ga, moved).mean() > limit:
+        ns = G.compose[g, st[mb]]
+        # every contact of a moved piece q (in direction D + 2 of a placed piece p)
+        hit = grid[ny[:, None] + F + steps[..., 0], nx[:, None] + F + steps[..., 1]] - 1
+        q, D = np.nonzero(hit >= 0)  # (contacts,)
+        p = hit[q, D]
+        inv = G.inverse[st[p]]
+        costs = Rflat[p, G.turn[inv, (D + 2) % 4], mb[q] * S + G.compose[inv, ns[q]]]
+        if costs.mean() > limit:
             continue
         y[mb], x[mb], st[mb], cl[mb] = ny, nx, ns, a
-        members[a] = ma + members.pop(b)
-        ga.update({(p, q): (r, s) for p, q, r, s in moved})
-        del grids[b]
+        grid[ny + F, nx + F] = mb + 1
+        box[a] = [y0, y1, x0, x1]
+        for q_, yq, xq, sq in zip(members[b], ny.tolist(), nx.tolist(), ns.tolist(),
+                                  strict=True):
+            cl_l[q_], y_l[q_], x_l[q_], st_l[q_] = a, yq, xq, sq
+        members[a] += members.pop(b)
         if len(members[a]) == n:
             break
     return cl, y, x, st
@@ -122,9 +161,11 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
 def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> dict:
     """Place every piece not in ``cells`` ((y, x) -> (piece, state)) next to the placed ones,
     the cheapest (cell, piece, state) by mean ratio over its placed neighbours first (minus 0.1
-    per neighbour beyond the first: cells closed on more sides go first)."""
+    per neighbour beyond the first: cells closed on more sides go first).
+
+    Each open cell keeps the summed ratios (n, S) of every candidate with the pieces already
+    placed set to inf, so that its best candidate is one argmin. R's entries must be finite."""
     n, _, _, S = R.shape
-    Rc = np.where(np.isfinite(R), R, 1e12)
     free = np.ones(n, bool)
     acc: dict = {}  # open cell -> [(n, S) summed ratios of each candidate, neighbour count]
     best: dict = {}  # open cell -> (score, piece, state)
@@ -133,27 +174,30 @@ def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> d
 
     def rescore(c) -> None:
         total, k = acc[c]
-        v = np.where(free[:, None], total / k - 0.1 * (k - 1), np.inf)
-        j, s = np.unravel_index(v.argmin(), v.shape)
-        best[c] = (v[j, s], int(j), int(s))
+        j, s = divmod(int(total.argmin()), S)
+        best[c] = (total[j, s] / k - 0.1 * (k - 1), j, s)
 
     def put(c, p: int, a: int) -> None:
         cells[c] = (p, a)
         free[p] = False
         acc.pop(c, None)
         best.pop(c, None)
+        for total, _ in acc.values():
+            total[p] = np.inf
         box[:] = [min(box[0], c[0]), max(box[1], c[0]), min(box[2], c[1]), max(box[3], c[1])]
         inv = G.inverse[a]
         for D, (dy, dx) in enumerate(DIRS):  # the open cell in direction D of the new piece
             o = (c[0] + dy, c[1] + dx)
             if o in cells:
                 continue
-            got = Rc[p, G.turn[inv, D]][:, G.compose[inv]]  # (n, S): candidate's own state
+            got = R[p, G.turn[inv, D]][:, G.compose[inv]]  # (n, S): candidate's own state
             if o in acc:
                 acc[o][0] += got
                 acc[o][1] += 1
             else:
-                acc[o] = [got.copy(), 1]
+                got = got.copy()
+                got[~free] = np.inf
+                acc[o] = [got, 1]
             rescore(o)
 
     for p, _ in cells.values():
@@ -165,9 +209,7 @@ def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> d
         for c, (v, j, s) in best.items():
             h = max(box[1], c[0]) - min(box[0], c[0]) + 1
             w = max(box[3], c[1]) - min(box[2], c[1]) + 1
-            fits = (h <= frame[0] and w <= frame[1]) or (turnable and h <= frame[1]
-                                                          and w <= frame[0])
-            if fits and (pick is None or v < pick[0]):
+            if _fits(h, w, frame, turnable) and (pick is None or v < pick[0]):
                 pick = (v, c, j, s)
         _, c, j, s = pick
         put(c, j, s)
@@ -183,7 +225,8 @@ def tree_attack(pieces: np.ndarray, grid: tuple[int, int], space: StateSpace,
     """Reassemble pieces (M, n, bh, bw, C) uint8 trying every state of every piece:
     (M, gy * bh, gx * bw, C) uint8, one image at a time. ``costs``: image index m -> T
     (n, 4, n, S) of its pieces as :func:`relative_costs` gives them (default: the hand-made
-    ``method`` across ``gap`` px)."""
+    ``method`` across ``gap`` px), a fresh array each call: it is overwritten with the
+    ratios."""
     M, n, bh, bw, C = pieces.shape
     gy, gx = grid
     G = group_of(space)
@@ -195,8 +238,7 @@ def tree_attack(pieces: np.ndarray, grid: tuple[int, int], space: StateSpace,
         def costs(m: int) -> np.ndarray:
             return relative_costs(pieces[m], space, method, gap)
     for m in range(M):
-        T = costs(m)  # (n, 4, n, S)
-        R = _ratios(T, G)
+        R = _ratios(costs(m), G)  # (n, 4, n, S), in place
         cl, y, x, st = place_clusters(R, G, grid)
         big = np.bincount(cl, minlength=n).argmax()
         cells = {(int(y[p]), int(x[p])): (p, int(st[p])) for p in np.nonzero(cl == big)[0]}

@@ -32,22 +32,29 @@ def _torch_threads(ctx: Context) -> None:
     torch.set_num_threads(int(ctx.models.get("threads", 1)))
 
 
-def _pair_costs(ctx: Context) -> list[np.ndarray]:
-    """Learned T (n, 4, n, S) of every image of the chunk (computed once per chunk)."""
-    if "_pair_costs" not in ctx.models:
-        from encrypt_tool.audit.learn.pairs import pair_costs
+def _pair_cost(ctx: Context, m: int) -> np.ndarray:
+    """Learned T (n, 4, n, S) float32 of image m of the chunk, fresh: the cluster solver
+    overwrites it, and one image's costs at a time is what keeps photo sizes in memory."""
+    from encrypt_tool.audit.learn.pairs import pair_costs
 
-        net = ctx.models["learned-pairs"]
-        ctx.models["_pair_costs"] = [pair_costs(net, p, ctx.space) for p in ctx.pieces]
-    return ctx.models["_pair_costs"]
+    return pair_costs(ctx.models["learned-pairs"], ctx.pieces[m], ctx.space)
 
 
-def _states(ctx: Context) -> list[np.ndarray]:
-    """``-log P(t | i, j)`` (n, n, S) of every image of the chunk."""
+def _state_prior(ctx: Context, m: int) -> np.ndarray:
+    """``-log P(t | i, j)`` (n, n, S) float32 of image m of the chunk."""
     from encrypt_tool.audit.learn.states import relative_prior, state_probs
 
     net = ctx.models["learned-states"]
-    return [relative_prior(state_probs(net, p, ctx.space), ctx.space) for p in ctx.pieces]
+    return relative_prior(state_probs(net, ctx.pieces[m], ctx.space), ctx.space)
+
+
+def _plus(T: np.ndarray, prior: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """T (n, 4, n, S) + weight * prior (n, n, S) in every direction, in place."""
+    if weight != 1.0:
+        prior *= np.float32(weight)
+    for d in range(4):
+        T[:, d] += prior
+    return T
 
 
 def _suffix(ctx: Context) -> str:
@@ -56,11 +63,12 @@ def _suffix(ctx: Context) -> str:
 
 def _pairs(ctx: Context) -> dict[str, Answer]:
     _torch_threads(ctx)
-    T = _pair_costs(ctx)
     out = {f"learned pairs, clusters{_suffix(ctx)}": Answer(images=tree_attack(
-        ctx.pieces, ctx.grid, ctx.space, costs=lambda m: T[m]))}
+        ctx.pieces, ctx.grid, ctx.space, costs=lambda m: _pair_cost(ctx, m)))}
     if ctx.space.size == 1:  # the pieces as stored: the fixed-frame solver too
-        D = solver_costs(np.stack([np.stack([t[:, 0, :, 0], t[:, 1, :, 0]], -1) for t in T]))
+        T = [_pair_cost(ctx, m) for m in range(len(ctx.pieces))]  # (n, 4, n, 1) each: small
+        D = solver_costs(np.stack([np.stack([t[:, 0, :, 0], t[:, 1, :, 0]], -1)
+                                   for t in T]).astype(np.float64))
         out["learned pairs, edges only"] = Answer(orders=solve(D, ctx.grid, beam=ctx.beam))
         if ctx.has_side:
             Dp, prior = with_side(ctx.with_side, D)
@@ -78,18 +86,19 @@ def _typical(T: np.ndarray) -> float:
 
 def _with_prior(ctx: Context) -> dict[str, Answer]:
     _torch_threads(ctx)
-    prior = _states(ctx)  # per image (n, n, S)
 
     def masked(m: int) -> np.ndarray:
         T = relative_costs(ctx.pieces[m], ctx.space, "masked", ctx.gap)
-        return T + PRIOR_WEIGHT * _typical(T) * prior[m][:, None]
+        return _plus(T, _state_prior(ctx, m), PRIOR_WEIGHT * _typical(T))
 
     out = {f"learned state prior, clusters{_suffix(ctx)}, {COST_NAMES['masked']}":
            Answer(images=tree_attack(ctx.pieces, ctx.grid, ctx.space, costs=masked))}
     if not isinstance(ctx.models.get("learned-pairs"), str | type(None)):
-        T = _pair_costs(ctx)  # already in nats: the prior adds as it is
+        def pairs(m: int) -> np.ndarray:  # already in nats: the prior adds as it is
+            return _plus(_pair_cost(ctx, m), _state_prior(ctx, m))
+
         out[f"learned pairs + state prior, clusters{_suffix(ctx)}"] = Answer(images=tree_attack(
-            ctx.pieces, ctx.grid, ctx.space, costs=lambda m: T[m] + prior[m][:, None]))
+            ctx.pieces, ctx.grid, ctx.space, costs=pairs))
     return out
 
 

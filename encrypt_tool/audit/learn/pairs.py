@@ -184,9 +184,9 @@ def _loss(model: PairNet, a, c, target, img, per) -> torch.Tensor:
 
 @torch.no_grad()
 def pair_costs(model: PairNet, pieces: np.ndarray, space: StateSpace) -> np.ndarray:
-    """Costs T (n, 4, n, S) of piece j in state t in direction d of piece i, as stored, for
-    pieces (n, k, k, C) uint8 of one image (as :func:`~encrypt_tool.audit.relcost.
-    relative_costs` gives them); a piece never neighbours itself (inf)."""
+    """Costs T (n, 4, n, S) float32 of piece j in state t in direction d of piece i, as
+    stored, for pieces (n, k, k, C) uint8 of one image (as :func:`~encrypt_tool.audit.
+    relcost.relative_costs` gives them); a piece never neighbours itself (inf)."""
     n, k = pieces.shape[:2]
     w = model.w
     a = model.embed_right(torch.from_numpy(np.ascontiguousarray(
@@ -196,12 +196,14 @@ def pair_costs(model: PairNet, pieces: np.ndarray, space: StateSpace) -> np.ndar
         strips.reshape(-1, k, w, strips.shape[-1])))).reshape(n, strips.shape[1], -1)
     rel = torch.from_numpy(relation_index(space))  # (4, S)
     S = space.size
-    out = np.empty((n, 4, n, S))
+    out = np.empty((n, 4, n, S), dtype=np.float32)
     for d in range(4):
         L = (a[:, d] @ b[:, rel[d]].reshape(n * S, -1).T).reshape(n, n, S)
         L[torch.arange(n), torch.arange(n)] = float("-inf")
-        row = -torch.log_softmax(L.reshape(n, -1), dim=1).reshape(n, n, S)
-        col = -torch.log_softmax(L, dim=0)  # i as the partner of (j, t)
-        out[:, d] = (0.5 * (row + col)).double().numpy()
+        row = torch.logsumexp(L.reshape(n, -1), dim=1)  # (n,)
+        col = torch.logsumexp(L, dim=0)  # (n, S): i as the partner of (j, t)
+        # 0.5 * (-log softmax over a row - log softmax over a column), in place
+        L.neg_().add_(0.5 * row[:, None, None]).add_(0.5 * col[None])
+        out[:, d] = L.numpy()
     out[np.arange(n), :, np.arange(n)] = np.inf
     return out

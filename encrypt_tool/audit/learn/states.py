@@ -105,12 +105,12 @@ def state_probs(model: StateNet, pieces: np.ndarray, space: StateSpace) -> np.nd
 
 
 def relative_prior(P: np.ndarray, space: StateSpace, floor: float = 1e-4) -> np.ndarray:
-    """``-log P(t | i, j)`` (n, n, S): the cost of piece j in relative state t beside piece i,
-    from the absolute-state probabilities P (n, S) of every piece."""
+    """``-log P(t | i, j)`` (n, n, S) float32: the cost of piece j in relative state t beside
+    piece i, from the absolute-state probabilities P (n, S) of every piece."""
     G = group_of(space)
     n, S = P.shape
-    out = np.empty((n, n, S))
+    out = np.empty((n, n, S), dtype=np.float32)
     for t in range(S):
         perm = G.compose[G.inverse[t]]  # a -> the state of j that t brings to a: t^-1 a
-        out[:, :, t] = P @ P[:, perm].T  # sum over a of P_i(a) P_j(t^-1 a)
-    return -np.log(np.maximum(out, floor))
+        out[:, :, t] = -np.log(np.maximum(P @ P[:, perm].T, floor))  # sum_a P_i(a) P_j(t^-1 a)
+    return out
