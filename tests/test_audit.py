@@ -70,6 +70,28 @@ def test_solver_finds_the_arrangement_of_a_cost_matrix():
     assert (solve(cost, (gy, gx), beam=8)[0] == order).all()
 
 
+def test_best_shift_finds_the_arrangement_among_the_shifts_of_another():
+    # a cost that is 0 for the true neighbours only; the other answer is the truth rolled by
+    # one row and two columns (a margin moved across the frame), the first answer random
+    from encrypt_tool.audit.solver import arrangement_cost, best_shift
+
+    gy, gx = 4, 5
+    n = gy * gx
+    rng = np.random.default_rng(3)
+    order = rng.permutation(n)
+    g = order.reshape(gy, gx)
+    cost = np.ones((1, n, n, 2))
+    cost[0, g[:, :-1], g[:, 1:], 0] = 0
+    cost[0, g[:-1], g[1:], 1] = 0
+    rolled = np.roll(g, (1, 2), axis=(0, 1)).reshape(1, n)
+    answers = np.stack([rng.permutation(n)[None], rolled], axis=1)  # (1, 2, P)
+    got = best_shift(cost, (gy, gx), answers)
+    assert (got[0] == order).all()
+    assert arrangement_cost(cost, got[:, None], (gy, gx))[0, 0] == 0
+    keep = best_shift(cost, (gy, gx), np.stack([order[None], rolled], axis=1))
+    assert (keep[0] == order).all()  # the first answer stays when nothing beats it
+
+
 def test_solver_rejects_bad_input():
     with pytest.raises(ValueError, match="does not fit"):
         solve(np.zeros((1, 16, 16, 2)), (3, 3))

@@ -15,7 +15,7 @@ from encrypt_tool.audit import compat
 from encrypt_tool.audit.borders import border_prior
 from encrypt_tool.audit.crosscopy import adjacency_votes
 from encrypt_tool.audit.pieces import assemble, to_pieces
-from encrypt_tool.audit.solver import arrangement_cost, solve
+from encrypt_tool.audit.solver import arrangement_cost, best_shift, solve
 from encrypt_tool.scramble import block_grid
 
 __all__ = [
@@ -122,13 +122,18 @@ def run_attacks(
 ) -> dict[str, np.ndarray]:
     """One attack per compatibility of ``bases``, with pz's side information (if any).
 
+    Each compatibility solves alone, then judges every cyclic shift of every compatibility's
+    answer and keeps the cheapest (:func:`~encrypt_tool.audit.solver.best_shift`).
     Returns attack name -> arrangement (M, P) int64 (``order[m, p]``: piece at position p).
     """
     use_side = pz.prior is not None
+    problems = {m: _problem(pz, base, use_side) for m, base in bases.items()}
+    found = {m: solve(D, pz.grid, prior=prior, beam=beam) for m, (D, prior) in problems.items()}
     out = {}
-    for method, base in bases.items():
-        D, prior = _problem(pz, base, use_side)
-        out[f"{pz.side_label}, {COST_NAMES[method]}"] = solve(D, pz.grid, prior=prior, beam=beam)
+    for method, (D, prior) in problems.items():
+        others = [found[method]] + [o for m, o in found.items() if m != method]
+        out[f"{pz.side_label}, {COST_NAMES[method]}"] = best_shift(
+            D, pz.grid, np.stack(others, axis=1), prior)
     return out
 
 

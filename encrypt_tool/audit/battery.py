@@ -94,9 +94,10 @@ def _chunk(e: np.ndarray, block, side: SideInfo, beam: int, costs, defences: dic
 
 def chunk_size(M: int, n: int, jobs: int, chunk: int | None = None) -> int:
     """Images per chunk: ``chunk``, or at most 4096 pieces' worth (256 CIFAR images of 16
-    blocks, 20 photos of 196); with ``jobs`` > 1, evened out so that every round keeps every
+    blocks, 20 photos of 196) and 2^21 piece pairs (the edge costs shared by the attacks:
+    3 photos of 784 blocks); with ``jobs`` > 1, evened out so that every round keeps every
     worker busy."""
-    step = chunk if chunk is not None else max(1, 2**12 // n)
+    step = chunk if chunk is not None else max(1, min(2**12 // n, 2**21 // (n * n)))
     if step < 1:
         raise ValueError(f"chunk {step} is not valid; it must be >= 1")
     if chunk is None and jobs > 1:  # equal rounds: no last round with one worker idle

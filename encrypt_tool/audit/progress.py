@@ -13,12 +13,13 @@ import threading
 import time
 from typing import TextIO
 
-__all__ = ["HEARTBEAT", "AuditProgress"]
+__all__ = ["HEARTBEAT", "AuditProgress", "clock"]
 
 HEARTBEAT = 30.0  # seconds: the longest silence on a long run
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """Seconds in words: '42 s', '3 min 05 s'."""
     s = int(round(seconds))
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
@@ -33,6 +34,7 @@ class AuditProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.t0 = self.last = time.perf_counter()
         self.started = None  # when the first image was taken on (after training)
+        self.activity = ""  # the last news before the attacks (a model's training step)
         self.bar = None
         self.enabled = enabled and total > 0
         self._stop = threading.Event()
@@ -50,10 +52,10 @@ class AuditProgress:
     def eta(self) -> str:
         """The state in words: images done, time taken, time left (once an image is done)."""
         now = time.perf_counter()
-        line = f"{self.done}/{self.total} images attacked ({_clock(now - self.t0)})"
+        line = f"{self.done}/{self.total} images attacked ({clock(now - self.t0)})"
         if self.done and self.started is not None and self.done < self.total:
             rate = (now - self.started) / self.done
-            line += f", about {_clock(rate * (self.total - self.done))} left"
+            line += f", about {clock(rate * (self.total - self.done))} left"
         return line
 
     def _say(self, line: str) -> None:
@@ -67,7 +69,8 @@ class AuditProgress:
     def _heartbeat(self, period: float) -> None:
         while not self._stop.wait(min(1.0, period)):
             if time.perf_counter() - self.last >= period:
-                self._say(f"audit: {self.eta()}")
+                doing = f"; {self.activity}" if self.activity and self.started is None else ""
+                self._say(f"audit: {self.eta()}{doing}")
 
     def start(self) -> None:
         """The attacks begin (the estimate counts from here, not from the training)."""
@@ -75,6 +78,7 @@ class AuditProgress:
 
     def note(self, line: str) -> None:
         """A line of news that is not an image done (a learned model's training)."""
+        self.activity = line
         if self.enabled:
             self._say(line)
 

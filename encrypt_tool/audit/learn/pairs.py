@@ -35,6 +35,7 @@ from encrypt_tool.audit.states import StateSpace, _apply
 __all__ = ["PairNet", "pair_costs", "train_pairs"]
 
 SCALE = 64.0  # pixels are fed as (x - 127.5) / SCALE
+PIECES = 1600  # pieces of the images of one training step, at most
 
 
 class _Strip(nn.Module):
@@ -144,7 +145,9 @@ def train_pairs(x: np.ndarray, k: int, space: StateSpace, gap: int = 0, steps: i
                 ) -> tuple[PairNet, dict]:
     """Train a :class:`PairNet` on plain kept images x (M, H, W, C) uint8 in k x k blocks.
 
-    Each step takes ``batch`` images and, per image, every piece in ``states`` random states
+    Each step takes ``batch`` images (fewer when they hold more than ``PIECES`` pieces
+    together: 8 photos of 196 blocks, 2 of 784, so that a step's logits stay ~20 M whatever
+    the size) and, per image, every piece in ``states`` random states
     as candidates. Returns the model and its figures: held-out top-1 rate of the true right
     neighbour among the candidates of its image, steps, seconds.
     """
@@ -156,6 +159,7 @@ def train_pairs(x: np.ndarray, k: int, space: StateSpace, gap: int = 0, steps: i
     order = rng.permutation(len(x))
     held = order[: max(1, len(x) // 10)]
     train = order[len(held):] if len(x) > 1 else order
+    batch = max(1, min(batch, PIECES // ((x.shape[1] // k) * (x.shape[2] // k))))
     model = PairNet(k, x.shape[3], gap)
 
     def loss_at(step: int) -> torch.Tensor:
