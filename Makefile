@@ -9,7 +9,7 @@ CIFAR_DIR ?= $(if $(wildcard $(SHARED_CIFAR)/README.md),$(SHARED_CIFAR),$(HOME)/
 DATA   ?= data
 RUNS   ?= runs
 
-.PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos bench-tree-photos reproduce reproduce-short reproduce-smoke audit clean \
+.PHONY: install test test-fast lint demo encrypt train bench bench-audit-photos bench-audit-presets bench-tree-photos reproduce reproduce-short reproduce-smoke audit clean \
 	frontier frontier-search gpu-check recognition public-solver
 
 install:
@@ -72,6 +72,11 @@ audit:
 # attacks, 2 worker processes (docs/AUDIT.md)
 bench-audit-photos:
 	$(BIN)/python bench/bench_audit_photos.py --images 100 --jobs 2
+
+# the private preset's audit against the paper preset with 16x16 blocks at 224 px: seconds per
+# photo and peak memory of each process, and their ratio (docs/AUDIT.md)
+bench-audit-presets:
+	PYTHONPATH=. $(BIN)/python bench/bench_audit_presets.py --photos 24 --audit 2
 
 # the cluster solver on defended photos, beside the union of the other attacks
 bench-tree-photos:
