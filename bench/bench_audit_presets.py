@@ -4,11 +4,12 @@ paper preset with 16x16 blocks, one process each, every attack (the learned ones
     python bench/bench_audit_presets.py                    # 40 photos encrypted, 4 audited
     python bench/bench_audit_presets.py --audit 9 --photos 60
 
-The public-domain photos (bench/photos.py, scikit-image; written to a temporary folder, nothing
-into the repository) at 224 px go through ``bs-encrypt dataset --preset private`` and
-``--preset paper --block-size 16`` (a throwaway key). For each preset, a first
-``bs-encrypt audit --split train --indices 0-(K-1)`` trains the learned attacks on the photos
-that are not audited and caches them in its report folder; its training time is printed apart.
+The public-domain photos (``experiments.photos``, scikit-image; written to a temporary
+folder, nothing into the repository) at 224 px go through
+``bs-encrypt dataset --preset private`` and ``--preset paper --block-size 16`` (a throwaway
+key). For each preset, a first ``bs-encrypt audit --split train --indices 0-(K-1)`` trains
+the learned attacks on the photos that are not audited and caches them in its report folder;
+its training time is printed apart.
 A second audit of the same photos reuses the cached models: its wall time per photo, CPU time
 and peak resident memory (the process's own, from wait4) are the figures, with the ratio of
 the two presets and each attack's seconds from audit.json.
@@ -25,8 +26,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 PRESETS = {"paper --block-size 16": ["--preset", "paper", "--block-size", "16"],
            "private": ["--preset", "private"]}
@@ -46,8 +45,9 @@ def run(cmd: list[str]) -> tuple[float, float, float]:
 
 
 def write_photos(n: int, root: Path) -> None:
-    from photos import photos
     from PIL import Image
+
+    from experiments.photos import photos
 
     x, _ = photos(n)
     for i, img in enumerate(x):
