@@ -9,10 +9,14 @@ cluster whose workers are reached over plain TCP on another machine. See docs/SC
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
+import signal
 import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,6 +87,22 @@ def _check_workers(addresses: list[str], scheduler: str) -> None:
                          f"network in clear; give its workers TLS (distributed.comm.tls.*)")
 
 
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (an ignored signal stays ignored in a spawned
+    child). Ctrl-C at a terminal reaches the whole process group; this process handles it and
+    stops the cluster, so the workers neither print tracebacks nor stop on their own. Ctrl-C
+    while the cluster starts (about a second) is ignored too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.0):
     """(client, cluster or None): a LocalCluster of ``workers`` processes on 127.0.0.1 without a
     dashboard, or a client of the existing ``scheduler`` (OSError when it does not answer
@@ -97,13 +117,14 @@ def open_client(workers: int | None, scheduler: str | None, timeout: float = 10.
     if scheduler is None:
         if workers is None or workers < 1:
             raise ValueError(f"--workers {workers} is not valid; it must be at least 1")
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               silence_logs=DASK_LOG_LEVEL,
-                               # the scheduler's HTTP routes (health, metrics) still start
-                               # without a dashboard: on a free loopback port, not on 8787 of
-                               # every interface (with a warning where 8787 is taken)
-                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=DASK_LOG_LEVEL,
+                                   # the scheduler's HTTP routes (health, metrics) still start
+                                   # without a dashboard: on a free loopback port, not on 8787
+                                   # of every interface (with a warning where 8787 is taken)
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         return Client(cluster, set_as_default=False), cluster
     check_scheduler(scheduler)
     kwargs = {}

@@ -279,3 +279,24 @@ def test_ctrl_c_with_workers_prints_one_line_and_leaves_nothing(tmp_path, key_fi
     assert proc.returncode == 130, stderr
     assert stderr.strip().splitlines() == ["interrupted; nothing was written"], stderr
     assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_local_cluster_workers_ignore_ctrl_c():
+    """Ctrl-C reaches the whole process group: the workers ignore it, the command stops them."""
+    from encrypt_tool.cluster import close_client, open_client, worker_pids
+
+    before = signal.getsignal(signal.SIGINT)
+    client, cluster = open_client(2, None)
+    try:
+        pids = list(worker_pids(client).values())
+        assert len(pids) == 2
+        for pid in pids:
+            status = Path(f"/proc/{pid}/status").read_text() if Path("/proc").is_dir() else ""
+            if not status:
+                pytest.skip("no /proc to read a process's ignored signals")
+            ignored = int(next(ln for ln in status.splitlines()
+                               if ln.startswith("SigIgn:")).split()[1], 16)
+            assert ignored & (1 << (signal.SIGINT - 1)), f"worker {pid} does not ignore SIGINT"
+    finally:
+        close_client(client, cluster)
+    assert signal.getsignal(signal.SIGINT) is before  # this process handles Ctrl-C again
