@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cycles import assert_no_cycle
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDERS = ("bench", "experiments", "tests", "encrypt_tool", "trainer", "bsformat", "keys")
@@ -74,17 +75,5 @@ def test_experiments_imports_make_no_circle():
             if p.name not in ("__init__.py", "__main__.py")}
     graph = {m: {i for mod, name in _project_imports(p) for i in (mod, f"{mod}.{name}")
                  if i in mods and i != m} for m, p in mods.items()}
-    state: dict[str, int] = {}
-
-    def visit(m: str, path: list[str]) -> None:
-        state[m] = 1
-        for n in sorted(graph[m]):
-            assert state.get(n) != 1, " -> ".join(path + [m, n])
-            if n not in state:
-                visit(n, path + [m])
-        state[m] = 2
-
-    for m in sorted(graph):
-        if m not in state:
-            visit(m, [])
+    assert_no_cycle(graph)
     assert "experiments.frontier.run" in graph and "experiments.recognition.attack" in graph

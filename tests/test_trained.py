@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cycles import assert_no_cycle
 from test_trainer_files import write_file
 
 from experiments.evaluate import evaluate_checkpoint
@@ -42,19 +43,7 @@ def test_no_import_circle(package):
             if p.stem != "__init__"}
     graph = {m: {i for i in _imports(p, package) if i in mods and i != m}
              for m, p in mods.items()}
-    state: dict[str, int] = {}
-
-    def visit(m: str, path: list[str]) -> None:
-        state[m] = 1
-        for n in sorted(graph[m]):
-            assert state.get(n) != 1, " -> ".join(path + [m, n])
-            if n not in state:
-                visit(n, path + [m])
-        state[m] = 2
-
-    for m in sorted(graph):
-        if m not in state:
-            visit(m, [])
+    assert_no_cycle(graph)
 
 
 def _checkpoint(tmp_path: Path, invariances: tuple[str, ...]) -> tuple[Path, Path]:
