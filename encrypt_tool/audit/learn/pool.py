@@ -4,7 +4,7 @@ cut down to the kept blocks as the file stores them (NumPy only).
 The default is the owner's own images that are not audited (decrypted with the key the audit
 holds anyway: the standard worst case, an attacker with images of the same kind); or a public
 image folder the user names, resized as the file's images were and given the file's
-augmentation. ``fits`` says how many images are enough.
+augmentation.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from encrypt_tool.audit.pieces import assemble, to_pieces
 
-__all__ = ["MIN_PAIRS", "enough", "folder_images", "kept", "owner_images"]
+__all__ = ["MIN_PAIRS", "folder_images", "kept", "owner_images"]
 
 MIN_PAIRS = 1000  # true left-right neighbour pairs the smallest training set holds
 MAX_PAIRS = 120_000  # more adds training time, not much skill
@@ -23,11 +23,6 @@ MAX_PAIRS = 120_000  # more adds training time, not much skill
 
 def _pairs_per_image(grid: tuple[int, int]) -> int:
     return grid[0] * (grid[1] - 1)
-
-
-def enough(count: int, grid: tuple[int, int]) -> int:
-    """Images needed for ``MIN_PAIRS`` (``count`` is ignored; for messages: the minimum)."""
-    return -(-MIN_PAIRS // max(1, _pairs_per_image(grid)))
 
 
 def kept(plain: np.ndarray, defences: dict, source_block: tuple[int, int]) -> np.ndarray:
