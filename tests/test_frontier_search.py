@@ -103,6 +103,14 @@ def test_stages_c_and_d_take_the_most_accurate_that_met_the_goal(tmp_path):
         "4x4-d1-rot-n4-gm", "plain-n4-gm"]
     with pytest.raises(ValueError, match="run the stage before"):
         pick_best(run, [], BUDGETS["reference"], 1)
+    # a model variant's rows do not choose; seeds of the base model are averaged
+    store.append(tmp_path / "accuracy-cifar.jsonl", {"setting": "4x4-d1-none-n4-gm",
+                                                     "budget": "quick", "acc_tta": 0.9,
+                                                     "variant": "ema"})
+    store.append(tmp_path / "accuracy-cifar.jsonl", {"setting": "4x4-d1-rot-n4-gm",
+                                                     "budget": "quick", "acc_tta": 0.2,
+                                                     "seed": 1})
+    assert [s.name for s in pick_best(run, [], quick, 1)] == ["4x4-d1-none-n4-gm"]
 
 
 def test_stages_a_and_b_end_to_end_and_resume(tmp_path):
@@ -138,6 +146,14 @@ def test_stages_a_and_b_end_to_end_and_resume(tmp_path):
     assert "on the front" in (out / "search.md").read_text()
     r = search(*b, out=out)
     assert r.returncode == 0 and len(store.read(out / "accuracy-synthetic.jsonl")) == 1
+    # a second seed adds one training in its own folder; a variant that does not apply to the
+    # setting (orbit pooling on blocks that are not rotated) trains nothing
+    r = search(*b, "--seeds", "0,1", "--variant", "base", "--variant", "orbit", out=out)
+    assert r.returncode == 0, r.stderr
+    assert "variant orbit does not apply" in r.stderr
+    acc = store.read(out / "accuracy-synthetic.jsonl")
+    assert [(x["seed"], x["variant"]) for x in acc] == [(0, "base"), (1, "base")]
+    assert acc[1]["run"].endswith("-s1") and "--seed 1" in acc[1]["commands"][1]
     assert json.loads((out / "leakage-synthetic.jsonl").read_text().splitlines()[0])
 
 
@@ -151,6 +167,8 @@ def test_stages_a_and_b_end_to_end_and_resume(tmp_path):
     (["--stage", "b", "--data", "photos"], "has no classes"),
     (["--stage", "a", "--data", "cifar", "--data-dir", "/nonexistent"], "holds no"),
     (["--stage", "e"], "--stage"),
+    (["--stage", "b", "--seeds", "0,x"], "--seeds '0,x' is not valid"),
+    (["--stage", "b", "--variant", "wide"], "--variant 'wide' is not known"),
 ])
 def test_bad_input_is_refused_in_one_line(tmp_path, args, words):
     out = tmp_path / "search"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from bsformat.clitools import Command
+from bsformat.clitools import SEED_MAX, Command
+from experiments.frontier_search.accuracy import check_variant
 from experiments.frontier_search.goal import BUDGETS, GOALS, STAGE_BUDGET, budget
 from experiments.frontier_search.grid import named
 
@@ -30,6 +31,18 @@ def _machine() -> str:
 
 def _command() -> str:
     return "python -m experiments.frontier_search " + " ".join(map(shlex.quote, sys.argv[1:]))
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    """``--seeds 0,1`` -> (0, 1); ValueError naming the value and what is allowed."""
+    try:
+        out = tuple(dict.fromkeys(int(t) for t in text.split(",")))
+    except ValueError:
+        out = ()
+    if not out or any(not 0 <= v <= SEED_MAX for v in out):
+        raise ValueError(f"--seeds {text!r} is not valid; give whole numbers 0..{SEED_MAX}, "
+                         f"comma-separated, e.g. 0,1")
+    return out
 
 
 def _note(text: str) -> None:
@@ -64,8 +77,15 @@ def _note(text: str) -> None:
               help="Stages c and d: the budget whose results choose [c: quick, d: reference].")
 @click.option("--best", type=int, default=3, show_default=True, help="Stage c: how many.")
 @click.option("--threads", type=int, default=None, help="bs-train --threads.")
+@click.option("--seeds", default="0", show_default=True,
+              help="Stages b-d: bs-train --seed of each training, comma-separated (two seeds "
+                   "for a comparison that decides something).")
+@click.option("--variant", "variants", multiple=True,
+              help="Stages b-d: model variants trained beside each other on the same command "
+                   "(repeatable): base, orbit (pool over the 8 orientations), ema (weight "
+                   "average) [base].")
 def main(stage, out, kind, data_dir, settings, samples, pool, attacks, max_settings,
-         budget_name, from_budget, best, threads) -> None:
+         budget_name, from_budget, best, threads, seeds, variants) -> None:
     """The frontier search over encryption settings, in stages; every stage is resumable (rows
     already in its results file are skipped)."""
     from experiments.frontier_search import stages
@@ -85,6 +105,8 @@ def main(stage, out, kind, data_dir, settings, samples, pool, attacks, max_setti
                          f"classes; run it on --data cifar (photos: stage a)")
     b = budget(budget_name or STAGE_BUDGET.get(stage, "quick"))
     prior = budget(from_budget or {"c": "quick", "d": "reference"}.get(stage, "quick"))
+    seed_list = _seeds(seeds)
+    variants = tuple(check_variant(v) for v in variants) or ("base",)
     chosen = stages.check_settings(size, list(settings))
     if stage == "a":
         named(size, chosen)  # the grid only
@@ -95,12 +117,13 @@ def main(stage, out, kind, data_dir, settings, samples, pool, attacks, max_setti
     if stage == "a":
         stages.stage_a(ctx, chosen, max_settings)
     elif stage == "b":
-        stages.stage_train(ctx, stages.pick_b(ctx, chosen), b, threads)
+        stages.stage_train(ctx, stages.pick_b(ctx, chosen), b, threads, seed_list, variants)
     elif stage == "c":
-        stages.stage_train(ctx, stages.pick_best(ctx, chosen, prior, best), b, threads)
+        stages.stage_train(ctx, stages.pick_best(ctx, chosen, prior, best), b, threads,
+                           seed_list, variants)
     elif stage == "d":
         stages.stage_train(ctx, stages.pick_best(ctx, chosen, prior, 1, references=True), b,
-                           threads)
+                           threads, seed_list, variants)
     click.echo(stages.report(ctx).read_text())
 
 

@@ -65,13 +65,15 @@ def pareto_table(leak: list[dict], acc: list[dict]) -> tuple[str, list[dict]]:
     """Stages b-d: accuracy beside leakage, the front marked; returns the table and rows."""
     rows = [r for r in _joined(leak, acc) if r["neighbour"] is not None]
     front = pareto([(r["neighbour"], r["acc_tta"]) for r in rows])
-    lines = ["| setting | budget | model | exact | neighbours | recognisable | meets goal | "
-             "with TTA | on the front | train s | load | commands |",
-             "| --- | --- | --- | ---: | ---: | ---: | :---: | ---: | :---: | ---: | ---: | --- |"]
+    lines = ["| setting | budget | model | variant | seed | exact | neighbours | recognisable | "
+             "meets goal | with TTA | on the front | train s | load | commands |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | :---: | ---: | :---: | ---: | "
+             "---: | --- |"]
     for r, f in sorted(zip(rows, front, strict=True), key=lambda p: -p[0]["acc_tta"]):
         r["front"] = f
         cmds = "<br>".join(f"`{c}`" for c in r["commands"])
-        lines.append(f"| {r['setting']} | {r['budget']} | {r['model']} | {_pct(r['perfect'])} "
+        lines.append(f"| {r['setting']} | {r['budget']} | {r['model']} | "
+                     f"{r.get('variant', 'base')} | {r.get('seed', 0)} | {_pct(r['perfect'])} "
                      f"| {_pct(r['neighbour'])} | {_pct(r['recognisable'])} | "
                      f"{'yes' if r['meets'] else 'no'} | {_pct(r['acc_tta'])} | "
                      f"{'yes' if f else ''} | {r['train_s']:.0f} | {r['load'][0]:.1f} | {cmds} |")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from encrypt_tool.setting import Setting
 from experiments.frontier_search import store
-from experiments.frontier_search.accuracy import REFERENCES, models_for, train_setting
+from experiments.frontier_search.accuracy import REFERENCES, applies, models_for, train_setting
 from experiments.frontier_search.data import open_data
 from experiments.frontier_search.goal import Budget, Goal
 from experiments.frontier_search.grid import grid, named, order
@@ -143,14 +143,15 @@ def pick_b(run: Run, names: list[str]) -> list[Setting]:
 def pick_best(run: Run, names: list[str], prior: Budget, k: int,
               references: bool = False) -> list[Setting]:
     """Stages (c)/(d): those named, or the ``k`` most accurate settings at budget ``prior``
-    that meet the goal (mean over repeated rows), with the plain references for (d)."""
+    that meet the goal (the base model, mean over seeds), with the plain references for (d)."""
     known = _known(run.size)
     if names:
         return [known[n] for n in names]
     leak = {r["setting"]: r for r in store.read(run.leakage)}
     acc: dict[str, list[float]] = {}
     for r in store.read(run.accuracy):
-        if r["budget"] == prior.name and run.goal.met(leak.get(r["setting"], {})):
+        if (r["budget"] == prior.name and r.get("variant", "base") == "base"
+                and run.goal.met(leak.get(r["setting"], {}))):
             acc.setdefault(r["setting"], []).append(r["acc_tta"])
     if not acc:
         raise ValueError(f"this stage chooses from settings that meet the goal, trained at "
@@ -161,27 +162,40 @@ def pick_best(run: Run, names: list[str], prior: Budget, k: int,
     return [known[n] for n in best] + (list(REFERENCES[:1]) if references else [])
 
 
-def stage_train(run: Run, settings: list[Setting], b: Budget, threads: int | None) -> int:
-    """Train each setting at budget ``b`` unless its rows are there. Returns rows added."""
-    have = {(r["setting"], r["model"]) for r in store.read(run.accuracy)
-            if r["budget"] == b.name}
+def stage_train(run: Run, settings: list[Setting], b: Budget, threads: int | None,
+                seeds: tuple[int, ...] = (0,), variants: tuple[str, ...] = ("base",)) -> int:
+    """Train each setting at budget ``b``, once per seed and model variant, unless its rows
+    are there. Returns rows added."""
+    have = {_row_key(r) for r in store.read(run.accuracy) if r["budget"] == b.name}
     data = open_data(run.kind, run.out / "work", run.data_dir, 0, max(b.n_train, b.n_test))
     run.out.mkdir(parents=True, exist_ok=True)
     _, key_file = _key(run.out)
     added = 0
     for s in settings:
-        if all((s.name, m) in have for m in models_for(s)):
-            continue
-        for row in train_setting(s, data, b, key_file, run.out, threads):
-            if (row["setting"], row["model"]) in have:
-                continue
-            row.update(machine=run.machine, command=run.command)
-            store.append(run.accuracy, row)
-            added += 1
-            run.note(f"{s.name} {row['model']} ({b.name}): {row['acc_tta']:.1%} with TTA, "
-                     f"{row['train_s']:.0f} s, load {row['load'][0]:.1f}")
-        report(run)
+        for variant in variants:
+            models = [m for m in models_for(s) if applies(variant, s, m)]
+            if not models:
+                run.note(f"{s.name}: variant {variant} does not apply (skipped)")
+            for seed in seeds:
+                if not models or all((s.name, m, seed, variant) in have for m in models):
+                    continue
+                for row in train_setting(s, data, b, key_file, run.out, threads, seed, variant):
+                    if _row_key(row) in have:
+                        continue
+                    row.update(machine=run.machine, command=run.command)
+                    store.append(run.accuracy, row)
+                    added += 1
+                    run.note(f"{s.name} {row['model']} {variant} seed {seed} ({b.name}): "
+                             f"{row['acc_tta']:.1%} with TTA, {row['train_s']:.0f} s, "
+                             f"load {row['load'][0]:.1f}")
+                report(run)
     return added
+
+
+def _row_key(r: dict) -> tuple[str, str, int, str]:
+    """(setting, model, seed, variant) of an accuracy row; rows before seeds and variants were
+    recorded are seed 0 of the base variant."""
+    return r["setting"], r["model"], int(r.get("seed", 0)), r.get("variant", "base")
 
 
 def report(run: Run) -> Path:
