@@ -365,9 +365,14 @@ def _check_grid_samples(info, file: str, split: str | None, samples: int) -> int
 @click.option("--retrain-attacks", is_flag=True,
               help="Train the learned attacks again instead of using the models cached in "
                    "--out/models.")
+@click.option("--attack-steps", type=int, default=None,
+              help="Training steps of the learned attacks (more: a stronger attacker, longer "
+                   "training; a cached model trained for other steps is trained again) "
+                   "[default: 300].")
 def audit(file: str, key: str | None, samples: int, start: int | None, indices: str | None,
           split: str, out: str | None, overwrite: bool, quiet: bool, jobs: int,
-          attacks: str | None, attack_train: str | None, retrain_attacks: bool) -> None:
+          attacks: str | None, attack_train: str | None, retrain_attacks: bool,
+          attack_steps: int) -> None:
     """Attack the encrypted images without the key and report what leaks."""
     from encrypt_tool.audit import AuditConfig, run_audit
     from encrypt_tool.audit.attacks import choose
@@ -388,7 +393,8 @@ def audit(file: str, key: str | None, samples: int, start: int | None, indices: 
     cfg = AuditConfig(split=split, samples=samples, start=start, jobs=jobs,
                       indices=tuple(parse_indices(indices)) if indices is not None else None,
                       attacks=tuple(a.name for a in chosen) if chosen else None,
-                      progress=not quiet, train=attack_train, retrain=retrain_attacks)
+                      progress=not quiet, train=attack_train, retrain=retrain_attacks,
+                      **({"attack_steps": attack_steps} if attack_steps is not None else {}))
     if indices is None:
         cfg = dataclasses.replace(cfg, samples=_check_samples(file, split, samples, start))
     summary = run_audit(file, _load_key(key), out_dir, cfg)

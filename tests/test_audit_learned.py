@@ -43,19 +43,6 @@ def test_learned_state_model_beats_chance():
     assert fig["held_out"]["sign"] > 0.6, fig  # chance: 0.5
 
 
-def small_budget(monkeypatch, steps: int) -> None:
-    """Train the learned attacks for ``steps`` steps instead of their full budget."""
-    from encrypt_tool.audit.learn.pairs import train_pairs
-    from encrypt_tool.audit.learn.states import train_states
-
-    def train(kind, x, k, space, gap, log):
-        if kind == "pairs":
-            return train_pairs(x, k, space, gap, steps=steps, log=log)
-        return train_states(x, k, space, steps=steps, log=log)
-
-    monkeypatch.setattr(obtain, "_train", train)
-
-
 @pytest.fixture
 def enc_and_photos(tmp_path, key_file, run_cli):
     enc = tmp_path / "enc.h5"
@@ -73,9 +60,9 @@ def test_learned_pairs_run_in_the_battery_and_are_cached(tmp_path, key_file, enc
                                                          monkeypatch):
     enc, photos = enc_and_photos
     key = load_key(key_file)
-    small_budget(monkeypatch, 40)  # what is tested here is the wiring
     out = tmp_path / "audit"
-    cfg = AuditConfig(samples=4, split="train", attacks=("learned-pairs",), train=str(photos))
+    cfg = AuditConfig(samples=4, split="train", attacks=("learned-pairs",), train=str(photos),
+                      attack_steps=50)  # what is tested here is the wiring
     summary = run_audit(enc, key, out, cfg)
     names = set(summary["attacks"])
     assert {"learned pairs, clusters", "learned pairs, edges only"} <= names, names
@@ -96,6 +83,32 @@ def test_learned_pairs_run_in_the_battery_and_are_cached(tmp_path, key_file, enc
     assert f"`learned-pairs`: cached ({cached})" in (out / "audit.md").read_text()
 
 
+def test_a_cached_model_trained_for_other_steps_is_trained_again(tmp_path, key_file,
+                                                                 enc_and_photos, run_cli):
+    enc, photos = enc_and_photos
+    out = tmp_path / "audit"
+    base = ["audit", enc, "--key", key_file, "--split", "train", "--samples", "2", "--attacks",
+            "learned-pairs", "--attack-train", photos, "--out", out, "--quiet", "--overwrite"]
+    steps = []
+    for n in ("50", "60", "60"):
+        r = run_cli(*base, "--attack-steps", n)
+        assert r.exit_code == 0, r.output
+        learned = json.loads((out / "audit.json").read_text())["learned"]["learned-pairs"]
+        steps.append((learned["steps"], learned["from"] == "trained"))
+    assert steps == [(50, True), (60, True), (60, False)]  # the last one from the cache
+
+
+@pytest.mark.parametrize("steps", ["10", "0", "100001"])
+def test_attack_steps_out_of_range_is_refused(tmp_path, key_file, enc_and_photos, run_cli,
+                                              steps):
+    enc, _ = enc_and_photos
+    out = tmp_path / "rep"
+    r = run_cli("audit", enc, "--key", key_file, "--attack-steps", steps, "--out", out)
+    assert r.exit_code == 1 and r.output.strip().count("\n") == 0, r.output
+    assert r.output.startswith(f"Error: --attack-steps {steps} is not valid; it must be 50 to")
+    assert not out.exists()
+
+
 def test_a_cached_model_for_another_setting_is_refused(tmp_path, key_file, enc_and_photos,
                                                        run_cli, monkeypatch):
     enc, photos = enc_and_photos
@@ -103,17 +116,17 @@ def test_a_cached_model_for_another_setting_is_refused(tmp_path, key_file, enc_a
     r = run_cli("dataset", "--source", "synthetic", "--limit", "24", "--n-keys", "1",
                 "--drop-border", "1", "--out", other, "--key", key_file, "--quiet")
     assert r.exit_code == 0, r.output
-    small_budget(monkeypatch, 20)
     key = load_key(key_file)
     out = tmp_path / "audit"
-    cfg = AuditConfig(samples=2, split="train", attacks=("learned-pairs",), train=str(photos))
+    cfg = AuditConfig(samples=2, split="train", attacks=("learned-pairs",), train=str(photos),
+                      attack_steps=50)
     run_audit(enc, key, out, cfg)
     models = out / "models"
     with pytest.raises(ValueError, match=r"cached .* 8x8 kept blocks, a 0-px gap.*this file "
                                          r"needs .* 6x6 kept blocks, a 2-px gap"):
         run_audit(other, key, tmp_path / "audit2", AuditConfig(
             samples=2, split="train", attacks=("learned-pairs",), train=str(photos),
-            models=str(models)))
+            models=str(models), attack_steps=50))
     assert not (tmp_path / "audit2").exists()
 
 

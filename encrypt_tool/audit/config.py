@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from encrypt_tool.audit.attack import COSTS
 from encrypt_tool.audit.attacks import choose
 
-__all__ = ["AuditConfig"]
+__all__ = ["ATTACK_STEPS", "AuditConfig"]
+
+ATTACK_STEPS = 300  # the learned attacks' training steps (minutes on 2 cores at photo size)
+MIN_ATTACK_STEPS, MAX_ATTACK_STEPS = 50, 100_000
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,9 @@ class AuditConfig:
     to the end), or with ``start=None`` a seeded sample of ``samples`` stratified by label.
     ``attacks``: registry names (None: all). ``train``: a public image folder the learned
     attacks train on instead of the owner's images that are not audited. ``models``: the
-    folder that caches their models (None: no cache); ``retrain``: ignore a cached one.
+    folder that caches their models (None: no cache); ``retrain``: ignore a cached one;
+    ``attack_steps``: their training steps (a cached model trained for other steps is trained
+    again).
     """
 
     split: str = "test"
@@ -31,6 +36,7 @@ class AuditConfig:
     train: str | None = None
     models: str | None = None
     retrain: bool = False
+    attack_steps: int = ATTACK_STEPS
     beam: int = 64
     costs: tuple[str, ...] = COSTS
 
@@ -39,6 +45,9 @@ class AuditConfig:
             raise ValueError(f"--samples {self.samples} is not valid; it must be at least 1")
         if self.start is not None and self.start < 0:
             raise ValueError(f"--start {self.start} is not valid; it must be at least 0")
+        if not MIN_ATTACK_STEPS <= self.attack_steps <= MAX_ATTACK_STEPS:
+            raise ValueError(f"--attack-steps {self.attack_steps} is not valid; it must be "
+                             f"{MIN_ATTACK_STEPS} to {MAX_ATTACK_STEPS}")
         if self.jobs < 1:
             raise ValueError(f"--jobs {self.jobs} is not valid; it must be at least 1")
         if self.indices is not None and self.start not in (None, 0):

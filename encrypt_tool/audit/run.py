@@ -130,7 +130,7 @@ def _models(ds, key: bytes, cfg: AuditConfig, index: np.ndarray, augment: dict |
     cache = Path(cfg.models) if cfg.models is not None else None
     models, figures = learned_models(names, tuple(info.block_size), int(info.image_shape[2]),
                                      dict(info.defences or {}), images, cache, cfg.retrain,
-                                     bar.note)
+                                     bar.note, cfg.attack_steps)
     models["threads"] = max(1, (os.cpu_count() or 1) // cfg.jobs)
     return models, figures
 

@@ -69,6 +69,9 @@ def _note(text: str) -> None:
 @click.option("--pool", type=int, default=None,
               help="Further images the learned attacks train on [cifar 400, photos 21].")
 @click.option("--attacks", default=None, help="Audit attacks, comma-separated [all].")
+@click.option("--attack-steps", type=int, default=None,
+              help="Stage a: training steps of the learned attacks [300]; other steps are "
+                   "another row, their models cached apart (a stronger attacker's check).")
 @click.option("--max-settings", type=int, default=None,
               help="Stop after this many new settings (stage a).")
 @click.option("--budget", "budget_name", default=None,
@@ -84,7 +87,8 @@ def _note(text: str) -> None:
               help="Stages b-d: model variants trained beside each other on the same command "
                    "(repeatable): base, orbit (pool over the 8 orientations), ema (weight "
                    "average) [base].")
-def main(stage, out, kind, data_dir, settings, samples, pool, attacks, max_settings,
+def main(stage, out, kind, data_dir, settings, samples, pool, attacks, attack_steps,
+         max_settings,
          budget_name, from_budget, best, threads, seeds, variants) -> None:
     """The frontier search over encryption settings, in stages; every stage is resumable (rows
     already in its results file are skipped)."""
@@ -111,9 +115,14 @@ def main(stage, out, kind, data_dir, settings, samples, pool, attacks, max_setti
     if stage == "a":
         named(size, chosen)  # the grid only
     atk = stages.check_attacks(attacks)
+    if attack_steps is not None:
+        from encrypt_tool.audit import AuditConfig
+
+        AuditConfig(attack_steps=attack_steps)  # refused here, before any work
     ctx = stages.Run(out=Path(out), kind=kind, data_dir=data_dir, size=size, samples=samples,
                      pool=pool, attacks=atk, machine=_machine(), command=_command(),
-                     goal=GOALS[kind], note=_note)
+                     goal=GOALS[kind], note=_note,
+                     **({"attack_steps": attack_steps} if attack_steps is not None else {}))
     if stage == "a":
         stages.stage_a(ctx, chosen, max_settings)
     elif stage == "b":

@@ -76,9 +76,10 @@ def contributions(summary: dict) -> dict:
 
 
 def measure(s: Setting, data: Data, key: bytes, work: Path, samples: int,
-            attacks: tuple[str, ...] | None, models: Path) -> dict:
-    """Encrypt ``data`` as setting ``s``, audit its first ``samples`` training images, and
-    return the row (the encrypted file is removed)."""
+            attacks: tuple[str, ...] | None, models: Path, attack_steps: int = 300) -> dict:
+    """Encrypt ``data`` as setting ``s``, audit its first ``samples`` training images (the
+    learned attacks trained for ``attack_steps`` steps), and return the row (the encrypted
+    file is removed)."""
     from encrypt_tool.audit import AuditConfig, audit_file
     from encrypt_tool.pipeline import DatasetConfig, build_dataset
     from encrypt_tool.sources import open_source
@@ -91,7 +92,8 @@ def measure(s: Setting, data: Data, key: bytes, work: Path, samples: int,
     try:
         build_dataset(cfg, key, lambda spec, **kw: open_source(spec, **kw))
         summary, _ = audit_file(path, key, AuditConfig(
-            split="train", samples=samples, start=0, attacks=attacks, models=str(models)))
+            split="train", samples=samples, start=0, attacks=attacks, models=str(models),
+            attack_steps=attack_steps))
     finally:
         path.unlink(missing_ok=True)  # the encrypted file is not a result
     wall = time.perf_counter() - t0

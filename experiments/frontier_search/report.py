@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from experiments.frontier_search.goal import GOALS
+from experiments.frontier_search.store import strongest
 
 __all__ = ["leakage_table", "pareto", "pareto_table", "write_report"]
 
@@ -32,8 +33,10 @@ def leakage_table(rows: list[dict]) -> str:
     for r in rows:
         goal = GOALS[r["data"]]
         learned, others = r.get("learned") or {}, r.get("not_learned") or {}
+        steps = r.get("attack_steps", 300)
+        name = r["setting"] + ("" if steps == 300 else f" (learned: {steps} steps)")
         lines.append(
-            f"| {r['setting']} | `{r['options']}` | {r['pixels_kept']:.0%} | "
+            f"| {name} | `{r['options']}` | {r['pixels_kept']:.0%} | "
             f"{_pct(r['perfect'])} | {_pct(r['neighbour'])} | {_pct(r['recognisable'])} | "
             f"{'yes' if goal.met(r) else 'no'} | {_pct(learned.get('neighbour'))} | "
             f"{_pct(others.get('neighbour'))} | {_adds(r)} | {r['wall_s']:.0f} | "
@@ -49,7 +52,7 @@ def pareto(points: list[tuple[float, float]]) -> list[bool]:
 
 
 def _joined(leak: list[dict], acc: list[dict]) -> list[dict]:
-    by = {r["setting"]: r for r in leak}
+    by = strongest(leak)
     out = []
     for a in acc:
         lk = by.get(a["setting"])

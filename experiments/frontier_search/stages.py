@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from encrypt_tool.audit.config import ATTACK_STEPS
 from encrypt_tool.setting import Setting
 from experiments.frontier_search import store
 from experiments.frontier_search.accuracy import REFERENCES, applies, models_for, train_setting
@@ -43,6 +44,7 @@ class Run:
     command: str
     goal: Goal
     note: Callable[[str], None] = print
+    attack_steps: int = ATTACK_STEPS
 
     @property
     def leakage(self) -> Path:
@@ -100,7 +102,8 @@ def stage_a(run: Run, names: list[str], max_settings: int | None = None) -> int:
     already in the results file. Returns how many rows were added."""
     settings = named(run.size, names)
     chosen = list(run.attacks) if run.attacks is not None else None
-    done = store.done(run.leakage, samples=run.samples, attacks_chosen=chosen)
+    done = store.done(run.leakage, {"attack_steps": ATTACK_STEPS}, samples=run.samples,
+                      attacks_chosen=chosen, attack_steps=run.attack_steps)
     todo = [s for s in settings if s.name not in done]
     if max_settings is not None:
         todo = todo[:max_settings]
@@ -110,11 +113,15 @@ def stage_a(run: Run, names: list[str], max_settings: int | None = None) -> int:
     run.out.mkdir(parents=True, exist_ok=True)
     key, _ = _key(run.out)
     for i, s in enumerate(todo, 1):
-        row = measure(s, data, key, run.out / "work", run.samples, run.attacks,
-                      run.out / "models" / run.kind / model_folder(s.name))
-        row.update(attacks_chosen=chosen, machine=run.machine,
+        models = run.out / "models" / run.kind / model_folder(s.name)
+        steps = "" if run.attack_steps == ATTACK_STEPS else f" --attack-steps {run.attack_steps}"
+        if steps:  # a stronger attacker's models beside, not over, the usual ones
+            models = models.with_name(f"{models.name}-steps{run.attack_steps}")
+        row = measure(s, data, key, run.out / "work", run.samples, run.attacks, models,
+                      run.attack_steps)
+        row.update(attacks_chosen=chosen, machine=run.machine, attack_steps=run.attack_steps,
                    command=f"python -m experiments.frontier_search --stage a --data {run.kind} "
-                           f"--samples {run.samples} --setting {s.name} --out {run.out}")
+                           f"--samples {run.samples} --setting {s.name}{steps} --out {run.out}")
         store.append(run.leakage, row)
         run.note(f"[{i}/{len(todo)}] {s.name}: exact {row['perfect']:.1%}, neighbours "
                  f"{row['neighbour']:.1%}, recognisable {row['recognisable']:.1%}; "
@@ -133,7 +140,7 @@ def pick_b(run: Run, names: list[str]) -> list[Setting]:
     if not rows:
         raise ValueError(f"stage b chooses from stage a's results, and {run.leakage} holds "
                          f"none: run --stage a first (or name --setting)")
-    met = [r["setting"] for r in rows if run.goal.met(r) and r["setting"] in known]
+    met = [n for n, r in store.strongest(rows).items() if run.goal.met(r) and n in known]
     ranked = [s for s in order(tuple(known[n] for n in dict.fromkeys(met)), run.size)]
     extra = [known[n] for n in (PRIVATE.get(run.size),) if n in known and n not in met]
     run.note(f"stage b: {len(ranked)} settings meet the goal ({run.goal.describe()})")
@@ -147,7 +154,7 @@ def pick_best(run: Run, names: list[str], prior: Budget, k: int,
     known = _known(run.size)
     if names:
         return [known[n] for n in names]
-    leak = {r["setting"]: r for r in store.read(run.leakage)}
+    leak = store.strongest(store.read(run.leakage))
     acc: dict[str, list[float]] = {}
     for r in store.read(run.accuracy):
         if (r["budget"] == prior.name and r.get("variant", "base") == "base"

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["append", "done", "read"]
+__all__ = ["append", "done", "read", "strongest"]
 
 
 def read(path: Path) -> list[dict]:
@@ -26,9 +26,24 @@ def read(path: Path) -> list[dict]:
     return rows
 
 
-def done(path: Path, **match) -> set[str]:
-    """Names of the settings whose rows in ``path`` agree with ``match`` on every field."""
-    return {r["setting"] for r in read(path) if all(r.get(k) == v for k, v in match.items())}
+def done(path: Path, defaults: dict | None = None, **match) -> set[str]:
+    """Names of the settings whose rows in ``path`` agree with ``match`` on every field (a
+    field a row lacks, written before it was recorded, reads as in ``defaults``)."""
+    d = defaults or {}
+    return {r["setting"] for r in read(path)
+            if all(r.get(k, d.get(k)) == v for k, v in match.items())}
+
+
+def strongest(rows: list[dict]) -> dict[str, dict]:
+    """Setting -> its row, and where a setting has several (the learned attacks trained longer,
+    say), the most it leaked under any of them: the largest share of each figure."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        have = out.get(r["setting"])
+        out[r["setting"]] = r if have is None else {
+            **have, **{k: max(have.get(k) or 0.0, r.get(k) or 0.0)
+                       for k in ("perfect", "neighbour", "recognisable")}}
+    return out
 
 
 def append(path: Path, row: dict) -> None:

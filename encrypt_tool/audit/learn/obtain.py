@@ -35,14 +35,14 @@ def _build(kind: str, k: int, channels: int, space: StateSpace, gap: int):
     return build
 
 
-def _train(kind: str, x: np.ndarray, k: int, space: StateSpace, gap: int, log):
+def _train(kind: str, x: np.ndarray, k: int, space: StateSpace, gap: int, log, steps: int):
     if kind == "pairs":
         from encrypt_tool.audit.learn.pairs import train_pairs
 
-        return train_pairs(x, k, space, gap, log=log)
+        return train_pairs(x, k, space, gap, steps=steps, log=log)
     from encrypt_tool.audit.learn.states import train_states
 
-    return train_states(x, k, space, log=log)
+    return train_states(x, k, space, steps=steps, log=log)
 
 
 def learned_models(
@@ -54,12 +54,15 @@ def learned_models(
     cache: Path | None = None,
     retrain: bool = False,
     log: Callable[[str], None] | None = None,
+    steps: int = 300,
 ) -> tuple[dict, dict]:
     """Models of the learned attacks ``names`` for a file of kept ``block``s and ``defences``.
 
     ``images()`` gives the plain training images (M, H', W', C) kept pixels (called at most
-    once, only when a model must be trained). Returns (models, figures): attack name -> model
-    or the reason it is missing; attack name -> training figures (and where it came from).
+    once, only when a model must be trained). A model is trained for ``steps`` steps; a cached
+    one trained for other steps is trained again (and replaces it in the cache). Returns
+    (models, figures): attack name -> model or the reason it is missing; attack name ->
+    training figures (and where it came from).
     """
     space = StateSpace.of(defences)
     gap = 2 * int(defences.get("drop_border", 0))
@@ -81,7 +84,7 @@ def learned_models(
         path = cache / f"{name}.pt" if cache is not None else None
         got = None if retrain or path is None else load(path, want,
                                                             _build(kind, k, channels, space, gap))
-        if got is not None:
+        if got is not None and got[1].get("steps") == steps:
             models[name], figures[name] = got[0], {**got[1], "from": str(path)}
             continue
         if pool is None:
@@ -93,7 +96,7 @@ def learned_models(
                             f"pairs, fewer than {MIN_PAIRS}; audit fewer images or give "
                             f"--attack-train FOLDER")
             continue
-        model, fig = _train(kind, pool, k, space, gap, log)
+        model, fig = _train(kind, pool, k, space, gap, log, steps)
         models[name], figures[name] = model, {**fig, "from": "trained"}
         if path is not None:
             save(path, model, want, fig)
