@@ -1,7 +1,10 @@
 """The run directory: the run's state (``Run``), its checkpoints and metrics, written atomically.
 
 ``last.pt`` holds everything a resumed run needs (model, optimiser, schedule, epoch, metrics so
-far, RNG state); ``best.pt`` the model with the best test accuracy with TTA. The next epoch's
+far, RNG state); ``best.pt`` the model with the best test accuracy with TTA. A checkpoint's
+``model`` is always the evaluated one: with ``--ema`` the weight average (``trainer/ema.py``),
+and ``last.pt`` then also holds the trained weights (``raw_model``) and the average's update
+count (``ema_updates``). The next epoch's
 data randomness derives from (seed, epoch), so resuming replays the uninterrupted run exactly.
 Every file goes through ``bsformat.files.write_atomic``: a partial file beside it, renamed into
 place; a failed write (a full disk) removes the partial file and says which path needed how much
@@ -21,6 +24,7 @@ import torch
 from torch import nn
 
 from bsformat.files import partials, write_atomic
+from trainer.ema import WeightAverage
 from trainer.errors import TrainError
 
 __all__ = ["METRIC_COLUMNS", "RUN_FILES", "Run", "check_resume", "load", "prepare_run_dir",
@@ -130,10 +134,15 @@ class Run:
     epoch: int = 0  # epochs finished
     rows: list[dict] = field(default_factory=list)
     best: dict | None = None
+    average: WeightAverage | None = None  # --ema: the evaluated, saved and served weights
 
     def restore(self, state: dict) -> None:
         """Continue from a ``last.pt`` state (after ``check_resume``)."""
-        self.model.load_state_dict(state["model"])
+        if self.average is not None:
+            self.model.load_state_dict(state["raw_model"])
+            self.average.load(state["model"], state["ema_updates"])
+        else:
+            self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         self.rows, self.best, self.epoch = state["metrics"], state["best"], state["epoch"]
@@ -150,9 +159,14 @@ class Run:
 
     def save(self, last: bool, best: bool) -> None:
         """Write ``last.pt`` (when ``last``), ``best.pt`` (when ``best``) and ``metrics.csv``."""
-        model = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        raw = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        model, extra = raw, {}
+        if self.average is not None:
+            model = self.average.state_dict()
+            extra = {"raw_model": raw, "ema_updates": self.average.updates}
         if last:
-            save({**self.meta, "model": model, "optimizer": self.optimizer.state_dict(),
+            save({**self.meta, "model": model, **extra,
+                  "optimizer": self.optimizer.state_dict(),
                   "schedule": self.schedule.state_dict(), "epoch": self.epoch,
                   "metrics": self.rows, "best": self.best, "rng": torch.get_rng_state()},
                  self.dir / "last.pt")
@@ -195,10 +209,14 @@ def prepare_run_dir(out: str, resume: bool, overwrite: bool, main: bool = True) 
     return d
 
 
+# Settings added after checkpoints were first written: one from before them had this value.
+_BEFORE = {"ema": 0.0}
+
+
 def check_resume(saved: dict, current: dict) -> None:
     """TrainError naming every result-affecting setting where checkpoint and run differ."""
-    diff = [f"{k}: checkpoint {saved.get(k)!r}, now {v!r}" for k, v in current.items()
-            if saved.get(k) != v]
+    diff = [f"{k}: checkpoint {saved.get(k, _BEFORE.get(k))!r}, now {v!r}"
+            for k, v in current.items() if saved.get(k, _BEFORE.get(k)) != v]
     if diff:
         raise TrainError(
             "--resume: the checkpoint belongs to another configuration (" + "; ".join(diff) + ")"

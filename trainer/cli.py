@@ -39,6 +39,10 @@ __all__ = ["main"]
                    "2e-3, label smoothing 0.1; auto: adamw for blockset models, else onecycle.")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (overrides the recipe's).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--ema", type=float, default=0.0, show_default=True, metavar="DECAY",
+              help="Evaluate, select best.pt by and save an exponential moving average of "
+                   "the weights (and BatchNorm statistics), updated every step with this "
+                   "decay, e.g. 0.999 (warmed up as min(DECAY, (1+t)/(10+t))); 0: off.")
 @click.option("--model", type=click.Choice(MODEL_NAMES), default="resnet18", show_default=True,
               help="resnet18-narrow: width 16 instead of 64, for CPUs; blockset(-narrow): a "
                    "set-of-blocks model, invariant to the block order.")

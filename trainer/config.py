@@ -29,6 +29,7 @@ MAX_DEFAULT_THREADS = 8
 # The fields that change the result: a resumed run must agree with its checkpoint on these.
 RESULT_FIELDS = (
     "epochs", "batch_size", "recipe", "lr", "seed", "model", "limit_train", "normalize", "subset",
+    "ema",
 )
 # The fields that say how and where a run computes, not what: a resumed run may change them.
 # (``data`` and ``test`` are locations too: the checkpoint checks the data's identity.)
@@ -68,6 +69,7 @@ class TrainConfig:
     deterministic: bool = False  # torch.use_deterministic_algorithms, for exact replays
     threads: int | None = None  # torch CPU threads; None: default_threads()
     invariance: str = "auto"  # auto: what the file's defences call for | none | comma list
+    ema: float = 0.0  # decay of the weight average (trainer/ema.py); 0: off
 
     def validate(self, check_files: bool = True) -> None:
         """TrainError naming the first bad value and what is allowed (no torch needed)."""
@@ -98,6 +100,9 @@ class TrainConfig:
              f"--limit-train {self.limit_train} is not valid; it must be >= 1"),
             (self.limit_test is None or self.limit_test >= 1,
              f"--limit-test {self.limit_test} is not valid; it must be >= 1"),
+            (self.ema == 0 or 0 < self.ema < 1,
+             f"--ema {self.ema} is not valid; use 0 (off) or a decay between 0 and 1 "
+             f"(exclusive), e.g. 0.999"),
             (self.subset in SUBSET_WAYS,
              f"--subset {self.subset!r} is not known; use {' or '.join(SUBSET_WAYS)}"),
             (not (self.resume and self.overwrite), "give --resume or --overwrite, not both"),

@@ -15,7 +15,8 @@ import torch.distributed as dist
 
 from trainer.errors import TrainError
 
-__all__ = ["Dist", "all_reduce_sum", "barrier", "pick_device", "setup", "teardown"]
+__all__ = ["Dist", "all_reduce_sum", "barrier", "broadcast_buffers", "pick_device", "setup",
+           "teardown"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,15 @@ def all_reduce_sum(t: torch.Tensor, d: Dist) -> torch.Tensor:
         t = t.clone()
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t
+
+
+def broadcast_buffers(module: torch.nn.Module, d: Dist) -> None:
+    """Give every rank rank 0's buffers of ``module`` (nothing in one process): DDP syncs
+    BatchNorm's running statistics only at the start of a forward pass, so after a step each
+    rank holds its own; evaluated and saved is rank 0's."""
+    if d.world > 1:
+        for b in module.buffers():
+            dist.broadcast(b, 0)
 
 
 def barrier(d: Dist) -> None:

@@ -9,6 +9,10 @@
 - ``auto``: ``adamw`` for the block-set models, ``onecycle`` otherwise.
 
 The schedule is a pure function of the step (``lr_factor``), so a resumed run follows it exactly.
+
+Any recipe can add weight averaging (``--ema DECAY``, ``trainer/ema.py``), as fast CIFAR-10
+recipes do: the run evaluates and saves an exponential moving average of the weights (and of
+BatchNorm's statistics), decay min(DECAY, (1+t)/(10+t)) at step t.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from trainer import checkpoint as ckpt
 from trainer import ddp
 from trainer.config import TrainConfig
 from trainer.data import choose_mode, make_loader, open_splits, to_input
+from trainer.ema import WeightAverage
 from trainer.errors import TrainError
 from trainer.estimate import check_memory, long_run_warning, peak_memory, resident_memory
 from trainer.invariance import parse_invariance, symmetric_stats
@@ -96,8 +97,10 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             "block_size": list(train_split.block_size), "scrambled": train_split.scrambled,
             "defences": train_split.defences, "invariances": list(invariances),
             "key_fingerprint": train_split.key_fingerprint}
+    average = WeightAverage(core, config.ema) if config.ema else None  # of the unwrapped core
     run = ckpt.Run(run_dir, core, optimizer,
-                   build_schedule(optimizer, recipe, steps * config.epochs), meta)
+                   build_schedule(optimizer, recipe, steps * config.epochs), meta,
+                   average=average)
     if state is not None:
         run.restore(state)
         _log(d, f"resuming {run_dir} after epoch {run.epoch}")
@@ -107,9 +110,10 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
     net: nn.Module = core
     if d.world > 1:
         net = nn.parallel.DistributedDataParallel(core, device_ids=[d.device] if cuda else None)
-    eval_net: nn.Module = core
+    evaluated: nn.Module = average.module if average is not None else core
+    eval_net = evaluated
     if config.compile:
-        net, eval_net = torch.compile(net), torch.compile(core)
+        net, eval_net = torch.compile(net), torch.compile(eval_net)
     mean_t, std_t = torch.tensor(mean, device=d.device), torch.tensor(std, device=d.device)
 
     def prepare(x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +125,8 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
             f"{_blocks(train_split)}, "
             f"{_defended(train_split.defences, invariances)}"
             f"{train_split.n_classes} classes; device {d.device}, {d.world} process(es); "
-            f"recipe {recipe.name}, peak lr {recipe.peak_lr}")
+            f"recipe {recipe.name}, peak lr {recipe.peak_lr}"
+            + (f"; evaluating the weight average (EMA decay {config.ema})" if average else ""))
     warning = long_run_warning(config.model, d.device.type, train_split.n_images,
                                config.epochs - run.epoch, train_split.image_shape[:2],
                                torch.get_num_threads())
@@ -136,6 +141,7 @@ def _train(config: TrainConfig, d: ddp.Dist) -> dict:
         sums = _train_epoch(net, run, train_loader.batches(epoch), prepare, epoch, config, d,
                             steps, recipe.label_smoothing)
         train_s = time.perf_counter() - t0
+        ddp.broadcast_buffers(evaluated, d)  # every rank evaluates the model rank 0 saves
         test = summarise(ddp.all_reduce_sum(
             evaluate(eval_net, test_loader.batches(0), prepare, autocast=cuda).to(d.device), d))
         row = {
@@ -223,6 +229,8 @@ def _train_epoch(net: nn.Module, run: ckpt.Run, batches: Iterable, prepare: Call
         loss.backward()
         run.optimizer.step()
         run.schedule.step()
+        if run.average is not None:
+            run.average.update(run.model)
         acc += torch.stack([loss.detach() * len(yb), (out.argmax(1) == yb).sum()]).double()
         count += len(yb)
         if bar.update(1):  # True when tqdm redrew: only then read the loss (a device sync)
@@ -305,6 +313,7 @@ def _check_memory(config: TrainConfig, d: ddp.Dist, train_split: Split, test_spl
     saved, params = saved_bytes_per_image(config.model, train_split.n_classes,
                                           train_split.image_shape, train_split.block_size)
     slots = 2 if resolve_recipe(config.recipe, config.model) == "adamw" else 1
+    slots += 1 if config.ema else 0  # the weight average: one more copy of the weights
     splits = [(s.n_images, s.n_copies, s.nbytes // max(s.n_images * s.n_copies, 1), m)
               for s, m in zip((train_split, test_split), modes, strict=True)]
     est = peak_memory(splits, params, slots, config.batch_size // d.world, saved, config.workers,
