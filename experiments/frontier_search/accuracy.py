@@ -21,6 +21,7 @@ from pathlib import Path
 from encrypt_tool.setting import SCALED_AUGMENT, Setting
 from experiments.frontier_search.data import Data
 from experiments.frontier_search.goal import Budget
+from trainer.registry import get_model
 
 __all__ = ["REFERENCES", "VARIANTS", "applies", "check_variant", "models_for", "run_folder",
            "train_setting"]
@@ -41,7 +42,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 def applies(variant: str, s: Setting, model: str) -> bool:
     """Whether ``variant`` means anything for ``model`` on ``s`` (orbit pooling: block-set
     models on a setting that rotates its blocks; the others: every model)."""
-    return variant != "orbit" or (s.rotate and model.startswith("blockset"))
+    return variant != "orbit" or (s.rotate and get_model(model).block_set)
 
 
 def check_variant(name: str) -> str:
