@@ -96,6 +96,7 @@ bench:
 	$(BIN)/python bench/bench_folder.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_audit.py
+	$(BIN)/python bench/bench_compat.py
 	$(BIN)/python bench/bench_predict.py
 	$(BIN)/python bench/bench_defences.py
 	$(BIN)/python bench/bench_scale.py

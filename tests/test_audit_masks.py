@@ -102,3 +102,22 @@ def test_audit_selected_images_and_figures(tmp_path, key_file, run_cli):
         bad = tmp_path / "bad"
         r = run_cli("audit", enc, "--key", key_file, "--split", "train", "--out", bad, *args)
         assert r.exit_code == 1 and msg in r.output and not bad.exists(), r.output
+
+
+@pytest.mark.parametrize("method", ["prediction", "masked"])
+@pytest.mark.parametrize("gap", [0, 2, 8])
+def test_prediction_costs_of_stored_pixels_equal_the_float_costs(method, gap):
+    """Integer pixels take the fractional power through a table of its values: the costs are
+    the very ones the float power gives (blanked rows, white rows and any gap included)."""
+    from encrypt_tool.audit import compat
+
+    rng = np.random.default_rng(gap)
+    x, y = (rng.integers(0, 256, (2, 40, 4, 2, 3), dtype=np.uint8) for _ in range(2))
+    x[:, :6, :2], y[:, 3:9] = 0, 0  # holes
+    x[:, 10:14, 1:3] = 255
+    for white in (False, True):
+        got = compat.edge_pairs(x, y, method, gap, white)
+        want = compat.edge_pairs(x.astype(np.float64), y.astype(np.float64), method, gap, white)
+        for g, w in zip(*(v if isinstance(v, tuple) else (v,) for v in (got, want)),
+                        strict=True):
+            assert g.dtype == w.dtype and np.array_equal(g, w)
