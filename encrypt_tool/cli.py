@@ -115,15 +115,18 @@ def keygen(out: str | None, overwrite: bool) -> None:
               show_default=True,
               help="paper: 8x8 blocks, zero padding, GridMask, N=4 (the audit reassembles its "
                    "images). hardened: 4x4 blocks, reflect padding, GridMask, N=1. private: "
-                   "paper + every defence (--drop-border a quarter of the block side, 2 px of "
-                   "8x8, 4 px of 16x16; --rotate --negpos --channel-perm; "
-                   "train with a block-set model; what still leaks: docs/FRONTIER.md). "
-                   "Options given explicitly override the preset.")
+                   "the paper's augmentation and N with small blocks by image size (4x4 up "
+                   "to 63 px, 8x8 above), --drop-border a quarter of the block side and "
+                   "--rotate; train with a block-set model; what still leaks: "
+                   "docs/FRONTIER.md. private-v1: the former private (8x8, a quarter dropped, "
+                   "--rotate --negpos --channel-perm). Options given explicitly override the "
+                   "preset.")
 @click.option("--n-keys", type=int, default=None,
               help="Encrypted copies N per training image, each with its own key [default: the "
                    "preset's, 4 (hardened: 1)].")
 @click.option("--block-size", default=None,
-              help="Block side, or HxW [default: the preset's, 8 (hardened: 4)].")
+              help="Block side, or HxW [default: the preset's, 8 (hardened: 4; private: 4 up "
+                   "to 63 px, else 8)].")
 @click.option("--seed", type=SEED, default=None,
               help="With the same key, the same seed gives byte-identical output.")
 @click.option("--jobs", type=int, default=None, help="Parallel workers [default: all cores].")

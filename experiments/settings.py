@@ -4,7 +4,8 @@ A setting names one way to encrypt: source blocks of ``block`` px, a border of `
 dropped from each (kept blocks of ``block - 2 * drop``), and the keyed within-block transforms
 that are on; augmentation and N are the presets' (crop, flip, GridMask scaled to the image,
 N = 4). ``FRONTIER`` are the settings of the frontier on CIFAR-10 (32 px), ``PHOTO`` those on
-224-px photos with 16x16 blocks, ``RECOGNITION`` those of the recognition test.
+224-px photos (16x16 blocks, and the private preset's 8x8), ``RECOGNITION`` those of the
+recognition test.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ PHOTO = (
     _one("16x16 channel-perm", 16, channel_perm=True),
     _all("16x16 all transforms", 16),
     _all("16x16 drop 2 + all", 16, 2),
-    _all("16x16 drop 4 + all", 16, 4),
+    _all("16x16 drop 4 + all", 16, 4),  # --preset private-v1 at this size
+    _one("8x8 drop 2 + rotate", 8, 2, rotate=True),  # --preset private at this size
 )
 
 RECOGNITION = (
     _one("paper: 8x8", 8),  # --preset paper
     _one("8x8 drop 2", 8, 2),  # 4x4 kept of each 8x8 block
-    _all("private: 8x8 drop 2 + all", 8, 2),  # --preset private
+    _all("private-v1: 8x8 drop 2 + all", 8, 2),  # --preset private-v1
+    _one("private: 4x4 drop 1 + rotate", 4, 1, rotate=True),  # --preset private at 32 px
     _one("4x4", 4),
 )
 # --smoke: the paper's setting and one with a border drop and 8 orientation states (seconds)

@@ -1,5 +1,6 @@
-"""`bs-encrypt dataset --preset private`: its settings, that it encrypts with every defence and
-round-trips exactly with the key, that explicit options win, and the bad cases it meets."""
+"""`bs-encrypt dataset --preset private` (and the former one, `private-v1`): their settings, the
+block size chosen by image size, that they encrypt with their defences and round-trip exactly
+with the key, that explicit options win, and the bad cases they meet."""
 
 from __future__ import annotations
 
@@ -22,16 +23,57 @@ def cli(*args):
 
 def test_private_preset_settings():
     p = PRESETS["private"]
-    assert p.block == (8, 8) and p.n_copies == 4 and p.augment.gridmask
-    assert p.drop == "quarter" and p.rotate and p.negpos and p.channel_perm
+    assert p.block == "auto" and p.n_copies == 4 and p.augment.gridmask
+    assert p.drop == "quarter" and p.rotate and not p.negpos and not p.channel_perm
+    # the block by image size: 4x4 on CIFAR-10, 8x8 on 224-px photos, a quarter dropped
+    for shape, block, drop in (((32, 32, 3), 4, 1), ((48, 64, 3), 4, 1), ((96, 96, 3), 8, 2),
+                               ((224, 224, 3), 8, 2), ((224, 320, 3), 8, 2)):
+        r = p.resolve(shape)
+        assert (r.block, r.drop, r.kept) == ((block, block), drop, (block // 2, block // 2))
+    v1 = PRESETS["private-v1"]  # the former private, kept by name
+    assert v1.block == (8, 8) and v1.drop == "quarter" and v1.n_copies == 4
+    assert v1.rotate and v1.negpos and v1.channel_perm
     for name in ("paper", "hardened"):  # the other presets keep no defence
         s = PRESETS[name]
         assert s.drop == 0 and not s.transforms
 
 
-def test_private_preset_encrypts_with_every_defence_and_round_trips(tmp_path, key_file):
+def test_private_preset_encrypts_with_its_defences_and_round_trips(tmp_path, key_file):
     out = tmp_path / "p.h5"
     r = cli("dataset", *SMALL, "--key", key_file, "--out", out, "--preset", "private",
+            "--no-augment", "--seed", "2")
+    assert r.exit_code == 0, r.output
+    with h5py.File(out) as f:
+        d = json.loads(f.attrs["defences"])
+        assert list(f.attrs["block_size"]) == [2, 2]  # 4x4 blocks, 1 px dropped at each edge
+        assert f["train/shard_00000/images"].shape == (24, 2, 16, 16, 3)
+    assert d == {"drop_border": 1, "rotate": True, "negpos": False, "channel_perm": False,
+                 "source_block_size": [4, 4], "source_image_shape": [32, 32, 3]}
+    src = open_source("synthetic:64").splits
+    p = tmp_path / "train.npz"
+    r = cli("decrypt", out, "--key", key_file, "--out", p, "--split", "train", "--copy", 1)
+    assert r.exit_code == 0, r.output
+    assert np.array_equal(np.load(p)["images"], zero_border(src["train"].read(0, 24), 4, 1))
+
+
+def test_private_preset_refuses_an_image_size_no_block_divides(tmp_path, key_file):
+    from PIL import Image
+
+    for i in range(4):
+        d = tmp_path / "photos" / f"c{i % 2}"
+        d.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (30, 30), (i * 40, 90, 200)).save(d / f"{i}.png")
+    out = tmp_path / "p.h5"
+    r = cli("dataset", "--source", f"folder:{tmp_path / 'photos'}", "--key", key_file, "--out",
+            out, "--preset", "private", "--quiet")
+    refused(r, "--preset private", "30x30", "multiples of 4 px up to 63 px",
+            "multiples of 8 px from 64 px")
+    assert not out.exists() and not list(tmp_path.glob("p.h5*"))
+
+
+def test_former_private_preset_encrypts_with_every_defence_and_round_trips(tmp_path, key_file):
+    out = tmp_path / "p.h5"
+    r = cli("dataset", *SMALL, "--key", key_file, "--out", out, "--preset", "private-v1",
             "--no-augment", "--seed", "2")
     assert r.exit_code == 0, r.output
     with h5py.File(out) as f:

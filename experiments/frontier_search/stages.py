@@ -23,10 +23,12 @@ from experiments.frontier_search.grid import grid, named, order
 from experiments.frontier_search.leakage import measure
 from experiments.frontier_search.report import write_report
 
-__all__ = ["PRIVATE", "Run", "check_attacks", "check_settings", "model_folder", "pick_b",
-           "pick_best", "report", "stage_a", "stage_train"]
+__all__ = ["PRIVATE", "PRIVATE_V1", "Run", "check_attacks", "check_settings", "model_folder",
+           "pick_b", "pick_best", "report", "stage_a", "stage_train"]
 
-PRIVATE = {32: "8x8-d2-all-n4-gm", 224: "16x16-d4-all-n4-gm"}  # --preset private's setting
+# --preset private's setting at each size, and the former one's (--preset private-v1)
+PRIVATE = {32: "4x4-d1-rot-n4-gm", 224: "8x8-d2-rot-n4-gm"}
+PRIVATE_V1 = {32: "8x8-d2-all-n4-gm", 224: "16x16-d4-all-n4-gm"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ def pick_b(run: Run, names: list[str]) -> list[Setting]:
                          f"none: run --stage a first (or name --setting)")
     met = [n for n, r in store.strongest(rows).items() if run.goal.met(r) and n in known]
     ranked = [s for s in order(tuple(known[n] for n in dict.fromkeys(met)), run.size)]
-    extra = [known[n] for n in (PRIVATE.get(run.size),) if n in known and n not in met]
+    extra = [known[n] for n in dict.fromkeys((PRIVATE.get(run.size), PRIVATE_V1.get(run.size)))
+             if n in known and n not in met]
     run.note(f"stage b: {len(ranked)} settings meet the goal ({run.goal.describe()})")
     return [*ranked, *extra, *REFERENCES[:1]]
 
