@@ -8,6 +8,7 @@ import json
 
 import h5py
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from test_defences_cli import SMALL, zero_border
 from test_query import refused
@@ -38,22 +39,32 @@ def test_private_preset_settings():
         assert s.drop == 0 and not s.transforms
 
 
-def test_private_preset_encrypts_with_its_defences_and_round_trips(tmp_path, key_file):
+@pytest.mark.parametrize("name, block, drop, colours", [
+    ("private", 4, 1, False),  # 4x4 blocks at 32 px, 1 px dropped at each edge, rotation
+    ("private-v1", 8, 2, True),  # 8x8 blocks, 2 px dropped, every transform
+])
+def test_private_presets_encrypt_with_their_defences_and_round_trip(tmp_path, key_file, name,
+                                                                    block, drop, colours):
     out = tmp_path / "p.h5"
-    r = cli("dataset", *SMALL, "--key", key_file, "--out", out, "--preset", "private",
+    r = cli("dataset", *SMALL, "--key", key_file, "--out", out, "--preset", name,
             "--no-augment", "--seed", "2")
     assert r.exit_code == 0, r.output
+    kept = block - 2 * drop
     with h5py.File(out) as f:
         d = json.loads(f.attrs["defences"])
-        assert list(f.attrs["block_size"]) == [2, 2]  # 4x4 blocks, 1 px dropped at each edge
-        assert f["train/shard_00000/images"].shape == (24, 2, 16, 16, 3)
-    assert d == {"drop_border": 1, "rotate": True, "negpos": False, "channel_perm": False,
-                 "source_block_size": [4, 4], "source_image_shape": [32, 32, 3]}
+        assert list(f.attrs["block_size"]) == [kept, kept]
+        assert f["train/shard_00000/images"].shape == (24, 2, 32 * kept // block,
+                                                       32 * kept // block, 3)
+    assert d == {"drop_border": drop, "rotate": True, "negpos": colours,
+                 "channel_perm": colours, "source_block_size": [block, block],
+                 "source_image_shape": [32, 32, 3]}
     src = open_source("synthetic:64").splits
-    p = tmp_path / "train.npz"
-    r = cli("decrypt", out, "--key", key_file, "--out", p, "--split", "train", "--copy", 1)
-    assert r.exit_code == 0, r.output
-    assert np.array_equal(np.load(p)["images"], zero_border(src["train"].read(0, 24), 4, 1))
+    for split, copy in (("train", 1), ("test", 0)):
+        p = tmp_path / f"{split}.npz"
+        r = cli("decrypt", out, "--key", key_file, "--out", p, "--split", split, "--copy", copy)
+        assert r.exit_code == 0, r.output
+        assert np.array_equal(np.load(p)["images"],
+                              zero_border(src[split].read(0, 24), block, drop))
 
 
 def test_private_preset_refuses_an_image_size_no_block_divides(tmp_path, key_file):
@@ -69,25 +80,6 @@ def test_private_preset_refuses_an_image_size_no_block_divides(tmp_path, key_fil
     refused(r, "--preset private", "30x30", "multiples of 4 px up to 63 px",
             "multiples of 8 px from 64 px")
     assert not out.exists() and not list(tmp_path.glob("p.h5*"))
-
-
-def test_former_private_preset_encrypts_with_every_defence_and_round_trips(tmp_path, key_file):
-    out = tmp_path / "p.h5"
-    r = cli("dataset", *SMALL, "--key", key_file, "--out", out, "--preset", "private-v1",
-            "--no-augment", "--seed", "2")
-    assert r.exit_code == 0, r.output
-    with h5py.File(out) as f:
-        d = json.loads(f.attrs["defences"])
-        assert list(f.attrs["block_size"]) == [4, 4]  # 8x8 blocks, 2 px dropped at each edge
-        assert f["train/shard_00000/images"].shape == (24, 2, 16, 16, 3)
-    assert d == {"drop_border": 2, "rotate": True, "negpos": True, "channel_perm": True,
-                 "source_block_size": [8, 8], "source_image_shape": [32, 32, 3]}
-    src = open_source("synthetic:64").splits
-    for split, copy in (("train", 1), ("test", 0)):
-        p = tmp_path / f"{split}.npz"
-        r = cli("decrypt", out, "--key", key_file, "--out", p, "--split", split, "--copy", copy)
-        assert r.exit_code == 0, r.output
-        assert np.array_equal(np.load(p)["images"], zero_border(src[split].read(0, 24), 8, 2))
 
 
 def test_private_preset_keeps_the_paper_augmentation(tmp_path, key_file):
