@@ -78,7 +78,10 @@ def _run(tool: str, module: str, args: list[str], log: Path) -> str:
 
 def _epochs_done(run: Path) -> list[dict]:
     p = run / "metrics.csv"
-    return list(csv.DictReader(open(p))) if p.is_file() else []
+    if not p.is_file():
+        return []
+    with open(p, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def run_folder(out: Path, b: Budget, s: Setting, model: str, seed: int = 0,
