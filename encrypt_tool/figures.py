@@ -31,7 +31,7 @@ def _save(fig, path: str | os.PathLike) -> None:
 
     fmt = Path(path).suffix.lstrip(".").lower() or None
     with atomic_write(path) as f:
-        fig.savefig(f, dpi=DPI, format=fmt)
+        fig.savefig(f, dpi=DPI, format=fmt, bbox_inches="tight")  # a legend outside the axes too
 
 
 def _figure_class():
