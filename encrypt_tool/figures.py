@@ -31,7 +31,7 @@ def _save(fig, path: str | os.PathLike) -> None:
 
     fmt = Path(path).suffix.lstrip(".").lower() or None
     with atomic_write(path) as f:
-        fig.savefig(f, dpi=DPI, format=fmt, bbox_inches="tight")  # a legend outside the axes too
+        fig.savefig(f, dpi=DPI, format=fmt)
 
 
 def _figure_class():
@@ -151,7 +151,7 @@ def scatter_chart(
     fig = _new_figure(path, 900, 560)
     if fig is None:
         return None
-    ax = fig.add_axes((0.09, 0.12, 0.66, 0.78))
+    ax = fig.add_axes((0.09, 0.12, 0.56, 0.78))  # the legend right of it, inside the figure
     for i, (name, points) in enumerate(series.items()):
         c = COLOURS[i % len(COLOURS)]
         merged: dict[tuple[float, float], list[str]] = {}
