@@ -16,7 +16,7 @@ from encrypt_tool.augment.paths import pick_path
 KEY_HEX = "ab" * 32  # a fixed master key: the golden hashes below depend on it
 
 # sha256 of every stored image byte (train shards, then test shards) of format version 2 (per-image
-# keys, commit "Format version 2"); version 1's files stay covered by tests/golden/v1
+# keys, commit "Format version 2"); version 1's keying stays pinned by tests/golden/v1-keying.json
 GOLDEN = {
     "32-zero": "d1ebe160603e6669d48fade938919e9ec3dd35453ca6c49dfe6be07efb214411",
     "32-reflect": "2b795123ec98f165d9fb22882f30ce879b48f05e455256cd9e7ae05a9eda38f8",
