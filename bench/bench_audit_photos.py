@@ -22,6 +22,7 @@ from encrypt_tool.audit import AuditConfig, audit_arrays
 from encrypt_tool.audit.attack import SideInfo
 from encrypt_tool.audit.progress import AuditProgress
 from experiments.machine import describe_machine
+from experiments.photos import photos_or_error, print_audit
 from experiments.public_solver.copies import paper_copies
 
 
@@ -32,12 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.images < 1 or a.jobs < 1:
         ap.error(f"--images {a.images} and --jobs {a.jobs} must be >= 1")
-    try:
-        from experiments.photos import photos
-
-        x, names = photos(a.images)
-    except ImportError:
-        ap.error("scikit-image is needed for the photos (pip install scikit-image)")
+    x, names = photos_or_error(a.images, ap.error)
     c = paper_copies(x, names)
     plain, enc = c["plain"], c["enc"]
     print(f"{describe_machine()}; load before: {os.getloadavg()[0]:.1f}; {len(plain)} photos, "
@@ -46,13 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     s, _ = audit_arrays(plain, enc, c["block"], SideInfo(pad=c["pad"]), {},
                         AuditConfig(jobs=a.jobs), progress=AuditProgress(len(plain)))
     dt = time.perf_counter() - t
-    print(f"all attacks on {len(plain)} photos: {dt:.1f} s ({dt / len(plain):.2f} s per "
-          f"photo); load after: {os.getloadavg()[0]:.1f}")
-    for name, r in list(s["attacks"].items()) + [("union", s["union"])]:
-        print(f"  {name:55s} neighbours {r['neighbour']:6.1%} perfect {r['perfect']:6.1%} "
-              f"recognisable {r['recognisable']:6.1%}")
-    print("verdict:", s["verdict"])
-    print("not run:", "; ".join(s["not_run"]) or "none")
+    print_audit(s, dt)
     for name, r in zip(names, s["per_image"], strict=True):
         print(f"  {name[:40]:40s} union neighbours {r['union']['neighbour']:6.1%} exact "
               f"{int(r['union']['perfect'])}")

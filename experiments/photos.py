@@ -8,11 +8,14 @@ crops and zooms) until ``n`` images.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
-__all__ = ["NAMES", "photos", "write_folder"]
+__all__ = ["NAMES", "photos", "photos_or_error", "print_audit", "write_folder"]
 
 NAMES = ("astronaut", "chelsea", "coffee", "rocket", "retina", "immunohistochemistry",
          "hubble_deep_field", "colorwheel", "stereo_motorcycle")
@@ -69,3 +72,25 @@ def write_folder(x: np.ndarray, names: list[str], root: Path) -> str:
     for i, (img, name) in enumerate(zip(x, names, strict=True)):
         Image.fromarray(img).save(d / f"{i:03d}-{name.split('@')[0]}.png")
     return f"folder:{root}"
+
+
+def photos_or_error(n: int, error: Callable[[str], NoReturn]) -> tuple[np.ndarray, list[str]]:
+    """:func:`photos` ``(n)``; ``error(message)`` (a parser's one-line exit) when scikit-image
+    is missing."""
+    try:
+        return photos(n)
+    except ImportError:
+        error("scikit-image is needed for the photos (pip install scikit-image)")
+
+
+def print_audit(summary: dict, seconds: float) -> None:
+    """The photo scripts' printout of an audit: time per photo, each attack's and the union's
+    figures, the verdict and what did not run."""
+    n = len(summary["per_image"])
+    print(f"all attacks on {n} photos: {seconds:.1f} s ({seconds / n:.2f} s per photo); load "
+          f"after: {os.getloadavg()[0]:.1f}")
+    for name, r in list(summary["attacks"].items()) + [("union", summary["union"])]:
+        print(f"  {name:55s} neighbours {r['neighbour']:6.1%} perfect {r['perfect']:6.1%} "
+              f"recognisable {r['recognisable']:6.1%}")
+    print("verdict:", summary["verdict"])
+    print("not run:", "; ".join(summary["not_run"]) or "none")

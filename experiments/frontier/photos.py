@@ -29,7 +29,7 @@ from PIL import Image
 from encrypt_tool.setting import pick
 from experiments.encrypt import encrypt
 from experiments.locked import locked
-from experiments.photos import write_folder
+from experiments.photos import photos_or_error, write_folder
 from experiments.settings import PHOTO as PHOTO_SETTINGS
 
 __all__ = ["audit", "main", "picture"]
@@ -106,12 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(e))
     if a.images < 1 or a.jobs < 1:
         ap.error(f"--images {a.images} and --jobs {a.jobs} must be >= 1")
-    try:
-        from experiments.photos import photos
-
-        x, names = photos(a.images)
-    except ImportError:
-        ap.error("scikit-image is needed for the photos (pip install scikit-image)")
+    x, names = photos_or_error(a.images, ap.error)
     from keys.master import generate_key
 
     key = generate_key()  # memory only

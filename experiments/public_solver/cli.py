@@ -32,6 +32,7 @@ from encrypt_tool.audit import AuditConfig, audit_arrays
 from encrypt_tool.audit.attack import SideInfo
 from encrypt_tool.audit.progress import AuditProgress
 from encrypt_tool.setting import pick
+from experiments.photos import print_audit
 from experiments.public_solver.copies import (
     load_copies,
     paper_copies,
@@ -104,13 +105,7 @@ def _audit(c: dict, jobs: int, with_relation: bool) -> dict[str, np.ndarray]:
                         json.loads(c["defences"]), AuditConfig(jobs=jobs),
                         progress=AuditProgress(len(plain)))
     dt = time.perf_counter() - t
-    print(f"all attacks on {len(plain)} photos: {dt:.1f} s ({dt / len(plain):.2f} s per "
-          f"photo); load after: {os.getloadavg()[0]:.1f}")
-    for name, r in list(s["attacks"].items()) + [("union", s["union"])]:
-        print(f"  {name:55s} neighbours {r['neighbour']:6.1%} perfect {r['perfect']:6.1%} "
-              f"recognisable {r['recognisable']:6.1%}")
-    print("verdict:", s["verdict"])
-    print("not run:", "; ".join(s["not_run"]) or "none")
+    print_audit(s, dt)
     union = {k: np.array([r["union"][k] for r in s["per_image"]], dtype=float)
              for k in ("neighbour", "perfect")}
     if with_relation:  # the attacks' own orders scored as the public solver's are;
