@@ -158,7 +158,8 @@ def solve_states(cost: np.ndarray, grid: tuple[int, int], group: int, starts: in
         + c[..., 1].min(axis=1)  # (M, nS): how sure each candidate's best matches are
     k = min(starts, n)
     first = np.argsort(conf.reshape(M, n, group)[:, :, 0], axis=1)[:, :k] * group  # state 0
-    grown = grow(np.repeat(c, k, axis=0), grid, first.reshape(-1), group=group)
+    grown = grow(c, grid, first.reshape(-1), group=group,
+                 src=np.repeat(np.arange(len(c)), k))
     cands = grown.reshape(M, k, -1)  # (M, k, P)
     best = cands[np.arange(M), arrangement_cost(c, cands, grid).argmin(axis=1)]
     prior = np.zeros((M, nS, grid[0] * grid[1]))

@@ -27,14 +27,16 @@ def start_pieces(cost: np.ndarray, k: int) -> np.ndarray:
 
 
 def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: float,
-          group: int = 1) -> np.ndarray:
+          group: int = 1, src: np.ndarray | None = None) -> np.ndarray:
     """Fill the frame around seed (M, cy*cx) pieces (-1: empty cell): order (M, gy*gx).
 
     ``group`` > 1: candidates j*group .. j*group+group-1 are states of one piece j; placing
-    one uses them all.
+    one uses them all. ``src`` (M,): the row of cost each puzzle uses (default: its own), so
+    that several starts share one cost matrix.
     """
     gy, gx = grid
-    M, n = cost.shape[:2]
+    M, n = len(seed), cost.shape[1]
+    src = np.arange(M) if src is None else src
     P = gy * gx
     cy, cx = 2 * gy - 1, 2 * gx - 1
     C = cy * cx
@@ -46,26 +48,36 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
     lo_y, hi_y = np.full(M, cy), np.full(M, -1)
     lo_x, hi_x = np.full(M, cx), np.full(M, -1)
     cell_y, cell_x = np.divmod(np.arange(C), cx)  # (C,)
-    right, below = cost[..., 0], cost[..., 1]  # (M, n, n)
+    # (B, n, n) each: j right of / below i, and its transpose (i left of / above j) for
+    # contiguous rows
+    sides = [cost[..., 0], cost[..., 1]]
+    back = [np.ascontiguousarray(d.transpose(0, 2, 1)) for d in sides]
     steps = ((0, 1, 0, False), (0, -1, 0, True), (1, 0, 1, False), (-1, 0, 1, True))
 
-    def place(r: np.ndarray, c: np.ndarray, j: np.ndarray) -> None:
-        """Put piece j[k] into cell c[k] of puzzle r[k]."""
+    def place(r: np.ndarray, c: np.ndarray, j: np.ndarray, once: bool = False) -> None:
+        """Put piece j[k] into cell c[k] of puzzle r[k] (``once``: each puzzle at most once,
+        so no cell is summed into twice and plain indexing adds)."""
         y, x = np.divmod(c, cx)
         cells[r, c] = j
         free.reshape(M, -1, group)[r, j // group] = False
         for dy, dx, side, before in steps:
             ny, nx = y + dy, x + dx
             ok = (ny >= 0) & (ny < cy) & (nx >= 0) & (nx < cx)
-            d = right if side == 0 else below
             # candidate x right of / below j, or left of / above j
-            contrib = d[r[ok], :, j[ok]] if before else d[r[ok], j[ok]]  # (k, n)
-            np.add.at(acc, (r[ok], ny[ok] * cx + nx[ok]), contrib)
-            np.add.at(cnt, (r[ok], ny[ok] * cx + nx[ok]), 1)
-        np.minimum.at(lo_y, r, y)
-        np.maximum.at(hi_y, r, y)
-        np.minimum.at(lo_x, r, x)
-        np.maximum.at(hi_x, r, x)
+            contrib = (back if before else sides)[side][src[r[ok]], j[ok]]  # (k, n)
+            at = (r[ok], ny[ok] * cx + nx[ok])
+            if once:
+                acc[at] += contrib
+                cnt[at] += 1
+            else:
+                np.add.at(acc, at, contrib)
+                np.add.at(cnt, at, 1)
+        for lim, v, f in ((lo_y, y, np.minimum), (hi_y, y, np.maximum), (lo_x, x, np.minimum),
+                          (hi_x, x, np.maximum)):
+            if once:
+                lim[r] = f(lim[r], v)
+            else:
+                f.at(lim, r, v)
 
     sm, sc = np.nonzero(seed >= 0)
     place(sm, sc, seed[sm, sc])
@@ -92,7 +104,7 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
         r = rows[left]
         c = score[r].argmin(axis=1)
         j = best_j[r, c]
-        place(r, c, j)
+        place(r, c, j, once=True)
         y, x = np.divmod(c, cx)
         touched = np.zeros((M, C), dtype=bool)
         for dy, dx, _, _ in steps:
@@ -106,16 +118,17 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
 
 
 def grow(cost: np.ndarray, grid: tuple[int, int], start: np.ndarray, multi: float = 0.1,
-         group: int = 1) -> np.ndarray:
+         group: int = 1, src: np.ndarray | None = None) -> np.ndarray:
     """Place every piece, starting from piece ``start[m]`` alone: order (M, gy*gx) int64.
 
     cost: (M, n, n, 2) finite costs (lower is better); a cell's candidate score is the mean cost
     against its placed neighbours minus ``multi`` per neighbour beyond the first, so cells
     closed on several sides (more evidence) go first. ``group``: states per piece (cost rows
-    j*group + s are piece j in state s), of which one is placed.
+    j*group + s are piece j in state s), of which one is placed. ``src`` (M,): the cost
+    row of each start (several starts on one puzzle share its costs; default: row m).
     """
     gy, gx = grid
-    M = cost.shape[0]
+    M = len(start)
     seed = np.full((M, (2 * gy - 1) * (2 * gx - 1)), -1, dtype=np.int64)
     seed[:, (gy - 1) * (2 * gx - 1) + gx - 1] = start
-    return _grow(cost, grid, seed, multi, group)
+    return _grow(cost, grid, seed, multi, group, src)

@@ -70,13 +70,14 @@ def _beam(cost: np.ndarray, prior: np.ndarray, grid: tuple[int, int], beam: int)
         used = np.zeros((M, K, n), dtype=bool)
         used[np.arange(M)[:, None], np.arange(K)[None], top] = True
     parents, placed = [np.zeros((M, K), np.int64)], [top]
+    rows = np.arange(M)[:, None]
     for p in range(1, n):
         r, c = divmod(p, gx)
-        add = np.repeat(prior[:, None, :, p], hist.shape[1], axis=1)  # (M, K, n)
+        add = prior[:, None, :, p]  # (M, 1, n)
         if c > 0:
-            add += np.take_along_axis(right, hist[:, :, -1:], axis=1)  # rows of left pieces
+            add = add + right[rows, hist[:, :, -1]]  # (M, K, n): rows of the left pieces
         if r > 0:
-            add += np.take_along_axis(below, hist[:, :, :1], axis=1)  # rows of upper pieces
+            add = add + below[rows, hist[:, :, 0]]  # rows of the upper pieces
         taken = ((used[:, :, None] >> shifts) & one).astype(bool) if bits else used
         total = np.where(taken, np.inf, score[:, :, None] + add).reshape(M, -1)  # (M, K*n)
         k_new = min(beam, total.shape[1])
@@ -85,16 +86,13 @@ def _beam(cost: np.ndarray, prior: np.ndarray, grid: tuple[int, int], beam: int)
         else:
             best = np.broadcast_to(np.arange(total.shape[1]), (M, k_new))
         parent, piece = np.divmod(best, n)
-        score = np.take_along_axis(total, best, axis=1)
-        hist = np.concatenate(
-            [np.take_along_axis(hist[:, :, 1:], parent[:, :, None], axis=1), piece[:, :, None]],
-            axis=2,
-        )
+        score = total[rows, best]
+        hist = np.concatenate([hist[rows, parent, 1:], piece[:, :, None]], axis=2)
         if bits:
-            used = np.take_along_axis(used, parent, axis=1) | (one << piece.astype(np.uint64))
+            used = used[rows, parent] | (one << piece.astype(np.uint64))
         else:
-            used = np.take_along_axis(used, parent[:, :, None], axis=1)
-            used[np.arange(M)[:, None], np.arange(k_new)[None], piece] = True
+            used = used[rows, parent]
+            used[rows, np.arange(k_new)[None], piece] = True
         parents.append(parent)
         placed.append(piece)
     k = np.argmin(score, axis=1)  # (M,) best final arrangement
@@ -135,40 +133,87 @@ def _local(cost: np.ndarray, prior: np.ndarray, grid, order: np.ndarray) -> np.n
     return loc.reshape(M, gy * gx, n)
 
 
+def _local_at(cost: np.ndarray, prior: np.ndarray, grid, order: np.ndarray, m: np.ndarray,
+              p: np.ndarray) -> np.ndarray:
+    """Rows of :func:`_local` for positions p (k, K) of puzzles m (k, 1): (k, K, n), the
+    same sums in the same order (a missing neighbour adds 0)."""
+    gy, gx = grid
+    r, c = np.divmod(p, gx)
+    x = np.arange(cost.shape[1])
+    mm = m[..., None]  # (k, 1, 1)
+    loc = prior[m, :, p]  # (k, K, n)
+    for ok, q, side, before in ((c > 0, p - 1, 0, True), (c < gx - 1, p + 1, 0, False),
+                                (r > 0, p - gx, 1, True), (r < gy - 1, p + gx, 1, False)):
+        nb = order[m, np.where(ok, q, p)][..., None]  # (k, K, 1): the neighbour's piece
+        term = cost[mm, nb, x, side] if before else cost[mm, x, nb, side]
+        loc = loc + np.where(ok[..., None], term, 0.0)
+    return loc
+
+
+def _delta_at(g: np.ndarray, cur: np.ndarray, cost: np.ndarray, order: np.ndarray,
+              m: np.ndarray, a: np.ndarray, b: np.ndarray, gx: int) -> np.ndarray:
+    """Change of the total cost when positions a and b swap pieces (broadcast index arrays
+    m, a, b; inf unless a < b): from the local costs ``g`` (M, P, P), g[m, a, b] = local cost
+    at a of b's piece, and ``cur`` (M, P), with a correction for an edge a and b share."""
+    oa, ob = order[m, a], order[m, b]
+    d = g[m, a, b] + g[m, b, a] - cur[m, a] - cur[m, b]
+    right = (a + 1 == b) & (a % gx < gx - 1)
+    below = a + gx == b
+    d = d + np.where(right, cost[m, ob, oa, 0] + cost[m, oa, ob, 0], 0)
+    d = d + np.where(below, cost[m, ob, oa, 1] + cost[m, oa, ob, 1], 0)
+    return d + np.where(a < b, 0, np.inf)
+
+
+def _around(a: np.ndarray, b: np.ndarray, grid) -> np.ndarray:
+    """Positions a, b (k,) and their neighbours, a neighbour off the grid given as the
+    position itself: (k, 10)."""
+    gy, gx = grid
+    out = []
+    for p in (a, b):
+        r, c = np.divmod(p, gx)
+        out += [p, np.where(c > 0, p - 1, p), np.where(c < gx - 1, p + 1, p),
+                np.where(r > 0, p - gx, p), np.where(r < gy - 1, p + gx, p)]
+    return np.stack(out, axis=1)
+
+
 def _refine(cost, prior, grid, order: np.ndarray, rounds: int) -> np.ndarray:
     """Apply the best improving swap of two positions, per puzzle, while one exists.
 
     A swap's gain comes from each position's local cost (M, P, n), with a correction for the
-    edge that two adjacent positions share.
-    """
+    edge that two adjacent positions share. After a swap only the rows and columns of the
+    ten positions it touches (the two and their neighbours) change, so each round updates
+    those instead of the whole (M, P, P) table: O(P n) a round instead of O(P^2)."""
     gy, gx = grid
     M, P = order.shape
     c0 = cost.copy()
     c0[:, np.arange(P), np.arange(P)] = 0  # a piece next to itself: only in the naive sum
     pos = np.arange(P)
-    right = (pos[:, None] + 1 == pos[None, :]) & (pos[:, None] % gx < gx - 1)  # (P, P)
-    below = pos[:, None] + gx == pos[None, :]
-    rows = np.arange(M)[:, None, None]
+    order = order.copy()
+    loc = _local(c0, prior, grid, order)  # (M, P, n)
+    g = np.take_along_axis(loc, order[:, None, :], axis=2)  # (M, P, P): a gets b's piece
+    cur = g[:, pos, pos]  # (M, P): each position's current local cost
+    delta = _delta_at(g, cur, c0, order, np.arange(M)[:, None, None], pos[:, None],
+                      pos[None, :], gx)  # (M, P, P)
     for _ in range(rounds):
-        loc = _local(c0, prior, grid, order)  # (M, P, n)
-        g = np.take_along_axis(loc, order[:, None, :], axis=2)  # (M, P, P): a gets b's piece
-        cur = g[:, pos, pos]  # (M, P): each position's current local cost
-        delta = g + g.transpose(0, 2, 1) - cur[:, :, None] - cur[:, None, :]
-        oa, ob = order[:, :, None], order[:, None, :]  # (M, P, 1), (M, 1, P)
-        fix_r = c0[rows, ob, oa, 0] + c0[rows, oa, ob, 0]  # a left of b before the swap
-        fix_b = c0[rows, ob, oa, 1] + c0[rows, oa, ob, 1]
-        delta = delta + np.where(right, fix_r, 0) + np.where(below, fix_b, 0)
-        delta = delta + np.where(np.triu(np.ones((P, P), bool), 1), 0, np.inf)
         flat = delta.reshape(M, -1)
         best = flat.argmin(axis=1)
         better = flat[np.arange(M), best] < -1e-9
         if not better.any():
             break
-        a, b = np.divmod(best, P)
         mm = np.nonzero(better)[0]
-        oa_, ob_ = order[mm, a[mm]].copy(), order[mm, b[mm]].copy()
-        order = order.copy()
-        order[mm, a[mm]], order[mm, b[mm]] = ob_, oa_
+        a, b = np.divmod(best[mm], P)
+        order[mm, a], order[mm, b] = order[mm, b], order[mm, a].copy()
+        X = _around(a, b, grid)  # (k, 10)
+        m1, m2 = mm[:, None], mm[:, None, None]
+        loc[m1, X] = _local_at(c0, prior, grid, order, m1, X)  # (k, 10, n)
+        g[m1, X] = np.take_along_axis(loc[m1, X], order[mm][:, None, :], axis=2)
+        g[m2, pos[:, None], X[:, None, :]] = loc[m2, pos[:, None], order[m1, X][:, None, :]]
+        cur[m1, X] = g[m1, X, X]
+        delta[m2, X[:, :, None], pos] = _delta_at(g, cur, c0, order, m2, X[:, :, None],
+                                                  pos[None, None, :], gx)
+        delta[m2, pos[:, None], X[:, None, :]] = _delta_at(g, cur, c0, order, m2,
+                                                           pos[None, :, None],
+                                                           X[:, None, :], gx)
     return order
 
 
@@ -202,22 +247,23 @@ def solve(
     cost = np.where(np.isfinite(cost), cost, 1e12)
     out = np.empty((M, n), dtype=np.int64)
     cells = (2 * gy - 1) * (2 * gx - 1)
-    # (m, P, n) local costs, (m, K, n) beam, (m * starts, cells, n) growth: at most ~64 MB each
+    # (m, P, n) local costs, (4m, K, n) beam, (m * starts, cells, n) growth: at most ~64 MB each
     chunk = max(1, min(chunk, 2**20 // (n * n), 2**23 // (max(starts, 1) * cells * n)))
     for lo in range(0, M, chunk):
         c, pr = cost[lo : lo + chunk], prior[lo : lo + chunk]
+        # the four corners' beams as one batch of 4m puzzles
+        flips = [_flip_problem(c, pr, grid, fy, fx) for fy in (False, True) for fx in (False, True)]
+        o = _beam(np.concatenate([f[0] for f in flips]), np.concatenate([f[1] for f in flips]),
+                  grid, beam if n <= 64 else min(beam, WIDE_BEAM))  # (4m, P)
         cands = []
-        for fy in (False, True):
-            for fx in (False, True):
-                cf, pf, pos = _flip_problem(c, pr, grid, fy, fx)
-                o = _beam(cf, pf, grid, beam if n <= 64 else min(beam, WIDE_BEAM))  # (m, P)
-                true = np.empty_like(o)
-                true[:, pos] = o
-                cands.append(true)
+        for i, (_, _, pos) in enumerate(flips):
+            true = np.empty((len(c), n), dtype=np.int64)
+            true[:, pos] = o[i * len(c) : (i + 1) * len(c)]
+            cands.append(true)
         k = min(starts, n)
         if k > 0:
             first = start_pieces(c, k)  # (m, k)
-            grown = grow(np.repeat(c, k, axis=0), grid, first.reshape(-1))  # (m*k, P)
+            grown = grow(c, grid, first.reshape(-1), src=np.repeat(np.arange(len(c)), k))
             cands.extend(grown.reshape(len(c), k, n).transpose(1, 0, 2))
         cands = np.stack(cands, axis=1)  # (m, 4 + k, P)
         totals = arrangement_cost(c, cands, grid, pr)  # (m, 4 + k)
