@@ -109,11 +109,13 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
     occ[np.arange(n), F, F] = np.arange(1, n + 1)
     cl, y, x, st = np.arange(n), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     box = [[0, 0, 0, 0] for _ in range(n)]  # (y0, y1, x0, x1) of each cluster
-    members = {c: [c] for c in range(n)}
+    members = {c: np.array([c]) for c in range(n)}
     cl_l, y_l, x_l, st_l = list(range(n)), [0] * n, [0] * n, [0] * n  # scalar lookups
     turn, inverse, dirs = G.turn.tolist(), G.inverse.tolist(), DIRS.tolist()
+    compose, offset = G.compose.tolist(), G.offset.tolist()
     Rflat = R.reshape(n, 4, n * S)
-    steps = DIRS[None, :, :]  # (1, 4, 2)
+    sy, sx = DIRS[None, :, 0] + F, DIRS[None, :, 1] + F  # (1, 4) each
+    mean = R.dtype.type
     for i, d, j, t in zip(ii.tolist(), dd.tolist(), jj.tolist(), tt.tolist(), strict=True):
         a, b = cl_l[i], cl_l[j]
         if a == b:
@@ -124,35 +126,42 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
         by, bx = dirs[turn[st_l[j]][turn[inverse[t]][(d + 2) % 4]]]  # where i goes, in b's
         if occ[b, y_l[j] + by + F, x_l[j] + bx + F]:
             continue  # that side of j is taken
-        want = G.compose[st_l[i], t]  # j's state in a's frame
-        g = G.compose[want, inverse[st_l[j]]]  # turns b's frame into a's
-        mb = np.array(members[b])
-        oy, ox = G.move(g, y[mb] - y_l[j], x[mb] - x_l[j])
-        ny, nx = y_l[i] + dy + oy, x_l[i] + dx + ox
+        want = compose[st_l[i]][t]  # j's state in a's frame
+        g = compose[want][inverse[st_l[j]]]  # turns b's frame into a's
+        (m00, m01), (m10, m11) = offset[g]  # a signed permutation (G.move)
+        # b's box moved: a turn or mirror maps it onto the moved members' box
+        by0, by1, bx0, bx1 = box[b]
+        cy = [y_l[i] + dy + m00 * (u - y_l[j]) + m01 * (v - x_l[j]) for u in (by0, by1)
+              for v in (bx0, bx1)]
+        cx = [x_l[i] + dx + m10 * (u - y_l[j]) + m11 * (v - x_l[j]) for u in (by0, by1)
+              for v in (bx0, bx1)]
         y0, y1, x0, x1 = box[a]
-        y0, y1 = min(y0, int(ny.min())), max(y1, int(ny.max()))
-        x0, x1 = min(x0, int(nx.min())), max(x1, int(nx.max()))
+        y0, y1, x0, x1 = min(y0, *cy), max(y1, *cy), min(x0, *cx), max(x1, *cx)
         if not _fits(y1 - y0 + 1, x1 - x0 + 1, frame, turnable):
             continue
+        mb = members[b]
+        ry, rx = y[mb] - y_l[j], x[mb] - x_l[j]
+        ny, nx = y_l[i] + dy + (m00 * ry + m01 * rx), x_l[i] + dx + (m10 * ry + m11 * rx)
         grid = occ[a]
         if grid[ny + F, nx + F].any():
             continue
         ns = G.compose[g, st[mb]]
         # every contact of a moved piece q (in direction D + 2 of a placed piece p)
-        hit = grid[ny[:, None] + F + steps[..., 0], nx[:, None] + F + steps[..., 1]] - 1
+        hit = grid[ny[:, None] + sy, nx[:, None] + sx] - 1
         q, D = np.nonzero(hit >= 0)  # (contacts,)
         p = hit[q, D]
         inv = G.inverse[st[p]]
         costs = Rflat[p, G.turn[inv, (D + 2) % 4], mb[q] * S + G.compose[inv, ns[q]]]
-        if costs.mean() > limit:
+        # their mean as ndarray.mean takes it (a sum in R's type, divided by the count)
+        if mean(np.add.reduce(costs) / np.intp(costs.size)) > limit:
             continue
         y[mb], x[mb], st[mb], cl[mb] = ny, nx, ns, a
         grid[ny + F, nx + F] = mb + 1
         box[a] = [y0, y1, x0, x1]
-        for q_, yq, xq, sq in zip(members[b], ny.tolist(), nx.tolist(), ns.tolist(),
+        for q_, yq, xq, sq in zip(mb.tolist(), ny.tolist(), nx.tolist(), ns.tolist(),
                                   strict=True):
             cl_l[q_], y_l[q_], x_l[q_], st_l[q_] = a, yq, xq, sq
-        members[a] += members.pop(b)
+        members[a] = np.concatenate([members[a], members.pop(b)])
         if len(members[a]) == n:
             break
     return cl, y, x, st
@@ -161,29 +170,42 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
 def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> dict:
     """Place every piece not in ``cells`` ((y, x) -> (piece, state)) next to the placed ones,
     the cheapest (cell, piece, state) by mean ratio over its placed neighbours first (minus 0.1
-    per neighbour beyond the first: cells closed on more sides go first).
+    per neighbour beyond the first: cells closed on more sides go first; ties: the cell opened
+    first).
 
-    Each open cell keeps the summed ratios (n, S) of every candidate with the pieces already
-    placed set to inf, so that its best candidate is one argmin. R's entries must be finite."""
+    Each open cell keeps, in one slot of a table, the summed ratios (n, S) of every candidate
+    with the pieces already placed set to inf, so that its best candidate is one argmin and
+    the pick is one pass over the open cells. R's entries must be finite."""
     n, _, _, S = R.shape
+    gy, gx = frame
     free = np.ones(n, bool)
-    acc: dict = {}  # open cell -> [(n, S) summed ratios of each candidate, neighbour count]
-    best: dict = {}  # open cell -> (score, piece, state)
+    cap = 4 * len(cells) + 8
+    tot = np.empty((cap, n, S), dtype=R.dtype)  # summed ratios of each open cell's candidates
+    cnt = np.zeros(cap, np.int64)  # its placed neighbours
+    yx = np.zeros((cap, 2), np.int64)
+    born = np.zeros(cap, np.int64)  # when it was opened: ties go to the older cell
+    alive = np.zeros(cap, bool)
+    val = np.full(cap, np.inf, dtype=R.dtype)  # (score, piece, state) of its best candidate
+    bj, bs = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+    slot: dict = {}  # open cell -> its slot
+    opened = 0
     box = [min(c[0] for c in cells), max(c[0] for c in cells),
            min(c[1] for c in cells), max(c[1] for c in cells)]
 
-    def rescore(c) -> None:
-        total, k = acc[c]
-        j, s = divmod(int(total.argmin()), S)
-        best[c] = (total[j, s] / k - 0.1 * (k - 1), j, s)
+    def rescore(k: np.ndarray) -> None:
+        flat = tot[k].reshape(len(k), -1).argmin(axis=1)
+        j, st = np.divmod(flat, S)
+        c = cnt[k]
+        val[k] = tot[k, j, st] / c.astype(R.dtype) - (0.1 * (c - 1)).astype(R.dtype)
+        bj[k], bs[k] = j, st
 
     def put(c, p: int, a: int) -> None:
+        nonlocal tot, cnt, yx, born, alive, val, bj, bs, opened
         cells[c] = (p, a)
         free[p] = False
-        acc.pop(c, None)
-        best.pop(c, None)
-        for total, _ in acc.values():
-            total[p] = np.inf
+        if c in slot:
+            alive[slot.pop(c)] = False
+        tot[alive, p] = np.inf
         box[:] = [min(box[0], c[0]), max(box[1], c[0]), min(box[2], c[1]), max(box[3], c[1])]
         inv = G.inverse[a]
         for D, (dy, dx) in enumerate(DIRS):  # the open cell in direction D of the new piece
@@ -191,31 +213,46 @@ def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> d
             if o in cells:
                 continue
             got = R[p, G.turn[inv, D]][:, G.compose[inv]]  # (n, S): candidate's own state
-            if o in acc:
-                acc[o][0] += got
-                acc[o][1] += 1
+            if o in slot:
+                k = slot[o]
+                tot[k] += got
+                cnt[k] += 1
             else:
-                got = got.copy()
-                got[~free] = np.inf
-                acc[o] = [got, 1]
-            rescore(o)
+                dead = np.flatnonzero(~alive)
+                if not dead.size:  # a larger table
+                    tot, cnt, yx, born, val, bj, bs = (
+                        np.concatenate([t, np.zeros_like(t)]) for t in
+                        (tot, cnt, yx, born, val, bj, bs))
+                    alive = np.concatenate([alive, np.zeros_like(alive)])
+                    dead = np.flatnonzero(~alive)
+                k = int(dead[0])
+                tot[k] = got
+                tot[k, ~free] = np.inf
+                cnt[k], yx[k], born[k], alive[k] = 1, o, opened, True
+                opened += 1
+                slot[o] = k
+            rescore(np.array([k]))
 
     for p, _ in cells.values():
         free[p] = False
     for c, (p, a) in list(cells.items()):
         put(c, p, a)
     while free.any():
-        pick = None
-        for c, (v, j, s) in best.items():
-            h = max(box[1], c[0]) - min(box[0], c[0]) + 1
-            w = max(box[3], c[1]) - min(box[2], c[1]) + 1
-            if _fits(h, w, frame, turnable) and (pick is None or v < pick[0]):
-                pick = (v, c, j, s)
-        _, c, j, s = pick
-        put(c, j, s)
-        for o, (_, jo, _) in list(best.items()):
-            if jo == j:  # its favourite was just used
-                rescore(o)
+        k = np.flatnonzero(alive)
+        y, x = yx[k, 0], yx[k, 1]
+        h = np.maximum(box[1], y) - np.minimum(box[0], y) + 1
+        w = np.maximum(box[3], x) - np.minimum(box[2], x) + 1
+        fits = (h <= gy) & (w <= gx)
+        if turnable:
+            fits |= (h <= gx) & (w <= gy)
+        v = np.where(fits, val[k], np.inf)
+        ties = k[fits & (v == v.min())]
+        pick = ties[born[ties].argmin()]
+        j = int(bj[pick])
+        put((int(yx[pick, 0]), int(yx[pick, 1])), j, int(bs[pick]))
+        again = np.flatnonzero(alive & (bj == j))  # their favourite was just used
+        if again.size:
+            rescore(again)
     return cells
 
 
