@@ -215,9 +215,13 @@ def _dense_reference(R, G, frame, per_side=32, limit=1.0):
     return cl, y, x, st
 
 
+@pytest.mark.parametrize("small", [0, 8])  # every cluster moved with arrays; small ones not
 @pytest.mark.parametrize("flags", [(True, False, False), (True, True, True)])
-def test_lean_cluster_joins_equal_the_dense_reference(flags):
+def test_lean_cluster_joins_equal_the_dense_reference(flags, small, monkeypatch):
+    from encrypt_tool.audit import tree
     from encrypt_tool.audit.tree import _candidates, _ratios, place_clusters
+
+    monkeypatch.setattr(tree, "SMALL", small)
 
     space = StateSpace(*flags)
     G = group_of(space)

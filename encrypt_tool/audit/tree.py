@@ -28,6 +28,8 @@ from encrypt_tool.audit.states import StateSpace, _apply
 
 __all__ = ["place_clusters", "tree_attack"]
 
+SMALL = 8  # clusters up to this size are moved with scalar lookups, larger ones with arrays
+
 
 def _rows(n: int, width: int) -> list[slice]:
     """Slices of pieces whose (rows, width) float64 temporaries stay within ~32 MB."""
@@ -140,21 +142,43 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
         if not _fits(y1 - y0 + 1, x1 - x0 + 1, frame, turnable):
             continue
         mb = members[b]
-        ry, rx = y[mb] - y_l[j], x[mb] - x_l[j]
-        ny, nx = y_l[i] + dy + (m00 * ry + m01 * rx), x_l[i] + dx + (m10 * ry + m11 * rx)
         grid = occ[a]
-        if grid[ny + F, nx + F].any():
-            continue
-        ns = G.compose[g, st[mb]]
-        # every contact of a moved piece q (in direction D + 2 of a placed piece p)
-        hit = grid[ny[:, None] + sy, nx[:, None] + sx] - 1
-        q, D = np.nonzero(hit >= 0)  # (contacts,)
-        p = hit[q, D]
-        inv = G.inverse[st[p]]
-        costs = Rflat[p, G.turn[inv, (D + 2) % 4], mb[q] * S + G.compose[inv, ns[q]]]
+        oy, ox = y_l[i] + dy, x_l[i] + dx
+        if len(mb) <= SMALL:  # scalar lookups: cheaper than array calls for a few pieces
+            ql = mb.tolist()
+            cells = [(oy + m00 * (y_l[q] - y_l[j]) + m01 * (x_l[q] - x_l[j]) + F,
+                      ox + m10 * (y_l[q] - y_l[j]) + m11 * (x_l[q] - x_l[j]) + F) for q in ql]
+            if any(grid[u, v] for u, v in cells):
+                continue
+            nsl = [compose[g][st_l[q]] for q in ql]
+            vals = []  # in the order of the array path: moved piece, then direction
+            for q, (u, v), sq in zip(ql, cells, nsl, strict=True):
+                for D, (ey, ex) in enumerate(dirs):
+                    h = int(grid[u + ey, v + ex])
+                    if h:
+                        iv = inverse[st_l[h - 1]]
+                        vals.append(Rflat[h - 1, turn[iv][(D + 2) % 4], q * S + compose[iv][sq]])
+            costs = np.array(vals, dtype=R.dtype)
+            ny = nx = ns = None
+        else:
+            ry, rx = y[mb] - y_l[j], x[mb] - x_l[j]
+            ny, nx = oy + (m00 * ry + m01 * rx), ox + (m10 * ry + m11 * rx)
+            if grid[ny + F, nx + F].any():
+                continue
+            ns = G.compose[g, st[mb]]
+            # every contact of a moved piece q (in direction D + 2 of a placed piece p)
+            hit = grid[ny[:, None] + sy, nx[:, None] + sx] - 1
+            q, D = np.nonzero(hit >= 0)  # (contacts,)
+            p = hit[q, D]
+            inv = G.inverse[st[p]]
+            costs = Rflat[p, G.turn[inv, (D + 2) % 4], mb[q] * S + G.compose[inv, ns[q]]]
         # their mean as ndarray.mean takes it (a sum in R's type, divided by the count)
         if mean(np.add.reduce(costs) / np.intp(costs.size)) > limit:
             continue
+        if ny is None:
+            ny = np.array([u - F for u, _ in cells])
+            nx = np.array([v - F for _, v in cells])
+            ns = np.array(nsl, dtype=np.int64)
         y[mb], x[mb], st[mb], cl[mb] = ny, nx, ns, a
         grid[ny + F, nx + F] = mb + 1
         box[a] = [y0, y1, x0, x1]
