@@ -7,9 +7,9 @@ paper preset with 16x16 blocks, one process each, every attack (the learned ones
 The public-domain photos (``experiments.photos``, scikit-image; written to a temporary
 folder, nothing into the repository) at 224 px go through
 ``bs-encrypt dataset --preset private`` and ``--preset paper --block-size 16`` (a throwaway
-key). For each preset, a first ``bs-encrypt audit --split train --indices 0-(K-1)`` trains
-the learned attacks on the photos that are not audited and caches them in its report folder;
-its training time is printed apart.
+key). For each preset, a first ``bs-encrypt audit --split train --indices 0-(K-1) --attacks
+learned-pairs,learned-states`` trains the learned attacks on the photos that are not audited
+and caches them in its report folder; its training time is printed apart.
 A second audit of the same photos reuses the cached models: its wall time per photo, CPU time
 and peak resident memory (the process's own, from wait4) are the figures, with the ratio of
 the two presets and each attack's seconds from audit.json.
@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                        str(h5), "--key", str(key), "--quiet", "--jobs", "1"])
             audit = cli + ["audit", str(h5), "--key", str(key), "--split", "train", "--indices",
                            f"0-{a.audit - 1}", "--out", str(out), "--quiet", "--overwrite"]
-            run(audit)  # trains the learned attacks and caches them in out/models
+            run(audit + ["--attacks", "learned-pairs,learned-states"])  # trains and caches
+            # the learned attacks' models in out/models (only those attacks run)
             training = json.loads((out / "audit.json").read_text())["learned"]
             wall, cpu, rss = run(audit)  # the cached models: the attacks alone
             s = json.loads((out / "audit.json").read_text())
