@@ -76,7 +76,7 @@ bench-audit-photos:
 # the private preset's audit against the paper preset with 16x16 blocks at 224 px: seconds per
 # photo and peak memory of each process, and their ratio (docs/AUDIT.md)
 bench-audit-presets:
-	PYTHONPATH=. $(BIN)/python bench/bench_audit_presets.py --photos 24 --audit 2
+	PYTHONPATH=. $(BIN)/python bench/bench_audit_presets.py --photos 24 --audit 3
 
 # the cluster solver on defended photos, beside the union of the other attacks
 bench-tree-photos:
