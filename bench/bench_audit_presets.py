@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                        str(h5), "--key", str(key), "--quiet", "--jobs", "1"])
             audit = cli + ["audit", str(h5), "--key", str(key), "--split", "train", "--indices",
                            f"0-{a.audit - 1}", "--out", str(out), "--quiet", "--overwrite"]
-            run(audit + ["--attacks", "learned-pairs,learned-states"])  # trains and caches
-            # the learned attacks' models in out/models (only those attacks run)
+            # the learned attacks alone: trains their models and caches them in out/models
+            run(audit + ["--attacks", "learned-pairs,learned-states"])
             training = json.loads((out / "audit.json").read_text())["learned"]
             wall, cpu, rss = run(audit)  # the cached models: the attacks alone
             s = json.loads((out / "audit.json").read_text())

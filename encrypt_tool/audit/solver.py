@@ -120,17 +120,9 @@ def _flip_problem(cost, prior, grid, fy: bool, fx: bool):
 
 def _local(cost: np.ndarray, prior: np.ndarray, grid, order: np.ndarray) -> np.ndarray:
     """Cost of each piece at each position next to ``order``'s pieces: (M, P, n)."""
-    gy, gx = grid
-    M, n = cost.shape[:2]
-    m = np.arange(M)[:, None, None, None]
-    x = np.arange(n)[None, None, None, :]
-    o = order.reshape(M, gy, gx)[..., None]  # (M, gy, gx, 1)
-    loc = prior.transpose(0, 2, 1).reshape(M, gy, gx, n).copy()  # (M, gy, gx, n)
-    loc[:, :, 1:] += cost[m, o[:, :, :-1], x, 0]  # left neighbour's piece, x right of it
-    loc[:, :, :-1] += cost[m, x, o[:, :, 1:], 0]  # x left of the right neighbour
-    loc[:, 1:] += cost[m, o[:, :-1], x, 1]
-    loc[:, :-1] += cost[m, x, o[:, 1:], 1]
-    return loc.reshape(M, gy * gx, n)
+    M, P = order.shape
+    return _local_at(cost, prior, grid, order, np.arange(M)[:, None],
+                     np.broadcast_to(np.arange(P), (M, P)))
 
 
 def _local_at(cost: np.ndarray, prior: np.ndarray, grid, order: np.ndarray, m: np.ndarray,

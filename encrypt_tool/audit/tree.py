@@ -82,9 +82,11 @@ def _candidates(R: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(flat, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
-def _fits(h: int, w: int, frame: tuple[int, int], turnable: bool) -> bool:
+def _fits(h, w, frame: tuple[int, int], turnable: bool):
+    """Whether an h x w region fits the frame (turned, too, when ``turnable``); h, w ints or
+    arrays (then elementwise)."""
     gy, gx = frame
-    return (h <= gy and w <= gx) or (turnable and h <= gx and w <= gy)
+    return ((h <= gy) & (w <= gx)) | (turnable & (h <= gx) & (w <= gy))
 
 
 def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_side: int = 32,
@@ -201,7 +203,6 @@ def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> d
     with the pieces already placed set to inf, so that its best candidate is one argmin and
     the pick is one pass over the open cells. R's entries must be finite."""
     n, _, _, S = R.shape
-    gy, gx = frame
     free = np.ones(n, bool)
     cap = 4 * len(cells) + 8
     tot = np.empty((cap, n, S), dtype=R.dtype)  # summed ratios of each open cell's candidates
@@ -209,8 +210,8 @@ def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> d
     yx = np.zeros((cap, 2), np.int64)
     born = np.zeros(cap, np.int64)  # when it was opened: ties go to the older cell
     alive = np.zeros(cap, bool)
-    val = np.full(cap, np.inf, dtype=R.dtype)  # (score, piece, state) of its best candidate
-    bj, bs = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+    val = np.full(cap, np.inf, dtype=R.dtype)  # the score of its best candidate,
+    bj, bs = np.zeros(cap, np.int64), np.zeros(cap, np.int64)  # and that piece and state
     slot: dict = {}  # open cell -> its slot
     opened = 0
     box = [min(c[0] for c in cells), max(c[0] for c in cells),
@@ -266,9 +267,7 @@ def _fill(R: np.ndarray, G: StateGroup, frame, cells: dict, turnable: bool) -> d
         y, x = yx[k, 0], yx[k, 1]
         h = np.maximum(box[1], y) - np.minimum(box[0], y) + 1
         w = np.maximum(box[3], x) - np.minimum(box[2], x) + 1
-        fits = (h <= gy) & (w <= gx)
-        if turnable:
-            fits |= (h <= gx) & (w <= gy)
+        fits = _fits(h, w, frame, turnable)
         v = np.where(fits, val[k], np.inf)
         ties = k[fits & (v == v.min())]
         pick = ties[born[ties].argmin()]
