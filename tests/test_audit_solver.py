@@ -1,6 +1,8 @@
 """The fixed-frame solver's pieces against plain references: the swap refinement (which
-updates only what a swap touches) against a search that re-costs every swap in full, and
-growth from several starts sharing one cost matrix against growth on repeated copies."""
+updates only what a swap touches) against a search that re-costs every swap in full, growth
+(which rescores only what a placement touches) against a loop that scores every cell and piece
+at every step, and growth from several starts sharing one cost matrix against growth on
+repeated copies."""
 
 import numpy as np
 import pytest
@@ -51,6 +53,67 @@ def test_refine_leaves_its_input_alone():
     before = start.copy()
     _refine(cost, np.zeros((2, 9, 9)), (3, 3), start, 10)
     assert (start == before).all()
+
+
+def _naive_grow(cost, grid, start, multi=0.1, group=1):
+    """One puzzle: at every step, every empty cell next to the region that keeps it within the
+    frame, and every free candidate, scored from scratch as growth scores them (summed cost
+    over the placed neighbours in the order they were placed, its mean, minus ``multi`` per
+    neighbour beyond the first); the cheapest wins, ties to the first cell, then candidate."""
+    gy, gx = grid
+    n = cost.shape[0]
+    placed = {(0, 0): (start, 0)}  # cell -> (candidate, step placed)
+    used = {start // group}
+    for step in range(1, gy * gx):
+        ys = [c[0] for c in placed]
+        xs = [c[1] for c in placed]
+        best = None
+        for y in range(max(ys) - gy, min(ys) + gy + 1):
+            for x in range(max(xs) - gx, min(xs) + gx + 1):
+                if (y, x) in placed or max(max(ys), y) - min(min(ys), y) >= gy \
+                        or max(max(xs), x) - min(min(xs), x) >= gx:
+                    continue
+                # (candidate, step) of each neighbour, with the cost of j beside it
+                nbs = [(placed[(y, x - 1)], lambda i, j: cost[i, j, 0]) if (y, x - 1) in placed
+                       else None, (placed[(y, x + 1)], lambda i, j: cost[j, i, 0])
+                       if (y, x + 1) in placed else None,
+                       (placed[(y - 1, x)], lambda i, j: cost[i, j, 1]) if (y - 1, x) in placed
+                       else None, (placed[(y + 1, x)], lambda i, j: cost[j, i, 1])
+                       if (y + 1, x) in placed else None]
+                nbs = sorted((nb for nb in nbs if nb), key=lambda nb: nb[0][1])
+                if not nbs:
+                    continue
+                k = len(nbs)
+                for j in range(n):
+                    if j // group in used:
+                        continue
+                    total = 0.0
+                    for (i, _), f in nbs:
+                        total += f(i, j)
+                    s = total / k - multi * (k - 1)
+                    if best is None or s < best[0]:
+                        best = (s, y, x, j)
+        _, y, x, j = best
+        placed[(y, x)] = (j, step)
+        used.add(j // group)
+    y0 = min(c[0] for c in placed)
+    x0 = min(c[1] for c in placed)
+    order = np.empty(gy * gx, dtype=np.int64)
+    for (y, x), (j, _) in placed.items():
+        order[(y - y0) * gx + (x - x0)] = j
+    return order
+
+
+@pytest.mark.parametrize("grid, group", [((3, 4), 1), ((4, 4), 1), ((1, 6), 1), ((5, 2), 1),
+                                          ((2, 3), 4), ((3, 3), 2)])
+def test_growth_places_the_cheapest_cell_and_piece_each_step(grid, group):
+    rng = np.random.default_rng(sum(grid) + group)
+    M, n = 3, grid[0] * grid[1] * group
+    cost = rng.random((M, n, n, 2))
+    start = rng.integers(0, n, M)
+    got = grow(cost, grid, start, group=group)
+    for m in range(M):
+        assert (got[m] == _naive_grow(cost[m], grid, int(start[m]), group=group)).all()
 
 
 def test_growth_from_several_starts_shares_one_cost_matrix():

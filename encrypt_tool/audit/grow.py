@@ -33,85 +33,102 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
     ``group`` > 1: candidates j*group .. j*group+group-1 are states of one piece j; placing
     one uses them all. ``src`` (M,): the row of cost each puzzle uses (default: its own), so
     that several starts share one cost matrix.
+
+    The canvas carries a ring of cells that never fit around the (2gy-1) x (2gx-1) cells a
+    region can reach, so neighbours need no bounds checks; row-major order, and so the ties
+    to the first cell, is the same as without it. Each open cell's score is kept and
+    changed only where a placement touches it, and a step looks for the best one only in a
+    window one cell wider than the frame around the region.
     """
     gy, gx = grid
     M, n = len(seed), cost.shape[1]
     src = np.arange(M) if src is None else src
     P = gy * gx
-    cy, cx = 2 * gy - 1, 2 * gx - 1
+    cy, cx = 2 * gy + 1, 2 * gx + 1  # with the ring
     C = cy * cx
     rows = np.arange(M)
     acc = np.zeros((M, C, n))  # (M, C, n): summed cost of piece j in cell c
     cnt = np.zeros((M, C), dtype=np.int64)
     free = np.ones((M, n), dtype=bool)
     cells = np.full((M, C), -1, dtype=np.int64)
+    open_ = np.zeros((M, C), dtype=bool)  # empty with a placed neighbour
+    score = np.full((M, C), np.inf)  # (M, C): an open cell's best mean cost, less the bonus
+    best_j = np.zeros((M, C), dtype=np.int64)  # (M, C): its cheapest free piece
     lo_y, hi_y = np.full(M, cy), np.full(M, -1)
     lo_x, hi_x = np.full(M, cx), np.full(M, -1)
-    cell_y, cell_x = np.divmod(np.arange(C), cx)  # (C,)
     # (B, n, n) each: j right of / below i, and its transpose (i left of / above j) for
-    # contiguous rows
-    sides = [cost[..., 0], cost[..., 1]]
-    back = [np.ascontiguousarray(d.transpose(0, 2, 1)) for d in sides]
-    steps = ((0, 1, 0, False), (0, -1, 0, True), (1, 0, 1, False), (-1, 0, 1, True))
+    # contiguous rows; one per neighbour: right, left, below, above
+    right, below = cost[..., 0], cost[..., 1]
+    tabs = (right, np.ascontiguousarray(right.transpose(0, 2, 1)),
+            below, np.ascontiguousarray(below.transpose(0, 2, 1)))
+    near = np.array([1, -1, cx, -cx])  # flat offsets of the four neighbours
 
-    def place(r: np.ndarray, c: np.ndarray, j: np.ndarray, once: bool = False) -> None:
+    def place(r: np.ndarray, c: np.ndarray, j: np.ndarray, once: bool = False) -> np.ndarray:
         """Put piece j[k] into cell c[k] of puzzle r[k] (``once``: each puzzle at most once,
-        so no cell is summed into twice and plain indexing adds)."""
+        so no cell is summed into twice and plain indexing adds). Returns the neighbour
+        cells (4, k)."""
         y, x = np.divmod(c, cx)
         cells[r, c] = j
+        open_[r, c] = False
+        score[r, c] = np.inf
         free.reshape(M, -1, group)[r, j // group] = False
-        for dy, dx, side, before in steps:
-            ny, nx = y + dy, x + dx
-            ok = (ny >= 0) & (ny < cy) & (nx >= 0) & (nx < cx)
-            # candidate x right of / below j, or left of / above j
-            contrib = (back if before else sides)[side][src[r[ok]], j[ok]]  # (k, n)
-            at = (r[ok], ny[ok] * cx + nx[ok])
-            if once:
-                acc[at] += contrib
-                cnt[at] += 1
-            else:
-                np.add.at(acc, at, contrib)
-                np.add.at(cnt, at, 1)
+        nb = c + near[:, None]  # (4, k)
+        contrib = np.stack([t[src[r], j] for t in tabs])  # (4, k, n)
+        rr = np.broadcast_to(r, nb.shape)
+        if once:
+            acc[rr, nb] += contrib
+            cnt[rr, nb] += 1
+        else:
+            np.add.at(acc, (rr, nb), contrib)
+            np.add.at(cnt, (rr, nb), 1)
+        open_[rr, nb] = cells[rr, nb] < 0
         for lim, v, f in ((lo_y, y, np.minimum), (hi_y, y, np.maximum), (lo_x, x, np.minimum),
                           (hi_x, x, np.maximum)):
             if once:
                 lim[r] = f(lim[r], v)
             else:
                 f.at(lim, r, v)
+        return nb
 
-    sm, sc = np.nonzero(seed >= 0)
-    place(sm, sc, seed[sm, sc])
-    best_val = np.full((M, C), np.inf)  # (M, C): cheapest free piece's summed cost per cell
-    best_j = np.zeros((M, C), dtype=np.int64)
-
-    def rescore(touched: np.ndarray) -> None:
-        tm, tc = np.nonzero(touched & (cells < 0) & (cnt > 0))
+    def rescore(tm: np.ndarray, tc: np.ndarray) -> None:
+        keep = open_[tm, tc]
+        tm, tc = tm[keep], tc[keep]
         a = np.where(free[tm], acc[tm, tc], np.inf)  # (K, n)
         j = a.argmin(axis=1)
+        k = cnt[tm, tc]
         best_j[tm, tc] = j
-        best_val[tm, tc] = a[np.arange(len(tm)), j]
+        score[tm, tc] = a[np.arange(len(tm)), j] / k - multi * (k - 1)
 
-    rescore(np.ones((M, C), dtype=bool))
+    pad = np.full((M, cy, cx), -1, dtype=np.int64)
+    pad[:, 1:-1, 1:-1] = seed.reshape(M, cy - 2, cx - 2)
+    sm, sc = np.nonzero(pad.reshape(M, C) >= 0)
+    place(sm, sc, pad.reshape(M, C)[sm, sc])
+    rescore(*np.nonzero(open_))
+    wy, wx = np.arange(gy + 2), np.arange(gx + 2)  # a window around the frame's region
     for _ in range(P - int((seed >= 0).sum(1).min())):
         left = free.any(axis=1)
         if not left.any():
             break
-        fits_y = (np.maximum(hi_y[:, None], cell_y) - np.minimum(lo_y[:, None], cell_y)) < gy
-        fits_x = (np.maximum(hi_x[:, None], cell_x) - np.minimum(lo_x[:, None], cell_x)) < gx
-        open_ = (cells < 0) & (cnt > 0) & fits_y & fits_x  # (M, C)
-        k = np.maximum(cnt, 1)
-        score = np.where(open_, best_val / k - multi * (k - 1), np.inf)  # (M, C)
-        r = rows[left]
-        c = score[r].argmin(axis=1)
+        r = rows if left.all() else rows[left]
+        k = len(r)
+        # every open cell lies within one cell of the region: look only there, (k, W) cells
+        Y, X = lo_y[r, None] - 1 + wy, lo_x[r, None] - 1 + wx  # (k, gy+2), (k, gx+2)
+        fit_y = ((np.maximum(hi_y[r, None], Y) - np.minimum(lo_y[r, None], Y)) < gy) \
+            & (Y > 0) & (Y < cy - 1)
+        fit_x = ((np.maximum(hi_x[r, None], X) - np.minimum(lo_x[r, None], X)) < gx) \
+            & (X > 0) & (X < cx - 1)
+        win = (Y[:, :, None] * cx + X[:, None, :]).reshape(k, -1)  # (k, W) in row-major order
+        fits = (fit_y[:, :, None] & fit_x[:, None, :]).reshape(k, -1)
+        at = np.where(fits, score[r[:, None], win], np.inf).argmin(axis=1)  # first of ties
+        c = win[np.arange(k), at]
         j = best_j[r, c]
-        place(r, c, j, once=True)
-        y, x = np.divmod(c, cx)
-        touched = np.zeros((M, C), dtype=bool)
-        for dy, dx, _, _ in steps:
-            ny, nx = np.clip(y + dy, 0, cy - 1), np.clip(x + dx, 0, cx - 1)
-            touched[r, ny * cx + nx] = True
-        touched[r] |= best_j[r] // group == (j // group)[:, None]  # their best piece was used
-        rescore(touched)
+        nb = place(r, c, j, once=True)
+        # the cells next to the new piece, and the open cells whose best piece it was
+        used = open_[r[:, None], win] & (best_j[r[:, None], win] // group
+                                         == (j // group)[:, None])  # (k, W)
+        um, ui = np.nonzero(used)
+        rescore(np.concatenate([np.broadcast_to(r, nb.shape).ravel(), r[um]]),
+                np.concatenate([nb.ravel(), win[um, ui]]))
     y = lo_y[:, None, None] + np.arange(gy)[None, :, None]  # (M, gy, 1)
     x = lo_x[:, None, None] + np.arange(gx)[None, None, :]
     return cells[rows[:, None, None], y * cx + x].reshape(M, P)

@@ -120,10 +120,14 @@ def place_clusters(R: np.ndarray, G: StateGroup, frame: tuple[int, int], per_sid
     Rflat = R.reshape(n, 4, n * S)
     sy, sx = DIRS[None, :, 0] + F, DIRS[None, :, 1] + F  # (1, 4) each
     mean = R.dtype.type
-    for i, d, j, t in zip(ii.tolist(), dd.tolist(), jj.tolist(), tt.tolist(), strict=True):
+    ratio = score.reshape(-1)[order][ok].tolist()
+    for i, d, j, t, v in zip(ii.tolist(), dd.tolist(), jj.tolist(), tt.tolist(), ratio,
+                             strict=True):
         a, b = cl_l[i], cl_l[j]
         if a == b:
             continue
+        if v > limit and len(members[a]) == 1 and len(members[b]) == 1:
+            continue  # two lone pieces touch only at this join, whose ratio is its mean
         dy, dx = dirs[turn[st_l[i]][d]]  # where j goes, next to i in a's frame
         if occ[a, y_l[i] + dy + F, x_l[i] + dx + F]:
             continue  # that side of i is taken
