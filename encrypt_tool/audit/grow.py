@@ -124,8 +124,10 @@ def _grow(cost: np.ndarray, grid: tuple[int, int], seed: np.ndarray, multi: floa
         j = best_j[r, c]
         nb = place(r, c, j, once=True)
         # the cells next to the new piece, and the open cells whose best piece it was
-        used = open_[r[:, None], win] & (best_j[r[:, None], win] // group
-                                         == (j // group)[:, None])  # (k, W)
+        wanted = best_j[r[:, None], win]  # (k, W)
+        if group > 1:
+            wanted, j = wanted // group, j // group
+        used = open_[r[:, None], win] & (wanted == j[:, None])
         um, ui = np.nonzero(used)
         rescore(np.concatenate([np.broadcast_to(r, nb.shape).ravel(), r[um]]),
                 np.concatenate([nb.ravel(), win[um, ui]]))
