@@ -34,6 +34,21 @@ def test_learned_pair_model_beats_chance():
     assert fig["held_out_top1"] > 5 * chance, fig
 
 
+def test_training_says_how_far_it_got_at_least_every_log_every_seconds(monkeypatch):
+    from encrypt_tool.audit.learn import fit as fitting
+
+    lines = []
+    model = torch.nn.Linear(2, 1)
+    x = torch.ones(4, 2)
+    fitting.fit(model, 60, lambda step: model(x).square().mean(), "m", lines.append)
+    assert [ln.split(",")[0] for ln in lines] == ["m: step 50/60"]  # fast steps: every 50
+    monkeypatch.setattr(fitting, "LOG_EVERY", 0.0)  # slow steps: each step is news
+    lines.clear()
+    fitting.fit(model, 3, lambda step: model(x).square().mean(), "m", lines.append)
+    assert [ln.split(",")[0] for ln in lines] == ["m: step 1/3", "m: step 2/3", "m: step 3/3"]
+    assert lines[0].endswith("left")
+
+
 def test_learned_state_model_beats_chance():
     from encrypt_tool.audit.learn.states import train_states
 
@@ -57,16 +72,18 @@ def enc_and_photos(tmp_path, key_file, run_cli):
 
 
 def test_learned_pairs_run_in_the_battery_and_are_cached(tmp_path, key_file, enc_and_photos,
-                                                         monkeypatch):
+                                                         monkeypatch, capsys):
     enc, photos = enc_and_photos
     key = load_key(key_file)
     out = tmp_path / "audit"
     cfg = AuditConfig(samples=4, split="train", attacks=("learned-pairs",), train=str(photos),
-                      attack_steps=50)  # what is tested here is the wiring
+                      attack_steps=50, progress=True)  # what is tested here is the wiring
     summary = run_audit(enc, key, out, cfg)
     names = set(summary["attacks"])
     assert {"learned pairs, clusters", "learned pairs, edges only"} <= names, names
     assert summary["learned"]["learned-pairs"]["from"] == "trained"
+    said = capsys.readouterr().err
+    assert "learned-pairs: training on 100 plain images, 50 steps" in said, said
     cached = out / "models" / "learned-pairs.pt"
     assert cached.is_file()
     blob = cached.read_bytes()

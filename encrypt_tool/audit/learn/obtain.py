@@ -88,6 +88,8 @@ def learned_models(
             models[name], figures[name] = got[0], {**got[1], "from": str(path)}
             continue
         if pool is None:
+            if log is not None:
+                log(f"{name}: reading the plain images to train on")
             pool = images()
         grid = (pool.shape[1] // k, pool.shape[2] // k) if len(pool) else (1, 1)
         pairs = len(pool) * grid[0] * max(0, grid[1] - 1)
@@ -96,6 +98,8 @@ def learned_models(
                             f"pairs, fewer than {MIN_PAIRS}; audit fewer images or give "
                             f"--attack-train FOLDER")
             continue
+        if log is not None:
+            log(f"{name}: training on {len(pool)} plain images, {steps} steps")
         model, fig = _train(kind, pool, k, space, gap, log, steps)
         models[name], figures[name] = model, {**fig, "from": "trained"}
         if path is not None:
